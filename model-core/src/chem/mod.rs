@@ -1,0 +1,20 @@
+//! Molecular graphs of heavy atoms with implicit hydrogens, their valence rules,
+//! and SMILES reading and (canonical) writing.
+//!
+//! [`valence`] holds the one table of allowed atom states; every check in the
+//! project (data validation, decoder masks, the scorer's input validation) goes
+//! through it.
+
+pub mod element;
+pub mod molecule;
+pub mod random_smiles;
+pub mod smiles;
+pub mod valence;
+
+pub use element::Element;
+pub use molecule::{Atom, Bond, BondOrder, Molecule, MoleculeError};
+pub use random_smiles::write_random_smiles;
+pub use smiles::{
+    SmilesError, SmilesOptions, StereoPolicy, canonical_smiles, parse_smiles, parse_smiles_with,
+};
+pub use valence::{ATOM_STATES, AtomState, valence_of};
