@@ -348,6 +348,7 @@ impl GraphConversion {
                 });
             }
         }
+        self.charge_separate_nitro(&mut bonds);
         self.check_hydrogens(&bonds, pos_of)?;
         Molecule::new(self.atoms, bonds).map_err(|e| match e {
             MoleculeError::Disconnected { fragments } => SmilesError::Fragments { fragments },
@@ -355,6 +356,40 @@ impl GraphConversion {
                 detail: other.to_string(),
             },
         })
+    }
+
+    /// Rewrites pentavalent nitro groups `N(=O)=O` (as QM9 spells its 139
+    /// nitro compounds) into the charge-separated `[N+](=O)[O-]`, as RDKit's
+    /// sanitizer does, so that N keeps the octet the valence table demands.
+    fn charge_separate_nitro(&mut self, bonds: &mut [Bond]) {
+        let mut bond_sum = vec![0u8; self.atoms.len()];
+        let mut degree = vec![0u8; self.atoms.len()];
+        for b in bonds.iter() {
+            for end in [b.a as usize, b.b as usize] {
+                bond_sum[end] += b.order.order();
+                degree[end] += 1;
+            }
+        }
+        let hydrogens = |c: &Self, i: usize| c.bracket_h[i].unwrap_or(0) + c.folded_h[i];
+        for n in 0..self.atoms.len() {
+            let nitrogen = Atom::neutral(Element::N);
+            if self.atoms[n] != nitrogen || bond_sum[n] + hydrogens(self, n) != 5 {
+                continue;
+            }
+            let terminal_oxo = bonds.iter().position(|b| {
+                let Some(o) = b.other(n) else { return false };
+                b.order == BondOrder::Double
+                    && self.atoms[o] == Atom::neutral(Element::O)
+                    && degree[o] == 1
+                    && hydrogens(self, o) == 0
+            });
+            if let Some(bond) = terminal_oxo {
+                let o = bonds[bond].other(n).expect("bond touches n");
+                bonds[bond].order = BondOrder::Single;
+                self.atoms[n].charge = 1;
+                self.atoms[o].charge = -1;
+            }
+        }
     }
 
     /// Bracket atoms state their H count, so a shortfall is a radical; organic
@@ -581,6 +616,20 @@ mod tests {
         assert_eq!(canonical_smiles(&m), canon("CC(N)O"));
         let m = parse_smiles_with("F/C=C/F", &lenient).unwrap();
         assert_eq!(canonical_smiles(&m), "FC=CF");
+    }
+
+    #[test]
+    fn nitro_groups_are_charge_separated() {
+        let m = parse_smiles("O=N(=O)C1=CC=CN1").unwrap();
+        assert_eq!(m.net_charge(), 0);
+        assert_eq!(m.atoms().iter().filter(|a| a.charge != 0).count(), 2);
+        assert_eq!(canonical_smiles(&m), "O=[N+]([O-])c1ccc[nH]1");
+        assert_eq!(canonical_smiles(&m), canon("[O-][N+](=O)C1=CC=CN1"));
+        // A pentavalent N without a terminal oxygen stays an error.
+        assert!(matches!(
+            parse_smiles("CN(=C)=C"),
+            Err(SmilesError::Overvalent { .. })
+        ));
     }
 
     #[test]
