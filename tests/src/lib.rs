@@ -1,1 +1,36 @@
-//! Only the tests in `tests/` matter here.
+//! Helpers shared by the end-to-end tests in `tests/`.
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace root")
+        .to_path_buf()
+}
+
+/// The project's virtualenv Python (made by `scripts/setup.sh`).
+pub fn project_python() -> PathBuf {
+    let venv = workspace_root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} is missing; run scripts/setup.sh first",
+        venv.display()
+    );
+    venv
+}
+
+/// The verified QM9 wheel in `data/cache`, downloaded if missing.
+pub fn qm9_wheel() -> PathBuf {
+    trainer::wheel::ensure_wheel(&workspace_root().join("data/cache"), &project_python())
+        .expect("QM9 wheel")
+}
+
+/// A fresh, empty directory under the system temp dir.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("molgap-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}

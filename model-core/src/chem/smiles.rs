@@ -82,7 +82,7 @@ pub enum SmilesError {
     )]
     Fragments { fragments: usize },
     #[error(
-        "atom {atom} ({symbol}, position {pos}) is a radical: it has {bonds} bonds and {hydrogens} H, but needs {valence} in total; radicals are not supported"
+        "atom {atom} ({symbol}, position {pos}) is a radical: its bonds (order {bonds}) and {hydrogens} H give valence {}, but {symbol} needs {valence}; radicals are not supported", bonds + hydrogens
     )]
     Radical {
         atom: usize,
@@ -93,7 +93,7 @@ pub enum SmilesError {
         valence: u8,
     },
     #[error(
-        "atom {atom} ({symbol}, position {pos}) has {bonds} bonds and {hydrogens} H, more than its valence {valence}"
+        "atom {atom} ({symbol}, position {pos}) has valence {} (bonds of order {bonds} and {hydrogens} H), more than {symbol} allows ({valence})", bonds + hydrogens
     )]
     Overvalent {
         atom: usize,
@@ -362,25 +362,17 @@ impl GraphConversion {
     /// nitro compounds) into the charge-separated `[N+](=O)[O-]`, as RDKit's
     /// sanitizer does, so that N keeps the octet the valence table demands.
     fn charge_separate_nitro(&mut self, bonds: &mut [Bond]) {
-        let mut bond_sum = vec![0u8; self.atoms.len()];
-        let mut degree = vec![0u8; self.atoms.len()];
-        for b in bonds.iter() {
-            for end in [b.a as usize, b.b as usize] {
-                bond_sum[end] += b.order.order();
-                degree[end] += 1;
-            }
-        }
+        let usage = bond_usage(self.atoms.len(), bonds);
         let hydrogens = |c: &Self, i: usize| c.bracket_h[i].unwrap_or(0) + c.folded_h[i];
-        for n in 0..self.atoms.len() {
-            let nitrogen = Atom::neutral(Element::N);
-            if self.atoms[n] != nitrogen || bond_sum[n] + hydrogens(self, n) != 5 {
+        for (n, &(bond_sum, _)) in usage.iter().enumerate() {
+            if self.atoms[n] != Atom::neutral(Element::N) || bond_sum + hydrogens(self, n) != 5 {
                 continue;
             }
             let terminal_oxo = bonds.iter().position(|b| {
                 let Some(o) = b.other(n) else { return false };
                 b.order == BondOrder::Double
                     && self.atoms[o] == Atom::neutral(Element::O)
-                    && degree[o] == 1
+                    && usage[o].1 == 1
                     && hydrogens(self, o) == 0
             });
             if let Some(bond) = terminal_oxo {
@@ -399,11 +391,10 @@ impl GraphConversion {
         bonds: &[Bond],
         pos_of: &dyn Fn(usize) -> usize,
     ) -> Result<(), SmilesError> {
-        let mut bond_sum = vec![0u8; self.atoms.len()];
-        for b in bonds {
-            bond_sum[b.a as usize] += b.order.order();
-            bond_sum[b.b as usize] += b.order.order();
-        }
+        let bond_sum: Vec<u8> = bond_usage(self.atoms.len(), bonds)
+            .into_iter()
+            .map(|(sum, _)| sum)
+            .collect();
         let input_index: Vec<usize> = self
             .heavy_index
             .iter()
@@ -440,6 +431,18 @@ impl GraphConversion {
         }
         Ok(())
     }
+}
+
+/// (sum of bond orders, number of bonds) of each atom.
+fn bond_usage(n_atoms: usize, bonds: &[Bond]) -> Vec<(u8, u8)> {
+    let mut usage = vec![(0u8, 0u8); n_atoms];
+    for b in bonds {
+        for end in [b.a as usize, b.b as usize] {
+            usage[end].0 += b.order.order();
+            usage[end].1 += 1;
+        }
+    }
+    usage
 }
 
 fn bond_order(

@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(r.canonical, "C");
         assert_eq!(r.geometry.atomic_numbers, vec![6, 1, 1, 1, 1]);
         assert_eq!(r.geometry.positions.len(), 5);
-        assert!((r.geometry.positions[0][1] - 1.0858041578).abs() < 1e-6);
+        assert!((r.geometry.positions[0][1] - 1.085_804_2).abs() < 1e-6);
         assert!((r.gap_ev() - 13.7363).abs() < 1e-3);
     }
 

@@ -1,0 +1,150 @@
+//! The chemistry core over all of QM9: every row parses and passes the valence
+//! checks, canonical SMILES ignore atom order, and they agree with RDKit.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
+
+use e2e_tests::{project_python, qm9_wheel};
+use model_core::chem::{Molecule, canonical_smiles, parse_smiles, write_random_smiles};
+use model_core::data::Qm9Record;
+use model_core::rng::SeededRng;
+
+fn qm9() -> &'static (Vec<String>, Vec<Qm9Record>) {
+    static DATA: OnceLock<(Vec<String>, Vec<Qm9Record>)> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let mut smiles = Vec::new();
+        let mut records = Vec::new();
+        let mut failures = Vec::new();
+        trainer::wheel::for_each_row(&qm9_wheel(), |row| {
+            smiles.push(row.smiles.to_string());
+            match row.to_record() {
+                Ok(r) => records.push(r),
+                Err(e) => failures.push(format!("#{} {}: {e}", row.index, row.smiles)),
+            }
+        })
+        .expect("read QM9");
+        assert!(
+            failures.is_empty(),
+            "{} rows fail: {:#?}",
+            failures.len(),
+            &failures[..failures.len().min(10)]
+        );
+        (smiles, records)
+    })
+}
+
+#[test]
+fn every_qm9_row_parses_and_matches_its_formula() {
+    let (smiles, records) = qm9();
+    assert_eq!(smiles.len(), 130_831);
+    // `to_record` cross-checks heavy atoms and hydrogens from our valence
+    // table against QM9's own stoichiometry, so this is the valence check.
+    assert_eq!(records.len(), 130_831);
+}
+
+/// Weisfeiler–Lehman colours of the graph with atoms labelled by element,
+/// charge, hydrogens and degree: the same for two kekulé forms of one
+/// molecule, different for almost all different graphs, and computed without
+/// the canonical writer it checks.
+fn wl_signature(m: &Molecule) -> Vec<u64> {
+    let adjacency = m.adjacency();
+    let mut colours: Vec<u64> = (0..m.heavy_atom_count())
+        .map(|i| {
+            let a = m.atoms()[i];
+            let triple = adjacency[i].iter().filter(|(_, o)| o.order() == 3).count() as u64;
+            (a.element as u64) << 32
+                | ((a.charge + 8) as u64) << 24
+                | (m.hydrogens(i) as u64) << 16
+                | (adjacency[i].len() as u64) << 8
+                | triple
+        })
+        .collect();
+    for _ in 0..4 {
+        colours = (0..colours.len())
+            .map(|i| {
+                let mut around: Vec<u64> = adjacency[i].iter().map(|&(j, _)| colours[j]).collect();
+                around.sort_unstable();
+                around
+                    .iter()
+                    .fold(colours[i].wrapping_mul(0x100_0000_01B3), |h, &c| {
+                        (h ^ c).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17)
+                    })
+            })
+            .collect();
+    }
+    colours.sort_unstable();
+    colours
+}
+
+#[test]
+fn canonical_smiles_ignore_atom_order_over_all_qm9() {
+    let (_, records) = qm9();
+    let mut failures = Vec::new();
+    for record in records {
+        let canonical = canonical_smiles(&record.molecule);
+        let mut rng = SeededRng::new(record.index as u64);
+        for _ in 0..3 {
+            let spelled = write_random_smiles(&record.molecule, &mut rng);
+            match parse_smiles(&spelled) {
+                Ok(m) if canonical_smiles(&m) == canonical => {}
+                Ok(m) => failures.push(format!(
+                    "{}: {spelled} -> {}",
+                    record.smiles,
+                    canonical_smiles(&m)
+                )),
+                Err(e) => {
+                    failures.push(format!("{}: {spelled} does not parse: {e}", record.smiles))
+                }
+            }
+        }
+        match parse_smiles(&canonical) {
+            Ok(back)
+                if wl_signature(&back) == wl_signature(&record.molecule)
+                    && canonical_smiles(&back) == canonical => {}
+            Ok(_) => failures.push(format!(
+                "{}: canonical {canonical} is a different graph",
+                record.smiles
+            )),
+            Err(e) => failures.push(format!(
+                "{}: canonical {canonical} does not parse: {e}",
+                record.smiles
+            )),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures, first: {:#?}",
+        failures.len(),
+        &failures[..failures.len().min(10)]
+    );
+}
+
+#[test]
+fn canonical_smiles_agree_with_rdkit_over_all_qm9() {
+    let (smiles, records) = qm9();
+    let ours: Vec<&str> = records.iter().map(|r| r.canonical.as_str()).collect();
+    let rdkit = trainer::bench::rdkit_canonical(&project_python(), smiles).expect("RDKit run");
+    let distinct_ours = ours.iter().collect::<HashSet<_>>().len();
+    let distinct_rdkit = rdkit.canonical.iter().collect::<HashSet<_>>().len();
+    println!(
+        "distinct canonical SMILES: ours {distinct_ours}, RDKit {} {distinct_rdkit}",
+        rdkit.version
+    );
+    assert_eq!(distinct_ours, distinct_rdkit);
+    // Same partition of QM9 into molecules, not only the same count.
+    let mut ours_by_rdkit: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
+    for (o, r) in ours.iter().zip(&rdkit.canonical) {
+        ours_by_rdkit.entry(r.as_str()).or_default().insert(o);
+    }
+    assert!(ours_by_rdkit.values().all(|s| s.len() == 1));
+    let differing: Vec<_> = ours
+        .iter()
+        .zip(&rdkit.canonical)
+        .filter(|(o, r)| o != r)
+        .take(10)
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "strings differ from RDKit's: {differing:?}"
+    );
+}

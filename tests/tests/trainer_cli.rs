@@ -1,0 +1,183 @@
+//! The `trainer` binary as a user runs it, on the real QM9 wheel.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use e2e_tests::{qm9_wheel, scratch_dir, workspace_root};
+use model_core::data::{Qm9Dataset, Split};
+
+fn trainer(args: &[&str], cwd: &Path) -> Output {
+    // Built by `cargo test` alongside this test (the `trainer` dependency).
+    let exe = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("trainer");
+    let exe = if exe.exists() {
+        exe
+    } else {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "trainer"])
+            .current_dir(workspace_root())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        exe
+    };
+    Command::new(exe)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run trainer")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn prepare_writes_a_checked_split_dataset_and_info_reads_it() {
+    let dir = scratch_dir("prepare");
+    let wheel = qm9_wheel();
+    let args = [
+        "prepare",
+        "--data-dir",
+        "d1",
+        "--wheel",
+        wheel.to_str().unwrap(),
+    ];
+    let out = trainer(&args, &dir);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for expected in [
+        "rows read         130831",
+        "molecules kept    130831",
+        "rows rejected          0",
+        "distinct canonical SMILES 130744",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in\n{stdout}"
+        );
+    }
+
+    let bytes = std::fs::read(dir.join("d1/qm9.bin")).unwrap();
+    let dataset = Qm9Dataset::from_bytes(&bytes).unwrap();
+    assert_eq!(dataset.records.len(), 130_831);
+    let sizes: Vec<usize> = Split::ALL
+        .iter()
+        .map(|&s| dataset.split.get(s).len())
+        .collect();
+    assert_eq!(sizes, vec![104_664, 13_083, 13_084]);
+    // Each heavy-atom count above 6 is spread over the splits in proportion.
+    for split in [Split::Valid, Split::Test] {
+        let nines = dataset
+            .split_records(split)
+            .filter(|r| r.molecule.heavy_atom_count() == 9)
+            .count();
+        let share = nines as f64 / dataset.split.get(split).len() as f64;
+        assert!((share - 0.8326).abs() < 0.01, "{split:?}: {share}");
+    }
+
+    // Same seed, same bytes; another seed, another split.
+    let again = trainer(
+        &[
+            "prepare",
+            "--data-dir",
+            "d2",
+            "--wheel",
+            wheel.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert!(again.status.success());
+    assert!(std::fs::read(dir.join("d2/qm9.bin")).unwrap() == bytes);
+    let other = trainer(
+        &[
+            "prepare",
+            "--data-dir",
+            "d3",
+            "--seed",
+            "7",
+            "--wheel",
+            wheel.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert!(other.status.success());
+    let other = Qm9Dataset::from_bytes(&std::fs::read(dir.join("d3/qm9.bin")).unwrap()).unwrap();
+    assert_ne!(other.split.test, dataset.split.test);
+
+    let info = trainer(&["info", "--data-dir", "d1"], &dir);
+    let stdout = text(&info.stdout);
+    assert!(info.status.success());
+    assert!(
+        stdout.contains("130831 molecules") && stdout.contains("test     13084"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn damaged_inputs_fail_with_a_way_forward() {
+    let dir = scratch_dir("damaged");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+
+    let out = trainer(&["info"], &dir);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("run `trainer prepare` first"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    std::fs::write(
+        dir.join("data/qm9.bin"),
+        b"MOLGAPQ9\x01\0\0\0garbagegarbage",
+    )
+    .unwrap();
+    let out = trainer(&["info"], &dir);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("corrupt"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    std::fs::write(dir.join("fake.whl"), b"not a wheel").unwrap();
+    let out = trainer(&["prepare", "--wheel", "fake.whl"], &dir);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("is not the qm9pack 1.0.3 wheel"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn canon_prints_canonical_forms_and_reasons() {
+    let dir = scratch_dir("canon");
+    let out = trainer(&["canon", "OCC", "C1=CC=CC=C1", "C(C", "[CH3]"], &dir);
+    assert_eq!(out.status.code(), Some(2), "some inputs are bad");
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "OCC\tCCO\tC2H6O");
+    assert_eq!(lines[1], "C1=CC=CC=C1\tc1ccccc1\tC6H6");
+    assert!(lines[2].starts_with("C(C\terror: invalid SMILES"));
+    assert!(lines[3].contains("radical"));
+    let ok = trainer(&["canon", "--ignore-stereo", "C[C@@H](O)F"], &dir);
+    assert!(ok.status.success());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn help_lists_every_command() {
+    let out = trainer(&["--help"], &workspace_root());
+    let stdout = text(&out.stdout);
+    for command in ["prepare", "info", "canon", "bench"] {
+        assert!(stdout.contains(command), "{stdout}");
+    }
+}
