@@ -1,0 +1,117 @@
+"""The scorer's chemistry: 3D embedding and single-point gap calculations.
+
+Used by the worker (one job at a time) and by the level calibration script.
+"""
+import time
+
+import numpy as np
+from pyscf import dft, gto
+from rdkit import Chem
+from rdkit.Chem import AllChem
+
+HARTREE_TO_EV = 27.211386245988
+DEFAULT_SEED = 0xF00D
+
+# name -> (exchange-correlation functional, basis, density fitting)
+# 'b3lypg' is B3LYP with VWN3 correlation, as Gaussian (and so QM9) uses it.
+LEVELS = {
+    "qm9": ("b3lypg", "6-31g(2df,p)", True),
+    "fast": ("b3lypg", "6-31g", True),
+    "tiny": ("b3lypg", "sto-3g", False),
+}
+
+
+def embed(smiles, seed):
+    """3D geometry: ETKDG with a fixed seed, then MMFF94 relaxation."""
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        raise ValueError(f"RDKit cannot parse {smiles!r}")
+    mol = Chem.AddHs(mol)
+    params = AllChem.ETKDGv3()
+    params.randomSeed = seed
+    if AllChem.EmbedMolecule(mol, params) != 0:
+        params.useRandomCoords = True
+        if AllChem.EmbedMolecule(mol, params) != 0:
+            raise ValueError("RDKit could not embed the molecule in 3D")
+    if AllChem.MMFFHasAllMoleculeParams(mol):
+        AllChem.MMFFOptimizeMolecule(mol, mmffVariant="MMFF94", maxIters=2000)
+        relaxation = "MMFF94"
+    else:
+        AllChem.UFFOptimizeMolecule(mol, maxIters=2000)
+        relaxation = "UFF"
+    pos = mol.GetConformer().GetPositions()
+    atoms = [(a.GetSymbol(), tuple(pos[i])) for i, a in enumerate(mol.GetAtoms())]
+    return atoms, relaxation
+
+
+def single_point(atoms, charge, level):
+    return single_point_at(atoms, charge, *LEVELS[level])
+
+
+def single_point_at(atoms, charge, xc, basis, density_fit):
+    mol = gto.M(atom=atoms, basis=basis, charge=charge, spin=0, unit="Angstrom", verbose=0)
+    mf = dft.RKS(mol)
+    mf.xc = xc
+    if density_fit:
+        mf = mf.density_fit()
+    mf.conv_tol = 1e-9
+    mf.max_cycle = 100
+    energy = mf.kernel()
+    occupied = mf.mo_occ > 0
+    homo = float(np.max(mf.mo_energy[occupied]))
+    lumo = float(np.min(mf.mo_energy[~occupied]))
+    return {
+        "energy_ha": float(energy),
+        "homo_ha": homo,
+        "lumo_ha": lumo,
+        "gap_ha": lumo - homo,
+        "homo_ev": homo * HARTREE_TO_EV,
+        "lumo_ev": lumo * HARTREE_TO_EV,
+        "gap_ev": (lumo - homo) * HARTREE_TO_EV,
+        "converged": bool(mf.converged),
+        "method": f"RKS/{xc}",
+        "basis": basis,
+        "density_fitting": density_fit,
+    }
+
+
+def xtb_gap(atoms, charge):
+    """GFN2-xTB (tblite) HOMO-LUMO gap, for comparison with the DFT levels."""
+    from tblite.interface import Calculator
+
+    numbers = np.array([Chem.GetPeriodicTable().GetAtomicNumber(s) for s, _ in atoms])
+    positions = np.array([p for _, p in atoms]) / 0.529177210903  # bohr
+    calc = Calculator("GFN2-xTB", numbers, positions, charge=charge)
+    calc.set("verbosity", 0)
+    res = calc.singlepoint()
+    energies, occupations = res.get("orbital-energies"), res.get("orbital-occupations")
+    homo = float(np.max(energies[occupations > 1e-3]))
+    lumo = float(np.min(energies[occupations <= 1e-3]))
+    return {"homo_ha": homo, "lumo_ha": lumo, "gap_ha": lumo - homo, "gap_ev": (lumo - homo) * HARTREE_TO_EV}
+
+
+def xyz_block(atoms):
+    lines = [str(len(atoms)), ""]
+    lines += [f"{s} {x:.6f} {y:.6f} {z:.6f}" for s, (x, y, z) in atoms]
+    return "\n".join(lines)
+
+
+def run(job):
+    """Embeds and computes one job: {"smiles", "level", "charge"?, "seed"?}."""
+    if job["level"] not in LEVELS:
+        raise ValueError(f"unknown level {job['level']!r}")
+    wall, cpu = time.perf_counter(), time.process_time()
+    atoms, relaxation = embed(job["smiles"], job.get("seed", DEFAULT_SEED))
+    embed_s = time.perf_counter() - wall
+    result = single_point(atoms, job.get("charge", 0), job["level"])
+    result.update(
+        {
+            "level": job["level"],
+            "geometry": relaxation,
+            "xyz": xyz_block(atoms),
+            "embed_s": embed_s,
+            "wall_s": time.perf_counter() - wall,
+            "cpu_s": time.process_time() - cpu,
+        }
+    )
+    return result

@@ -1,0 +1,336 @@
+//! The versioned JSON API (see `scorer/openapi.yaml`).
+//!
+//! Every error is JSON, `{"error": MESSAGE, "code": CODE}`, with a 4xx status
+//! that says whose fault it is; bad molecules are refused here, before any
+//! worker sees them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::level::Level;
+use crate::store::{Disposition, Store};
+use crate::validate::{Limits, validate_smiles};
+use crate::workers::Signals;
+
+/// Longest a client may ask `GET /v1/jobs/{id}?wait=` to hold the request.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Suggested pause after a 429.
+const RETRY_AFTER_S: u64 = 30;
+
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub signals: Arc<Signals>,
+    pub limits: Limits,
+    pub queue_capacity: usize,
+    pub workers: usize,
+    pub job_timeout: Duration,
+    pub worker_versions: Arc<Mutex<Value>>,
+}
+
+pub fn router(state: Arc<AppState>, allowed_origins: &[String], max_body_bytes: usize) -> Router {
+    let origins: Vec<HeaderValue> = allowed_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
+    Router::new()
+        .route("/v1/jobs", post(submit))
+        .route("/v1/jobs/{id}", get(job))
+        .route("/v1/molecules", get(molecule))
+        .route("/v1/health", get(health))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see /v1/health and the README",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(cors)
+        .with_state(state)
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Option<Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    fn internal(e: anyhow::Error) -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("{e:#}"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"error": self.message, "code": self.code});
+        if let Some(details) = self.details {
+            body["details"] = details;
+        }
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+        }
+        response
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitRequest {
+    smiles: OneOrMany,
+    level: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn parse_level(name: Option<&str>) -> Result<Level, ApiError> {
+    match name {
+        None => Ok(Level::Qm9),
+        Some(name) => Level::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> = Level::ALL.iter().map(|l| l.name()).collect();
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_level",
+                format!("unknown level {name:?}; choose one of {}", known.join(", ")),
+            )
+        }),
+    }
+}
+
+async fn submit(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<SubmitRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(request) = body.map_err(|rejection| {
+        let code = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "not_json",
+            _ => "bad_request",
+        };
+        let hint = r#"; send {"smiles": "CCO" or ["CCO", ...], "level": "qm9" | "fast" | "tiny"}"#;
+        ApiError::new(
+            rejection.status(),
+            code,
+            format!("{}{hint}", rejection.body_text()),
+        )
+    })?;
+    let level = parse_level(request.level.as_deref())?;
+    let smiles = match request.smiles {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(list) => list,
+    };
+    let max = state.limits.max_molecules_per_request;
+    if smiles.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "no_molecules",
+            "the smiles list is empty",
+        ));
+    }
+    if smiles.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_molecules",
+            format!(
+                "{} molecules in one request; the limit is {max}",
+                smiles.len()
+            ),
+        ));
+    }
+    let mut valid = Vec::with_capacity(smiles.len());
+    let mut problems = Vec::new();
+    for (index, s) in smiles.iter().enumerate() {
+        match validate_smiles(s, &state.limits) {
+            Ok(m) => valid.push(m),
+            Err(e) => problems.push(json!({"index": index, "smiles": s, "error": e.to_string()})),
+        }
+    }
+    if let Some(first) = problems.first() {
+        let message = if smiles.len() == 1 {
+            first["error"].as_str().unwrap_or_default().to_string()
+        } else {
+            format!(
+                "{} of {} molecules are invalid, nothing was queued; first, #{}: {}",
+                problems.len(),
+                smiles.len(),
+                first["index"],
+                first["error"].as_str().unwrap_or_default()
+            )
+        };
+        let mut error = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_molecule",
+            message,
+        );
+        error.details = Some(Value::Array(problems));
+        return Err(error);
+    }
+    let taken = state
+        .store
+        .submit(&valid, level, state.queue_capacity)
+        .map_err(ApiError::internal)?
+        .map_err(|full| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "queue_full",
+                full.to_string(),
+            )
+        })?;
+    if taken.iter().any(|(_, d)| *d == Disposition::Queued) {
+        state.signals.work_arrived();
+    }
+    let jobs: Vec<Value> = taken
+        .into_iter()
+        .map(|(job, disposition)| {
+            let mut v = serde_json::to_value(job).expect("job serialises");
+            v["disposition"] = serde_json::to_value(disposition).expect("disposition serialises");
+            v
+        })
+        .collect();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "jobs": jobs }))))
+}
+
+/// `GET /v1/jobs/{id}[?wait=SECONDS]`: with `wait`, holds the request until
+/// the job is done or failed, or the wait is over (long-poll).
+async fn job(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_job",
+            format!("no job {id:?}"),
+        )
+    };
+    let job_id: i64 = id.parse().map_err(|_| not_found())?;
+    let wait = match query.get("wait") {
+        None => Duration::ZERO,
+        Some(w) => w
+            .parse::<f64>()
+            .ok()
+            .filter(|w| w.is_finite() && *w >= 0.0)
+            .map(|w| Duration::from_secs_f64(w).min(MAX_WAIT))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_wait",
+                    format!("wait={w:?} is not a number of seconds"),
+                )
+            })?,
+    };
+    let deadline = Instant::now() + wait;
+    let mut changes = state.signals.subscribe();
+    loop {
+        let job = state
+            .store
+            .job(job_id)
+            .map_err(ApiError::internal)?
+            .ok_or_else(not_found)?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if job.state.is_final() || left.is_zero() {
+            return Ok(Json(serde_json::to_value(job).expect("job serialises")));
+        }
+        let _ = tokio::time::timeout(left, changes.changed()).await;
+    }
+}
+
+/// `GET /v1/molecules?smiles=S[&level=L]`: stored results for a molecule,
+/// found by its canonical SMILES however it is spelled.
+async fn molecule(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let smiles = query.get("smiles").ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "no_smiles",
+            "give the molecule as ?smiles=...",
+        )
+    })?;
+    let level = match query.get("level") {
+        Some(l) => Some(parse_level(Some(l))?),
+        None => None,
+    };
+    let m = validate_smiles(smiles, &state.limits).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_molecule",
+            e.to_string(),
+        )
+    })?;
+    let results = state
+        .store
+        .results_for(&m.canonical, level)
+        .map_err(ApiError::internal)?;
+    Ok(Json(
+        json!({"smiles": smiles, "canonical": m.canonical, "results": results}),
+    ))
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let counts = state.store.counts().map_err(ApiError::internal)?;
+    let levels: Vec<Value> = Level::ALL
+        .iter()
+        .map(|l| json!({"name": l.name(), "method": l.method()}))
+        .collect();
+    let versions = state
+        .worker_versions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Ok(Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "api": "v1",
+        "workers": state.workers,
+        "job_timeout_s": state.job_timeout.as_secs_f64(),
+        "queue": counts,
+        "queue_capacity": state.queue_capacity,
+        "limits": {
+            "max_heavy_atoms": state.limits.max_heavy_atoms,
+            "max_molecules_per_request": state.limits.max_molecules_per_request,
+        },
+        "levels": levels,
+        "worker_versions": versions,
+    })))
+}

@@ -1,0 +1,112 @@
+//! `scorer`: the command-line front end of the DFT scoring service.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use scorer::serve::{ServeConfig, default_workers, job_timeout, serve};
+use scorer::validate::Limits;
+use scorer::workers::WorkerConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "scorer",
+    version,
+    about = "HTTP service that verifies HOMO-LUMO gaps with PySCF DFT"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the JSON API (see the README's Scorer section)
+    Serve {
+        /// Address to listen on; 127.0.0.1 keeps the service local
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: IpAddr,
+        /// Port; 0 picks a free one (the chosen address is printed)
+        #[arg(long, default_value_t = 8765)]
+        port: u16,
+        /// SQLite job store; created if missing
+        #[arg(long, default_value = "data/scorer.sqlite")]
+        db: PathBuf,
+        /// Worker processes [default: number of cores]
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Seconds a job may run before its worker is stopped and the job fails
+        #[arg(long, default_value_t = 1800.0)]
+        timeout: f64,
+        /// Most queued jobs; past it, submissions get 429
+        #[arg(long, default_value_t = 1000)]
+        max_queue: usize,
+        /// Most heavy atoms a molecule may have
+        #[arg(long, default_value_t = 12)]
+        max_heavy_atoms: usize,
+        /// Most molecules in one request
+        #[arg(long, default_value_t = 100)]
+        max_molecules: usize,
+        /// Largest request body in bytes
+        #[arg(long, default_value_t = 64 * 1024)]
+        max_body: usize,
+        /// Web origins allowed by CORS (repeatable)
+        #[arg(long = "allow-origin", default_values_t = ["http://127.0.0.1:8080".to_string(), "http://localhost:8080".to_string()])]
+        allow_origin: Vec<String>,
+        /// Python with pyscf and rdkit [default: .venv/bin/python, else python3]
+        #[arg(long)]
+        python: Option<PathBuf>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let Command::Serve {
+        bind,
+        port,
+        db,
+        workers,
+        timeout,
+        max_queue,
+        max_heavy_atoms,
+        max_molecules,
+        max_body,
+        allow_origin,
+        python,
+    } = Cli::parse().command;
+    let cores = default_workers();
+    let workers = workers.unwrap_or(cores).max(1);
+    let python = python.unwrap_or_else(|| {
+        let venv = PathBuf::from(".venv/bin/python");
+        if venv.exists() {
+            venv
+        } else {
+            PathBuf::from("python3")
+        }
+    });
+    let config = ServeConfig {
+        bind,
+        port,
+        db,
+        workers: WorkerConfig {
+            python,
+            workers,
+            job_timeout: job_timeout(timeout),
+            threads_per_worker: (cores / workers).max(1),
+        },
+        queue_capacity: max_queue,
+        limits: Limits {
+            max_heavy_atoms,
+            max_molecules_per_request: max_molecules,
+        },
+        allowed_origins: allow_origin,
+        max_body_bytes: max_body,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match runtime.block_on(serve(config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
