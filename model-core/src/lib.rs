@@ -5,4 +5,5 @@
 
 pub mod chem;
 pub mod data;
+pub mod model;
 pub mod rng;

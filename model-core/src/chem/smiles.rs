@@ -502,7 +502,7 @@ fn atom_positions(text: &str) -> Vec<usize> {
 
 /// Our molecule as a chematic graph in kekulé form; charged atoms are written
 /// as bracket atoms with their hydrogens, neutral ones in the organic subset.
-fn to_chematic(molecule: &Molecule) -> cm::Molecule {
+pub(crate) fn to_chematic(molecule: &Molecule) -> cm::Molecule {
     let mut builder =
         cm::MoleculeBuilder::with_capacity(molecule.heavy_atom_count(), molecule.bonds().len());
     for (i, atom) in molecule.atoms().iter().enumerate() {

@@ -1,0 +1,31 @@
+//! Model sizes, saved with the weights so a file always loads into the
+//! architecture it was trained with.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Width of node, message and recurrent states.
+    pub hidden: usize,
+    /// Size of the graph latent z.
+    pub latent: usize,
+    /// Message-passing layers in the encoder.
+    pub layers: usize,
+    /// Largest molecule the decoder builds (QM9: 9 heavy atoms).
+    pub max_atoms: usize,
+    /// Width of the decoder's token embedding.
+    pub token_embedding: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            hidden: 128,
+            latent: 32,
+            layers: 3,
+            max_atoms: 9,
+            token_embedding: 32,
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The autoregressive decoder: a GRU over construction steps, conditioned on
+//! z, with heads that score the next atom and the new atom's bonds to every
+//! earlier atom. Masks (from [`super::construction`]) are applied by the
+//! caller, so the heads only ever choose among valid moves.
+
+use burn::nn::gru::{Gru, GruConfig};
+use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::Int;
+use burn::tensor::activation::{relu, tanh};
+
+use super::batch::DecoderBatch;
+use super::config::ModelConfig;
+use super::construction::{ATOM_CHOICES, BOND_CHOICES};
+
+#[derive(Module, Debug)]
+pub struct Mlp {
+    hidden: Linear,
+    out: Linear,
+}
+
+impl Mlp {
+    pub fn new(input: usize, hidden: usize, output: usize, device: &Device) -> Mlp {
+        Mlp {
+            hidden: LinearConfig::new(input, hidden).init(device),
+            out: LinearConfig::new(hidden, output).init(device),
+        }
+    }
+
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        self.out.forward(relu(self.hidden.forward(x)))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Decoder {
+    initial_state: Linear,
+    token: Embedding,
+    gru: Gru,
+    atom_head: Mlp,
+    /// Representation of an added atom: its state plus the step's GRU state.
+    added_atom: Embedding,
+    key: Linear,
+    distance: Embedding,
+    bond_head: Mlp,
+    hidden: usize,
+}
+
+impl Decoder {
+    pub fn new(config: &ModelConfig, device: &Device) -> Decoder {
+        let input = config.token_embedding + 3 + config.latent;
+        Decoder {
+            initial_state: LinearConfig::new(config.latent, config.hidden).init(device),
+            token: EmbeddingConfig::new(ATOM_CHOICES, config.token_embedding).init(device),
+            gru: GruConfig::new(input, config.hidden, true).init(device),
+            atom_head: Mlp::new(config.hidden, config.hidden, ATOM_CHOICES, device),
+            added_atom: EmbeddingConfig::new(ATOM_CHOICES, config.hidden).init(device),
+            key: LinearConfig::new(config.hidden, config.hidden).init(device),
+            distance: EmbeddingConfig::new(config.max_atoms, config.hidden).init(device),
+            bond_head: Mlp::new(config.hidden, config.hidden, BOND_CHOICES, device),
+            hidden: config.hidden,
+        }
+    }
+
+    pub fn start_state(&self, z: Tensor<2>) -> Tensor<2> {
+        tanh(self.initial_state.forward(z))
+    }
+
+    /// The GRU input for steps given their previous tokens `[graphs, steps]`
+    /// and previous bond counts `[graphs, steps, 3]`.
+    fn step_input(&self, z: Tensor<2>, prev_token: Tensor<2, Int>, prev_bonds: Tensor<3>) -> Tensor<3> {
+        let [graphs, steps] = prev_token.dims();
+        let latent = z.dims()[1];
+        let z = z.reshape([graphs, 1, latent]).expand([graphs, steps, latent]);
+        Tensor::cat(vec![self.token.forward(prev_token), prev_bonds, z], 2)
+    }
+
+    /// Teacher forcing: atom logits `[graphs*steps, ATOM_CHOICES]` and bond
+    /// logits `[bond decisions, BOND_CHOICES]`.
+    pub fn forward(&self, z: Tensor<2>, batch: &DecoderBatch) -> (Tensor<2>, Tensor<2>) {
+        let [graphs, steps] = batch.prev_token.dims();
+        let input = self.step_input(z.clone(), batch.prev_token.clone(), batch.prev_bonds.clone());
+        let states = self.gru.forward(input, Some(self.start_state(z)));
+        let atom_logits = self.atom_head.forward(states.clone()).reshape([graphs * steps, ATOM_CHOICES]);
+        let added = self.added_atom.forward(batch.atom_target.clone().reshape([graphs, steps]));
+        let nodes = (states + added).reshape([graphs * steps, self.hidden]);
+        let new = nodes.clone().select(0, batch.bond_new.clone());
+        let earlier = self.key.forward(nodes.select(0, batch.bond_earlier.clone()));
+        let distance = self
+            .distance
+            .forward(batch.bond_distance.clone().reshape([1, -1]))
+            .reshape([-1, self.hidden as i32]);
+        let bond_logits = self.bond_head.forward(relu(new + earlier + distance));
+        (atom_logits, bond_logits)
+    }
+
+    /// One generation step: the new GRU state `[graphs, hidden]` and atom
+    /// logits `[graphs, ATOM_CHOICES]`.
+    pub fn step(
+        &self,
+        z: Tensor<2>,
+        state: Tensor<2>,
+        prev_token: Tensor<2, Int>,
+        prev_bonds: Tensor<3>,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let input = self.step_input(z, prev_token, prev_bonds);
+        let [graphs, _, hidden] = [input.dims()[0], 1, self.hidden];
+        let state = self.gru.forward(input, Some(state)).reshape([graphs, hidden]);
+        let logits = self.atom_head.forward(state.clone());
+        (state, logits)
+    }
+
+    /// The representation of the atom just added with `choice` at `state`.
+    pub fn added_node(&self, state: Tensor<2>, choice: Tensor<1, Int>) -> Tensor<2> {
+        let graphs = choice.dims()[0];
+        state + self.added_atom.forward(choice.reshape([graphs, 1])).reshape([graphs, self.hidden])
+    }
+
+    /// Bond logits `[graphs, earlier, BOND_CHOICES]` between the new atom and
+    /// each earlier atom (`earlier_nodes` is `[graphs, earlier, hidden]`).
+    pub fn bond_logits(&self, new_node: Tensor<2>, earlier_nodes: Tensor<3>) -> Tensor<3> {
+        let [graphs, earlier, hidden] = earlier_nodes.dims();
+        let device = new_node.device();
+        let distances: Vec<i64> = (0..earlier).map(|j| (earlier - j).min(self.distance_count()) as i64 - 1).collect();
+        let distance = self
+            .distance
+            .forward(Tensor::from_data(burn::tensor::TensorData::new(distances, [1, earlier]), &device))
+            .expand([graphs, earlier, hidden]);
+        let new = new_node.reshape([graphs, 1, hidden]).expand([graphs, earlier, hidden]);
+        self.bond_head.forward(relu(new + self.key.forward(earlier_nodes) + distance))
+    }
+
+    fn distance_count(&self) -> usize {
+        self.distance.weight.dims()[0]
+    }
+}

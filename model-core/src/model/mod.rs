@@ -1,0 +1,16 @@
+//! The graph VAE: decoding order, masked construction, teacher-forcing
+//! targets, and the burn modules that learn them.
+
+pub mod batch;
+pub mod config;
+pub mod construction;
+pub mod decoder;
+pub mod encoder;
+pub mod order;
+pub mod sample;
+pub mod target;
+pub mod vae;
+pub mod weights;
+
+pub use config::ModelConfig;
+pub use vae::GraphVae;

@@ -1,0 +1,178 @@
+//! Teacher-forcing targets: a molecule replayed through [`Construction`] in
+//! canonical BFS order, with the mask in force at every decision.
+
+use super::construction::{AtomMask, BondMask, Construction, STOP, state_index};
+use super::order::canonical_bfs_order;
+use crate::chem::Molecule;
+
+/// One bond decision: between the atom added at step `new` and the earlier
+/// atom `target` (both positions in decoding order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BondDecision {
+    pub new: usize,
+    pub target: usize,
+    /// 0 = no bond, else the bond order.
+    pub choice: usize,
+    pub mask: BondMask,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodingTarget {
+    /// Atom choices, one per step: the atoms in decoding order, then [`STOP`].
+    pub atoms: Vec<usize>,
+    pub atom_masks: Vec<AtomMask>,
+    pub bonds: Vec<BondDecision>,
+}
+
+impl DecodingTarget {
+    pub fn atom_count(&self) -> usize {
+        self.atoms.len() - 1
+    }
+
+    /// Bond counts (single, double, triple) from the atom at `step` to
+    /// earlier atoms: the decoder's view of what the previous step built.
+    pub fn bond_counts(&self, step: usize) -> [f32; 3] {
+        let mut counts = [0.0; 3];
+        for b in self.bonds.iter().filter(|b| b.new == step && b.choice > 0) {
+            counts[b.choice - 1] += 1.0;
+        }
+        counts
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("the molecule has {atoms} heavy atoms; the model builds at most {max}")]
+    TooLarge { atoms: usize, max: usize },
+    #[error("step {step}: choice {choice} is masked out (mask {mask:?})")]
+    Masked {
+        step: usize,
+        choice: usize,
+        mask: Vec<bool>,
+    },
+}
+
+pub fn decoding_target(molecule: &Molecule, max_atoms: usize) -> Result<DecodingTarget, TargetError> {
+    let n = molecule.heavy_atom_count();
+    if n > max_atoms {
+        return Err(TargetError::TooLarge { atoms: n, max: max_atoms });
+    }
+    let order = canonical_bfs_order(molecule);
+    let mut position = vec![0; n];
+    for (p, &atom) in order.iter().enumerate() {
+        position[atom] = p;
+    }
+    let mut bond_between = vec![vec![0usize; n]; n];
+    for b in molecule.bonds() {
+        let (x, y) = (position[b.a as usize], position[b.b as usize]);
+        bond_between[x][y] = b.order.order() as usize;
+        bond_between[y][x] = b.order.order() as usize;
+    }
+    let mut construction = Construction::new();
+    let mut target = DecodingTarget {
+        atoms: Vec::with_capacity(n + 1),
+        atom_masks: Vec::with_capacity(n + 1),
+        bonds: Vec::new(),
+    };
+    for step in 0..=n {
+        let choice = if step < n { state_index(molecule.atoms()[order[step]]) } else { STOP };
+        let mask = construction.atom_mask(max_atoms);
+        if !mask[choice] {
+            return Err(TargetError::Masked { step, choice, mask: mask.to_vec() });
+        }
+        construction.choose_atom(choice);
+        target.atoms.push(choice);
+        target.atom_masks.push(mask);
+        if choice == STOP {
+            break;
+        }
+        for earlier in 0..step {
+            let choice = bond_between[step][earlier];
+            let mask = construction.bond_mask(earlier);
+            if !mask[choice] {
+                return Err(TargetError::Masked { step, choice, mask: mask.to_vec() });
+            }
+            construction.choose_bond(earlier, choice);
+            target.bonds.push(BondDecision { new: step, target: earlier, choice, mask });
+        }
+    }
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chem::{canonical_smiles, parse_smiles, write_random_smiles};
+    use crate::model::construction::{ATOM_CHOICES, BOND_CHOICES};
+    use crate::rng::SeededRng;
+
+    fn replay(target: &DecodingTarget) -> Molecule {
+        let mut c = Construction::new();
+        let mut bonds = target.bonds.iter();
+        for &choice in &target.atoms {
+            c.choose_atom(choice);
+            if choice == STOP {
+                break;
+            }
+            for _ in 0..c.atom_count() - 1 {
+                let b = bonds.next().unwrap();
+                c.choose_bond(b.target, b.choice);
+            }
+        }
+        c.molecule().unwrap()
+    }
+
+    #[test]
+    fn targets_replay_to_the_same_molecule_whatever_the_spelling() {
+        for s in ["CCO", "c1ccccc1", "[NH3+]CC([O-])=O", "C12CC1C2", "N#CC(=O)N", "FC(F)(F)CC(F)(F)F"] {
+            let m = parse_smiles(s).unwrap();
+            let t = decoding_target(&m, 9).unwrap();
+            assert_eq!(canonical_smiles(&replay(&t)), canonical_smiles(&m), "{s}");
+            let mut rng = SeededRng::new(5);
+            let other = parse_smiles(&write_random_smiles(&m, &mut rng)).unwrap();
+            let t2 = decoding_target(&other, 9).unwrap();
+            assert_eq!(t2.atoms, t.atoms, "{s}: order depends on spelling");
+        }
+    }
+
+    #[test]
+    fn masks_force_connection_and_respect_valence() {
+        let mut c = Construction::new();
+        assert!(!c.atom_mask(9)[STOP], "no empty molecules");
+        c.choose_atom(state_index(crate::chem::Atom::neutral(crate::chem::Element::F)));
+        let mask = c.atom_mask(9);
+        assert!(mask[STOP] && mask[0]);
+        c.choose_atom(0); // carbon
+        // Fluorine has one free valence: single bond only, and it must be taken.
+        assert_eq!(c.bond_mask(0), [false, true, false, false]);
+        c.choose_bond(0, 1);
+        // F-C: F is saturated; a third atom can still bond to C.
+        assert!(c.atom_mask(9)[0]);
+        assert!(c.atom_mask(2)[STOP] && !c.atom_mask(2)[0], "size limit forces stop");
+    }
+
+    #[test]
+    fn random_choices_under_masks_always_give_valid_molecules() {
+        let mut rng = SeededRng::new(11);
+        for _ in 0..2000 {
+            let mut c = Construction::new();
+            loop {
+                let mask = c.atom_mask(9);
+                let allowed: Vec<usize> = (0..ATOM_CHOICES).filter(|&i| mask[i]).collect();
+                let choice = allowed[rng.below(allowed.len())];
+                c.choose_atom(choice);
+                if choice == STOP {
+                    break;
+                }
+                for target in 0..c.atom_count() - 1 {
+                    let mask = c.bond_mask(target);
+                    let allowed: Vec<usize> = (0..BOND_CHOICES).filter(|&i| mask[i]).collect();
+                    c.choose_bond(target, allowed[rng.below(allowed.len())]);
+                }
+            }
+            // `molecule()` checks validity itself and panics otherwise.
+            let m = c.molecule().unwrap();
+            assert!(m.heavy_atom_count() <= 9);
+        }
+    }
+}

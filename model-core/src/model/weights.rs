@@ -1,0 +1,87 @@
+//! The weights file: our header and the model config, then burn's burnpack
+//! bytes. Loads from bytes (the browser fetches them), and says clearly what
+//! is wrong with a corrupt or mismatched file.
+//!
+//! Layout: `MOLGAPW1`, u32 LE config length, config JSON, u32 LE CRC-32 of the
+//! burnpack bytes, burnpack bytes.
+
+use burn::prelude::*;
+use burn::store::{BurnpackStore, ModuleSnapshot};
+use burn::tensor::Bytes;
+
+use super::{GraphVae, ModelConfig};
+
+const MAGIC: &[u8; 8] = b"MOLGAPW1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("not a molgap weights file (wrong magic bytes)")]
+    BadMagic,
+    #[error("the weights file is truncated ({0} bytes)")]
+    Truncated(usize),
+    #[error("the weights file's model config does not parse: {0}")]
+    Config(String),
+    #[error("the weights file is corrupt (checksum mismatch)")]
+    Checksum,
+    #[error("the weights do not fit the model in the file's config: {0}")]
+    Mismatch(String),
+}
+
+pub fn save_weights(model: &GraphVae, config: &ModelConfig) -> Vec<u8> {
+    let mut store = BurnpackStore::from_bytes(None);
+    model.save_into(&mut store).expect("in-memory save cannot fail");
+    let pack = store.get_bytes().expect("saved bytes are available");
+    let config = serde_json::to_vec(config).expect("config serialises");
+    let mut out = Vec::with_capacity(16 + config.len() + pack.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(config.len() as u32).to_le_bytes());
+    out.extend_from_slice(&config);
+    out.extend_from_slice(&crc32fast::hash(&pack).to_le_bytes());
+    out.extend_from_slice(&pack);
+    out
+}
+
+fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize) -> Result<&'a [u8], WeightsError> {
+    let slice = bytes.get(*at..*at + n).ok_or(WeightsError::Truncated(bytes.len()))?;
+    *at += n;
+    Ok(slice)
+}
+
+/// The model config stored in a weights file, without loading the weights.
+pub fn read_config(bytes: &[u8]) -> Result<ModelConfig, WeightsError> {
+    Ok(split(bytes)?.0)
+}
+
+fn split(bytes: &[u8]) -> Result<(ModelConfig, &[u8]), WeightsError> {
+    let mut at = 0;
+    if take(bytes, &mut at, 8).map_err(|_| WeightsError::BadMagic)? != MAGIC {
+        return Err(WeightsError::BadMagic);
+    }
+    let len = u32::from_le_bytes(take(bytes, &mut at, 4)?.try_into().expect("4 bytes")) as usize;
+    let config: ModelConfig = serde_json::from_slice(take(bytes, &mut at, len)?)
+        .map_err(|e| WeightsError::Config(e.to_string()))?;
+    let crc = u32::from_le_bytes(take(bytes, &mut at, 4)?.try_into().expect("4 bytes"));
+    let pack = &bytes[at..];
+    if crc32fast::hash(pack) != crc {
+        return Err(WeightsError::Checksum);
+    }
+    Ok((config, pack))
+}
+
+pub fn load_weights(bytes: &[u8], device: &Device) -> Result<(GraphVae, ModelConfig), WeightsError> {
+    let (config, pack) = split(bytes)?;
+    let mut model = GraphVae::new(&config, device);
+    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(pack.to_vec())));
+    let applied = model
+        .load_from(&mut store)
+        .map_err(|e| WeightsError::Mismatch(e.to_string()))?;
+    if !applied.errors.is_empty() || !applied.missing.is_empty() {
+        return Err(WeightsError::Mismatch(format!(
+            "{} tensors missing, {} errors (first: {:?})",
+            applied.missing.len(),
+            applied.errors.len(),
+            applied.errors.first().map(|e| format!("{e:?}")).or(applied.missing.first().map(|m| m.0.clone()))
+        )));
+    }
+    Ok((model, config))
+}
