@@ -11,7 +11,7 @@ use model_core::model::weights::{WeightsError, load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
 
 fn small() -> ModelConfig {
-    ModelConfig { hidden: 32, latent: 8, layers: 2, max_atoms: 9, token_embedding: 8 }
+    ModelConfig { hidden: 32, latent: 8, layers: 2, max_atoms: 9, token_embedding: 8, ..ModelConfig::default() }
 }
 
 #[test]
@@ -19,9 +19,9 @@ fn samples_are_valid_and_fixed_by_the_seed() {
     let device = Device::flex();
     let config = small();
     let model = GraphVae::new(&config, &device);
-    let a = sample_prior(&model, config.latent, config.max_atoms, 300, 7, 128, 1.0, &device);
-    let b = sample_prior(&model, config.latent, config.max_atoms, 300, 7, 128, 1.0, &device);
-    let c = sample_prior(&model, config.latent, config.max_atoms, 300, 8, 128, 1.0, &device);
+    let a = sample_prior(&model, &config, 300, 7, 128, 1.0, &device);
+    let b = sample_prior(&model, &config, 300, 7, 128, 1.0, &device);
+    let c = sample_prior(&model, &config, 300, 8, 128, 1.0, &device);
     let smiles = |ms: &[model_core::chem::Molecule]| ms.iter().map(canonical_smiles).collect::<Vec<_>>();
     assert_eq!(smiles(&a), smiles(&b));
     assert_ne!(smiles(&a), smiles(&c));
@@ -65,8 +65,8 @@ fn weights_round_trip_and_damage_is_reported() {
     let bytes = save_weights(&model, &config);
     let (loaded, loaded_config) = load_weights(&bytes, &device).unwrap();
     assert_eq!(loaded_config, config);
-    let a = sample_prior(&model, 8, 9, 50, 1, 50, 1.0, &device);
-    let b = sample_prior(&loaded, 8, 9, 50, 1, 50, 1.0, &device);
+    let a = sample_prior(&model, &config, 50, 1, 50, 1.0, &device);
+    let b = sample_prior(&loaded, &config, 50, 1, 50, 1.0, &device);
     assert_eq!(a, b);
 
     assert!(matches!(load_weights(b"hello", &device), Err(WeightsError::BadMagic)));

@@ -118,7 +118,11 @@ def main():
     for row in pick(args.wheel, args.per_size, args.seed):
         if int(row["Index"]) in done:
             continue
-        result = calibrate(row)
+        try:
+            result = calibrate(row)
+        except Exception as e:  # report and go on: one molecule must not sink the run
+            print(f"#{row['Index']} {row['SMILES']}: skipped, {type(e).__name__}: {e}", flush=True)
+            continue
         state["molecules"].append(result)
         print(f"#{result['index']} {result['smiles']}: " + ", ".join(f"{k} {v['gap_ev']:.2f} eV {v['seconds']:.0f}s" for k, v in result["levels"].items()), flush=True)
         with open(args.out + ".partial", "w") as f:

@@ -27,12 +27,17 @@ def embed(smiles, seed):
     if mol is None:
         raise ValueError(f"RDKit cannot parse {smiles!r}")
     mol = Chem.AddHs(mol)
-    params = AllChem.ETKDGv3()
-    params.randomSeed = seed
-    if AllChem.EmbedMolecule(mol, params) != 0:
-        params.useRandomCoords = True
-        if AllChem.EmbedMolecule(mol, params) != 0:
-            raise ValueError("RDKit could not embed the molecule in 3D")
+    # Strained cages (QM9 has many) can defeat one ETKDG attempt; retry with
+    # further seeds derived from the job's seed, then from random coordinates.
+    for attempt in range(6):
+        params = AllChem.ETKDGv3()
+        params.randomSeed = seed + attempt
+        params.useRandomCoords = attempt >= 3
+        params.maxIterations = 2000
+        if AllChem.EmbedMolecule(mol, params) == 0:
+            break
+    else:
+        raise ValueError("RDKit could not embed the molecule in 3D (6 attempts)")
     if AllChem.MMFFHasAllMoleculeParams(mol):
         AllChem.MMFFOptimizeMolecule(mol, mmffVariant="MMFF94", maxIters=2000)
         relaxation = "MMFF94"

@@ -26,11 +26,3 @@ pub fn qm9_wheel() -> PathBuf {
     trainer::wheel::ensure_wheel(&workspace_root().join("data/cache"), &project_python())
         .expect("QM9 wheel")
 }
-
-/// A fresh, empty directory under the system temp dir.
-pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("molgap-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}

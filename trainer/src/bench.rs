@@ -148,3 +148,90 @@ impl fmt::Display for SmilesBench {
         Ok(())
     }
 }
+
+/// Peak resident memory of this process so far, in MiB (Linux; None elsewhere).
+pub fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+pub struct ModelBenchRow {
+    pub backend: &'static str,
+    pub train_graphs_per_second: f64,
+    pub sample_molecules_per_second: f64,
+    pub mean_heavy_atoms: f64,
+    pub peak_memory_mib: Option<f64>,
+}
+
+/// Training throughput (forward + backward + Adam step at the default batch)
+/// and sampling throughput on one backend.
+pub fn bench_model(
+    backend: crate::backend::Backend,
+    weights: Option<&Path>,
+    dataset: &model_core::data::Qm9Dataset,
+    samples: usize,
+) -> Result<ModelBenchRow> {
+    use burn::optim::{AdamConfig, GradientsParams};
+    use model_core::model::batch::{DecoderBatch, GraphBatch};
+    use model_core::model::target::decoding_target;
+    use model_core::model::{GraphVae, ModelConfig};
+
+    let device = backend.device();
+    let (trained, config) = match weights {
+        Some(path) => crate::generate::load_model(path, &device)?,
+        None => {
+            let config = ModelConfig::default();
+            (GraphVae::new(&config, &device), config)
+        }
+    };
+    let train_config = crate::train::TrainConfig::default();
+    let records: Vec<_> = dataset
+        .split_records(model_core::data::Split::Train)
+        .take(train_config.batch_size * 12)
+        .collect();
+    let targets: Vec<_> = records
+        .iter()
+        .map(|r| decoding_target(&r.molecule, config.max_atoms))
+        .collect::<Result<_, _>>()?;
+    let train_device = device.clone().autodiff();
+    let mut model = GraphVae::new(&config, &train_device);
+    let mut optimizer = AdamConfig::new().init();
+    let mut timed = 0usize;
+    let mut started = Instant::now();
+    for (i, (chunk, chunk_targets)) in records
+        .chunks(train_config.batch_size)
+        .zip(targets.chunks(train_config.batch_size))
+        .enumerate()
+    {
+        if i == 2 {
+            // The first batches warm caches and allocators.
+            started = Instant::now();
+            timed = 0;
+        }
+        let molecules: Vec<_> = chunk.iter().map(|r| &r.molecule).collect();
+        let target_refs: Vec<_> = chunk_targets.iter().collect();
+        let graphs = GraphBatch::new(&molecules, &train_device);
+        let decoding = DecoderBatch::new(&target_refs, config.max_atoms, &train_device);
+        let gaps = burn::tensor::Tensor::<2>::zeros([chunk.len(), 1], &train_device);
+        let loss = model.loss(&graphs, &decoding, gaps).total(0.1, 1.0);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(1e-3, model, grads);
+        timed += chunk.len();
+    }
+    let train_graphs_per_second = timed as f64 / started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let molecules = model_core::model::sample::sample_prior(&trained, &config, samples, 1, 2048, 1.0, &device);
+    let sample_molecules_per_second = samples as f64 / started.elapsed().as_secs_f64();
+    let mean_heavy_atoms =
+        molecules.iter().map(|m| m.heavy_atom_count()).sum::<usize>() as f64 / molecules.len().max(1) as f64;
+    Ok(ModelBenchRow {
+        backend: backend.name(),
+        train_graphs_per_second,
+        sample_molecules_per_second,
+        mean_heavy_atoms,
+        peak_memory_mib: peak_memory_mib(),
+    })
+}

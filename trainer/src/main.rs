@@ -5,10 +5,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use model_core::chem::{SmilesOptions, StereoPolicy, canonical_smiles, parse_smiles_with};
-use trainer::{bench, prepare, python, wheel};
+use trainer::backend::Backend;
+use trainer::train::{TrainConfig, TrainOptions};
+use trainer::{bench, evaluate, generate, prepare, python, train, wheel};
 
 #[derive(Parser)]
 #[command(
@@ -53,6 +55,96 @@ enum Command {
         #[arg(long)]
         ignore_stereo: bool,
     },
+    /// Train the graph VAE on the QM9 training split (checkpoints each epoch)
+    Train {
+        /// TOML file with training settings (see trainer/default.toml); flags override it
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Directory for checkpoint.bin, weights.bin, metrics.csv, curves.png, config.toml
+        #[arg(long, default_value = "runs/default")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "flex")]
+        backend: Backend,
+        /// Continue the run in --out from its last checkpoint
+        #[arg(long)]
+        resume: bool,
+        #[arg(long)]
+        epochs: Option<usize>,
+        #[arg(long)]
+        batch_size: Option<usize>,
+        #[arg(long)]
+        learning_rate: Option<f64>,
+        /// Train on at most this many molecules (0 = the whole training split)
+        #[arg(long)]
+        max_train: Option<usize>,
+        #[arg(long)]
+        hidden: Option<usize>,
+        #[arg(long)]
+        latent: Option<usize>,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Sample molecules from the prior with trained weights
+    Sample {
+        /// How many molecules
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: standard output]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "smiles")]
+        format: generate::Format,
+        #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+        #[arg(long, value_enum, default_value = "flex")]
+        backend: Backend,
+        /// Softmax temperature; below 1 samples more typical molecules
+        #[arg(long, default_value_t = 1.0)]
+        temperature: f32,
+        #[arg(long, default_value_t = 2048)]
+        batch: usize,
+    },
+    /// Print the mean latent of a molecule as JSON
+    Encode {
+        smiles: String,
+        #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+    },
+    /// Decode a latent (a JSON array, as `encode` prints) greedily into a molecule
+    Decode {
+        latent: String,
+        #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+    },
+    /// Decode the straight line between two molecules' latents
+    Interpolate {
+        from: String,
+        to: String,
+        #[arg(long, default_value_t = 8)]
+        steps: usize,
+        #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+    },
+    /// Validity, uniqueness, novelty, reconstruction and distribution match
+    Evaluate {
+        #[arg(long, default_value_t = 10_000)]
+        n: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Write the full report as JSON here
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "flex")]
+        backend: Backend,
+    },
     /// Benchmarks that print figures
     Bench {
         #[command(subcommand)]
@@ -62,6 +154,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Training (graphs/s) and sampling (molecules/s) throughput per CPU backend, and peak memory
+    Model {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Weights to sample with [default: public/weights.bin if present]
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        #[arg(long, default_value_t = 10_000)]
+        samples: usize,
+    },
     /// Parse and canonicalise all of QM9, beside RDKit on the same input
     Smiles {
         #[arg(long, default_value = "data")]
@@ -98,6 +200,53 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 progress: std::io::stderr().is_terminal(),
             })?;
             print!("{report}");
+        }
+        Command::Train {
+            config,
+            data_dir,
+            out,
+            backend,
+            resume,
+            epochs,
+            batch_size,
+            learning_rate,
+            max_train,
+            hidden,
+            latent,
+            seed,
+        } => {
+            let mut settings = match &config {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    toml::from_str::<TrainConfig>(&text)
+                        .with_context(|| format!("{} is not a valid training config", path.display()))?
+                }
+                None => TrainConfig::default(),
+            };
+            if let Some(v) = epochs { settings.epochs = v; }
+            if let Some(v) = batch_size { settings.batch_size = v; }
+            if let Some(v) = learning_rate { settings.learning_rate = v; }
+            if let Some(v) = max_train { settings.max_train = v; }
+            if let Some(v) = hidden { settings.model.hidden = v; }
+            if let Some(v) = latent { settings.model.latent = v; }
+            if let Some(v) = seed { settings.seed = v; }
+            let history = train::train(TrainOptions {
+                config: settings,
+                dataset: prepare::dataset_path(&data_dir),
+                run_dir: out.clone(),
+                backend,
+                resume,
+                progress: std::io::stderr().is_terminal(),
+            })?;
+            if let Some(last) = history.last() {
+                println!(
+                    "trained {} epochs; valid reconstruction {:.4} nats/molecule; weights in {}",
+                    last.epoch,
+                    last.valid.reconstruction,
+                    out.join("weights.bin").display()
+                );
+            }
         }
         Command::Info { data_dir } => {
             let path = prepare::dataset_path(&data_dir);
@@ -141,6 +290,76 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             if failed > 0 {
                 return Ok(ExitCode::from(2));
+            }
+        }
+        Command::Sample { n, seed, out, format, weights, backend, temperature, batch } => {
+            let device = backend.device();
+            let (model, config) = generate::load_model(&weights, &device)?;
+            let started = std::time::Instant::now();
+            let lines = generate::sample_lines(&model, &config, n, seed, batch, temperature, format, &device);
+            let seconds = started.elapsed().as_secs_f64();
+            let text = lines.join("\n") + "\n";
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("{n} molecules in {seconds:.2} s ({:.0}/s) written to {}", n as f64 / seconds, path.display());
+                }
+                None => print!("{text}"),
+            }
+        }
+        Command::Encode { smiles, weights } => {
+            let device = Backend::Flex.device();
+            let (model, _) = generate::load_model(&weights, &device)?;
+            println!("{}", serde_json::to_string(&generate::encode(&model, &smiles, &device)?)?);
+        }
+        Command::Decode { latent, weights } => {
+            let device = Backend::Flex.device();
+            let (model, config) = generate::load_model(&weights, &device)?;
+            let z: Vec<f32> = serde_json::from_str(&latent).context("the latent must be a JSON array of numbers")?;
+            let (m, gap) = generate::decode(&model, &config, &z, &device)?;
+            println!("{}\tpredicted gap {gap:.2} eV", model_core::chem::canonical_smiles(&m));
+        }
+        Command::Interpolate { from, to, steps, weights } => {
+            let device = Backend::Flex.device();
+            let (model, config) = generate::load_model(&weights, &device)?;
+            for (t, m, gap) in generate::interpolate(&model, &config, &from, &to, steps, &device)? {
+                println!("{t:.2}\t{}\tpredicted gap {gap:.2} eV", model_core::chem::canonical_smiles(&m));
+            }
+        }
+        Command::Evaluate { n, seed, weights, data_dir, json, backend } => {
+            let device = backend.device();
+            let (model, config) = generate::load_model(&weights, &device)?;
+            let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
+            let report = evaluate::evaluate(&model, &config, &dataset, n, seed, &device);
+            print!("{report}");
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+            }
+        }
+        Command::Bench {
+            what: BenchCommand::Model { data_dir, weights, samples },
+        } => {
+            let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
+            let weights = weights.or_else(|| {
+                let shipped = PathBuf::from(generate::DEFAULT_WEIGHTS);
+                shipped.exists().then_some(shipped)
+            });
+            println!(
+                "graph VAE throughput ({}), training batch {}, sampling batch 2048",
+                weights.as_ref().map_or("untrained default model".to_string(), |w| w.display().to_string()),
+                train::TrainConfig::default().batch_size
+            );
+            println!("  {:<9} {:>16} {:>18} {:>12} {:>14}", "backend", "train graphs/s", "sample molecules/s", "mean atoms", "peak RSS MiB");
+            for backend in Backend::all() {
+                let row = bench::bench_model(backend, weights.as_deref(), &dataset, samples)?;
+                println!(
+                    "  {:<9} {:>16.0} {:>18.0} {:>12.2} {:>14}",
+                    row.backend,
+                    row.train_graphs_per_second,
+                    row.sample_molecules_per_second,
+                    row.mean_heavy_atoms,
+                    row.peak_memory_mib.map_or("?".to_string(), |m| format!("{m:.0}"))
+                );
             }
         }
         Command::Bench {

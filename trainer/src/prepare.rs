@@ -43,6 +43,22 @@ pub fn load_dataset(path: &Path) -> Result<Qm9Dataset> {
     Qm9Dataset::from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()))
 }
 
+/// The path of a loadable dataset in `data_dir`, preparing it first (quietly,
+/// with the default seed) when it is missing or unreadable.
+pub fn ensure_prepared(data_dir: &Path, python: &Path) -> Result<PathBuf> {
+    let path = dataset_path(data_dir);
+    if load_dataset(&path).is_err() {
+        prepare(&PrepareOptions {
+            data_dir: data_dir.to_path_buf(),
+            wheel: None,
+            seed: DEFAULT_SPLIT_SEED,
+            python: python.to_path_buf(),
+            progress: false,
+        })?;
+    }
+    Ok(path)
+}
+
 /// A QM9 row that did not become a record.
 pub struct Rejection {
     pub index: String,

@@ -16,6 +16,9 @@ pub struct ModelConfig {
     pub max_atoms: usize,
     /// Width of the decoder's token embedding.
     pub token_embedding: usize,
+    /// The gap head predicts (gap - mean) / std; these turn it back into eV.
+    pub gap_mean_ev: f64,
+    pub gap_std_ev: f64,
 }
 
 impl Default for ModelConfig {
@@ -26,6 +29,8 @@ impl Default for ModelConfig {
             layers: 3,
             max_atoms: 9,
             token_embedding: 32,
+            gap_mean_ev: 6.86,
+            gap_std_ev: 1.28,
         }
     }
 }

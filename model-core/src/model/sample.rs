@@ -139,22 +139,17 @@ pub fn decode_latents(
 /// Samples `n` molecules from the prior with `seed`, `batch` at a time.
 pub fn sample_prior(
     model: &GraphVae,
-    latent: usize,
-    max_atoms: usize,
+    config: &super::ModelConfig,
     n: usize,
     seed: u64,
     batch: usize,
     temperature: f32,
     device: &Device,
 ) -> Vec<Molecule> {
-    let mut rng = SeededRng::new(seed);
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let size = batch.min(n - out.len());
-        let z = prior_latents(size, latent, &mut rng);
-        out.extend(decode_latents(model, &z, latent, max_atoms, Choice::Sample { temperature }, &mut rng, device));
-    }
-    out
+    sample_with_gaps(model, config, n, seed, batch, temperature, device)
+        .into_iter()
+        .map(|s| s.molecule)
+        .collect()
 }
 
 /// Mean latents of `molecules`, `[n, latent]` row-major.
@@ -162,4 +157,43 @@ pub fn encode_means(model: &GraphVae, molecules: &[&Molecule], device: &Device) 
     let batch = GraphBatch::new(molecules, device);
     let (mu, _) = model.encoder.forward(&batch);
     floats(mu)
+}
+
+/// The gap head's prediction for latents `z` (`[n, latent]` row-major), in eV.
+pub fn predict_gap_ev(model: &GraphVae, config: &super::ModelConfig, z: &[f32], device: &Device) -> Vec<f64> {
+    let n = z.len() / config.latent;
+    let z = Tensor::<2>::from_data(TensorData::new(z.to_vec(), [n, config.latent]), device);
+    floats(model.gap_head.forward(z))
+        .into_iter()
+        .map(|g| g as f64 * config.gap_std_ev + config.gap_mean_ev)
+        .collect()
+}
+
+/// A molecule sampled from the prior, with the latent it came from.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub molecule: Molecule,
+    pub predicted_gap_ev: f64,
+}
+
+/// Like [`sample_prior`], with each molecule's predicted gap.
+pub fn sample_with_gaps(
+    model: &GraphVae,
+    config: &super::ModelConfig,
+    n: usize,
+    seed: u64,
+    batch: usize,
+    temperature: f32,
+    device: &Device,
+) -> Vec<Sample> {
+    let mut rng = SeededRng::new(seed);
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let size = batch.min(n - out.len());
+        let z = prior_latents(size, config.latent, &mut rng);
+        let molecules = decode_latents(model, &z, config.latent, config.max_atoms, Choice::Sample { temperature }, &mut rng, device);
+        let gaps = predict_gap_ev(model, config, &z, device);
+        out.extend(molecules.into_iter().zip(gaps).map(|(molecule, predicted_gap_ev)| Sample { molecule, predicted_gap_ev }));
+    }
+    out
 }

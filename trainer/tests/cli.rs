@@ -1,37 +1,9 @@
 //! The `trainer` binary as a user runs it, on the real QM9 wheel.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-use e2e_tests::{qm9_wheel, scratch_dir, workspace_root};
+use common::{qm9_wheel, scratch_dir, trainer, workspace_root};
 use model_core::data::{Qm9Dataset, Split};
-
-fn trainer(args: &[&str], cwd: &Path) -> Output {
-    // Built by `cargo test` alongside this test (the `trainer` dependency).
-    let exe = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("trainer");
-    let exe = if exe.exists() {
-        exe
-    } else {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "trainer"])
-            .current_dir(workspace_root())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        exe
-    };
-    Command::new(exe)
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run trainer")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -1,0 +1,105 @@
+//! Sampling and latent-space operations on trained weights.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use burn::prelude::Device;
+use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
+use model_core::model::sample::{Choice, decode_latents, encode_means, predict_gap_ev, sample_with_gaps};
+use model_core::model::weights::load_weights;
+use model_core::model::{GraphVae, ModelConfig};
+use model_core::rng::SeededRng;
+use serde_json::json;
+
+/// Where the shipped default weights live.
+pub const DEFAULT_WEIGHTS: &str = "public/weights.bin";
+
+pub fn load_model(path: &Path, device: &Device) -> Result<(GraphVae, ModelConfig)> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!("cannot read weights {}; train some with `trainer train` or pass --weights", path.display())
+    })?;
+    load_weights(&bytes, device).with_context(|| format!("cannot load weights {}", path.display()))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One canonical SMILES per line
+    Smiles,
+    /// One JSON object per line: SMILES, formula, heavy atoms, predicted gap, graph
+    Json,
+}
+
+pub fn molecule_json(m: &Molecule) -> serde_json::Value {
+    json!({
+        "atoms": m.atoms().iter().map(|a| json!({"element": a.element.symbol(), "charge": a.charge})).collect::<Vec<_>>(),
+        "bonds": m.bonds().iter().map(|b| json!([b.a, b.b, b.order.order()])).collect::<Vec<_>>(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn sample_lines(
+    model: &GraphVae,
+    config: &ModelConfig,
+    n: usize,
+    seed: u64,
+    batch: usize,
+    temperature: f32,
+    format: Format,
+    device: &Device,
+) -> Vec<String> {
+    sample_with_gaps(model, config, n, seed, batch, temperature, device)
+        .into_iter()
+        .map(|s| {
+            let smiles = canonical_smiles(&s.molecule);
+            match format {
+                Format::Smiles => smiles,
+                Format::Json => json!({
+                    "smiles": smiles,
+                    "formula": s.molecule.formula(),
+                    "heavy_atoms": s.molecule.heavy_atom_count(),
+                    "predicted_gap_ev": (s.predicted_gap_ev * 1000.0).round() / 1000.0,
+                    "graph": molecule_json(&s.molecule),
+                })
+                .to_string(),
+            }
+        })
+        .collect()
+}
+
+fn parse(smiles: &str) -> Result<Molecule> {
+    parse_smiles(smiles).with_context(|| format!("cannot use {smiles:?}"))
+}
+
+/// The mean latent of a molecule.
+pub fn encode(model: &GraphVae, smiles: &str, device: &Device) -> Result<Vec<f32>> {
+    let m = parse(smiles)?;
+    Ok(encode_means(model, &[&m], device))
+}
+
+/// Greedy decoding of one latent, with its predicted gap.
+pub fn decode(model: &GraphVae, config: &ModelConfig, z: &[f32], device: &Device) -> Result<(Molecule, f64)> {
+    anyhow::ensure!(z.len() == config.latent, "the latent has {} numbers; this model's has {}", z.len(), config.latent);
+    let mut rng = SeededRng::new(0);
+    let m = decode_latents(model, z, config.latent, config.max_atoms, Choice::Greedy, &mut rng, device).remove(0);
+    Ok((m, predict_gap_ev(model, config, z, device)[0]))
+}
+
+/// Molecules along the straight line between the latents of `a` and `b`.
+pub fn interpolate(model: &GraphVae, config: &ModelConfig, a: &str, b: &str, steps: usize, device: &Device) -> Result<Vec<(f64, Molecule, f64)>> {
+    let (za, zb) = (encode(model, a, device)?, encode(model, b, device)?);
+    let steps = steps.max(2);
+    let mut z = Vec::with_capacity(steps * config.latent);
+    for k in 0..steps {
+        let t = k as f32 / (steps - 1) as f32;
+        z.extend(za.iter().zip(&zb).map(|(x, y)| x + t * (y - x)));
+    }
+    let mut rng = SeededRng::new(0);
+    let molecules = decode_latents(model, &z, config.latent, config.max_atoms, Choice::Greedy, &mut rng, device);
+    let gaps = predict_gap_ev(model, config, &z, device);
+    Ok(molecules
+        .into_iter()
+        .zip(gaps)
+        .enumerate()
+        .map(|(k, (m, g))| (k as f64 / (steps - 1) as f64, m, g))
+        .collect())
+}

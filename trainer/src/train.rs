@@ -1,0 +1,367 @@
+//! `trainer train`: fits the graph VAE on the QM9 training split.
+//!
+//! Each epoch walks the training split in a seeded order, so a resumed run
+//! sees the same batches as an uninterrupted one. After every epoch it runs a
+//! validation pass, appends a row to `metrics.csv`, redraws `curves.png`, and
+//! writes `checkpoint.bin` (weights, optimizer state, progress) atomically.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::{Bytes, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use model_core::chem::Molecule;
+use model_core::data::{Qm9Dataset, Split};
+use model_core::model::batch::{DecoderBatch, GraphBatch};
+use model_core::model::target::{DecodingTarget, decoding_target};
+use model_core::model::weights::{load_weights, save_weights};
+use model_core::model::{GraphVae, ModelConfig};
+use model_core::rng::SeededRng;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+use crate::plot;
+
+/// Everything a run needs; read from TOML, then overridden from the CLI.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Final weight of the KL term, reached linearly over `kl_anneal_epochs`.
+    pub kl_weight: f64,
+    pub kl_anneal_epochs: f64,
+    pub gap_weight: f64,
+    pub grad_clip_norm: f32,
+    pub seed: u64,
+    /// Train on at most this many training molecules (0 = all).
+    pub max_train: usize,
+    /// Validate on at most this many validation molecules.
+    pub max_valid: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: ModelConfig::default(),
+            epochs: 25,
+            batch_size: 128,
+            learning_rate: 1e-3,
+            kl_weight: 0.1,
+            kl_anneal_epochs: 4.0,
+            gap_weight: 1.0,
+            grad_clip_norm: 5.0,
+            seed: 1,
+            max_train: 0,
+            max_valid: 2000,
+        }
+    }
+}
+
+pub struct TrainOptions {
+    pub config: TrainConfig,
+    pub dataset: PathBuf,
+    pub run_dir: PathBuf,
+    pub backend: Backend,
+    pub resume: bool,
+    pub progress: bool,
+}
+
+/// Losses of one pass, per molecule.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct PassLoss {
+    pub reconstruction: f64,
+    pub kl: f64,
+    pub gap: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub kl_weight: f64,
+    pub train: PassLoss,
+    pub valid: PassLoss,
+    pub graphs_per_second: f64,
+    pub seconds: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Checkpoint {
+    epochs_done: usize,
+    config: TrainConfig,
+    weights: Vec<u8>,
+    optimizer: Vec<u8>,
+    history: Vec<EpochMetrics>,
+}
+
+const CHECKPOINT_MAGIC: &[u8; 8] = b"MOLGAPCK";
+
+pub struct Example {
+    molecule: Molecule,
+    target: DecodingTarget,
+    gap_ev: f64,
+}
+
+fn examples(dataset: &Qm9Dataset, split: Split, limit: usize, max_atoms: usize) -> Result<Vec<Example>> {
+    let limit = if limit == 0 { usize::MAX } else { limit };
+    dataset
+        .split_records(split)
+        .take(limit)
+        .map(|r| {
+            Ok(Example {
+                target: decoding_target(&r.molecule, max_atoms)
+                    .with_context(|| format!("QM9 #{} {}", r.index, r.smiles))?,
+                molecule: r.molecule.clone(),
+                gap_ev: r.gap_ev(),
+            })
+        })
+        .collect()
+}
+
+fn batch_tensors(
+    batch: &[&Example],
+    config: &ModelConfig,
+    device: &Device,
+) -> (GraphBatch, DecoderBatch, Tensor<2>) {
+    let molecules: Vec<&Molecule> = batch.iter().map(|e| &e.molecule).collect();
+    let targets: Vec<&DecodingTarget> = batch.iter().map(|e| &e.target).collect();
+    let gaps: Vec<f32> = batch
+        .iter()
+        .map(|e| ((e.gap_ev - config.gap_mean_ev) / config.gap_std_ev) as f32)
+        .collect();
+    (
+        GraphBatch::new(&molecules, device),
+        DecoderBatch::new(&targets, config.max_atoms, device),
+        Tensor::from_data(TensorData::new(gaps, [batch.len(), 1]), device),
+    )
+}
+
+fn kl_weight_at(config: &TrainConfig, epoch_progress: f64) -> f64 {
+    if config.kl_anneal_epochs <= 0.0 {
+        config.kl_weight
+    } else {
+        config.kl_weight * (epoch_progress / config.kl_anneal_epochs).min(1.0)
+    }
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_scalar::<f32>() as f64
+}
+
+/// Mean losses over `examples` without gradients.
+pub fn evaluate_loss(model: &GraphVae, examples: &[&Example], config: &ModelConfig, batch_size: usize, device: &Device) -> PassLoss {
+    let mut total = PassLoss::default();
+    for chunk in examples.chunks(batch_size) {
+        let (graphs, decoding, gaps) = batch_tensors(chunk, config, device);
+        let loss = model.loss(&graphs, &decoding, gaps);
+        let n = chunk.len() as f64;
+        total.reconstruction += scalar(loss.reconstruction) * n;
+        total.kl += scalar(loss.kl) * n;
+        total.gap += scalar(loss.gap) * n;
+    }
+    let n = examples.len().max(1) as f64;
+    PassLoss {
+        reconstruction: total.reconstruction / n,
+        kl: total.kl / n,
+        gap: total.gap / n,
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn save_checkpoint(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
+    let mut bytes = CHECKPOINT_MAGIC.to_vec();
+    bytes.extend(serde_json::to_vec(&(
+        checkpoint.epochs_done,
+        &checkpoint.config,
+        &checkpoint.history,
+    ))?);
+    bytes.push(b'\n');
+    bytes.extend_from_slice(&(checkpoint.weights.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&checkpoint.weights);
+    bytes.extend_from_slice(&checkpoint.optimizer);
+    write_atomically(path, &bytes)
+}
+
+fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!("no checkpoint at {}; train without --resume to start a run", path.display())
+    })?;
+    let corrupt = || format!("{} is not a readable checkpoint; delete it or start another run", path.display());
+    if !bytes.starts_with(CHECKPOINT_MAGIC) {
+        bail!(corrupt());
+    }
+    let newline = bytes.iter().position(|&b| b == b'\n').with_context(corrupt)?;
+    let (epochs_done, config, history): (usize, TrainConfig, Vec<EpochMetrics>) =
+        serde_json::from_slice(&bytes[8..newline]).with_context(corrupt)?;
+    let rest = &bytes[newline + 1..];
+    let len = u64::from_le_bytes(rest.get(..8).with_context(corrupt)?.try_into()?) as usize;
+    let weights = rest.get(8..8 + len).with_context(corrupt)?.to_vec();
+    let optimizer = rest[8 + len..].to_vec();
+    Ok(Checkpoint { epochs_done, config, weights, optimizer, history })
+}
+
+fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
+    let mut csv = String::from(
+        "epoch,kl_weight,train_reconstruction,train_kl,train_gap,valid_reconstruction,valid_kl,valid_gap,graphs_per_second,seconds\n",
+    );
+    for m in history {
+        csv.push_str(&format!(
+            "{},{:.4},{:.5},{:.5},{:.5},{:.5},{:.5},{:.5},{:.1},{:.1}\n",
+            m.epoch, m.kl_weight, m.train.reconstruction, m.train.kl, m.train.gap,
+            m.valid.reconstruction, m.valid.kl, m.valid.gap, m.graphs_per_second, m.seconds
+        ));
+    }
+    write_atomically(&run_dir.join("metrics.csv"), csv.as_bytes())?;
+    plot::training_curves(&run_dir.join("curves.png"), history)
+}
+
+/// Trains and returns the metrics of every epoch (including resumed ones).
+pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
+    let device = options.backend.device();
+    let train_device = device.clone().autodiff();
+    std::fs::create_dir_all(&options.run_dir)?;
+    let checkpoint_path = options.run_dir.join("checkpoint.bin");
+
+    let (mut config, mut model, mut optimizer, mut history, first_epoch) = if options.resume {
+        let checkpoint = load_checkpoint(&checkpoint_path)?;
+        let (model, _) = load_weights(&checkpoint.weights, &train_device)?;
+        let optimizer = optimizer_for(&checkpoint.config)
+            .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
+            .context("the checkpoint's optimizer state does not load")?;
+        eprintln!("resuming {} after epoch {}", options.run_dir.display(), checkpoint.epochs_done);
+        let mut config = checkpoint.config;
+        // A resumed run may be given more epochs than it started with.
+        config.epochs = config.epochs.max(options.config.epochs);
+        (config, model, optimizer, checkpoint.history, checkpoint.epochs_done)
+    } else {
+        let config = options.config.clone();
+        let model = GraphVae::new(&config.model, &train_device);
+        (config.clone(), model, optimizer_for(&config), Vec::new(), 0)
+    };
+
+    let dataset = crate::prepare::load_dataset(&options.dataset)?;
+    // Standardise the gap with training-split statistics (kept in the weights).
+    let train_gaps: Vec<f64> = dataset.split_records(Split::Train).map(|r| r.gap_ev()).collect();
+    let mean = train_gaps.iter().sum::<f64>() / train_gaps.len() as f64;
+    let std = (train_gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / train_gaps.len() as f64).sqrt();
+    if first_epoch == 0 {
+        config.model.gap_mean_ev = mean;
+        config.model.gap_std_ev = std;
+    }
+    let train_examples = examples(&dataset, Split::Train, config.max_train, config.model.max_atoms)?;
+    let valid_examples = examples(&dataset, Split::Valid, config.max_valid, config.model.max_atoms)?;
+    drop(dataset);
+    std::fs::write(options.run_dir.join("config.toml"), toml::to_string_pretty(&config)?)?;
+
+    let batches_per_epoch = train_examples.len().div_ceil(config.batch_size);
+    for epoch in first_epoch..config.epochs {
+        let started = Instant::now();
+        let mut order: Vec<usize> = (0..train_examples.len()).collect();
+        SeededRng::new(config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
+        let bar = progress_bar(options.progress, batches_per_epoch, epoch, config.epochs);
+        let mut sums = PassLoss::default();
+        let mut seen = 0usize;
+        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
+            let batch: Vec<&Example> = chunk.iter().map(|&i| &train_examples[i]).collect();
+            let kl_weight = kl_weight_at(&config, epoch as f64 + b as f64 / batches_per_epoch as f64);
+            let (graphs, decoding, gaps) = batch_tensors(&batch, &config.model, &train_device);
+            let loss = model.loss(&graphs, &decoding, gaps);
+            let total = loss.total(kl_weight, config.gap_weight);
+            let value = scalar(total.clone());
+            if !value.is_finite() {
+                bail!(
+                    "the loss became {value} at epoch {}, batch {b}; lower the learning rate (now {}) or resume from the last checkpoint in {}",
+                    epoch + 1,
+                    config.learning_rate,
+                    options.run_dir.display()
+                );
+            }
+            let n = batch.len() as f64;
+            sums.reconstruction += scalar(loss.reconstruction) * n;
+            sums.kl += scalar(loss.kl) * n;
+            sums.gap += scalar(loss.gap) * n;
+            seen += batch.len();
+            let grads = GradientsParams::from_grads(total.backward(), &model);
+            model = optimizer.step(config.learning_rate, model, grads);
+            bar.set_position(b as u64 + 1);
+            bar.set_message(format!(
+                "rec {:.3}  kl {:.2}  gap {:.3}  {:.0} graphs/s",
+                sums.reconstruction / seen as f64,
+                sums.kl / seen as f64,
+                sums.gap / seen as f64,
+                seen as f64 / started.elapsed().as_secs_f64()
+            ));
+        }
+        bar.finish_and_clear();
+        let train_seconds = started.elapsed().as_secs_f64();
+        let eval_model = model.valid();
+        let valid_refs: Vec<&Example> = valid_examples.iter().collect();
+        let valid = evaluate_loss(&eval_model, &valid_refs, &config.model, 256, &device);
+        let seen = seen.max(1) as f64;
+        let metrics = EpochMetrics {
+            epoch: epoch + 1,
+            kl_weight: kl_weight_at(&config, (epoch + 1) as f64),
+            train: PassLoss {
+                reconstruction: sums.reconstruction / seen,
+                kl: sums.kl / seen,
+                gap: sums.gap / seen,
+            },
+            valid,
+            graphs_per_second: seen / train_seconds,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        eprintln!(
+            "epoch {}/{}: train rec {:.4} kl {:.3} gap {:.4} | valid rec {:.4} kl {:.3} gap {:.4} | {:.0} graphs/s, {:.0} s",
+            metrics.epoch, config.epochs, metrics.train.reconstruction, metrics.train.kl, metrics.train.gap,
+            valid.reconstruction, valid.kl, valid.gap, metrics.graphs_per_second, metrics.seconds
+        );
+        let _ = std::io::stderr().flush();
+        history.push(metrics);
+        let weights = save_weights(&eval_model, &config.model);
+        save_checkpoint(
+            &checkpoint_path,
+            &Checkpoint {
+                epochs_done: epoch + 1,
+                config: config.clone(),
+                weights: weights.clone(),
+                optimizer: optimizer.into_bytes().context("optimizer state")?.to_vec(),
+                history: history.clone(),
+            },
+        )?;
+        write_atomically(&options.run_dir.join("weights.bin"), &weights)?;
+        write_metrics(&options.run_dir, &history)?;
+    }
+    Ok(history)
+}
+
+fn optimizer_for(config: &TrainConfig) -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(config.grad_clip_norm)))
+        .init()
+}
+
+fn progress_bar(visible: bool, batches: usize, epoch: usize, epochs: usize) -> ProgressBar {
+    if !visible {
+        return ProgressBar::hidden();
+    }
+    ProgressBar::new(batches as u64).with_style(
+        ProgressStyle::with_template(&format!(
+            "epoch {}/{epochs} {{bar:30}} {{pos}}/{{len}} {{msg}} eta {{eta}}",
+            epoch + 1
+        ))
+        .expect("valid template"),
+    )
+}

@@ -1,0 +1,40 @@
+//! Helpers for the trainer's CLI tests: the real binary, the project's
+//! Python, the real QM9 wheel and dataset.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+pub fn python() -> PathBuf {
+    let venv = workspace_root().join(".venv/bin/python");
+    assert!(venv.exists(), "{} is missing; run scripts/setup.sh first", venv.display());
+    venv
+}
+
+pub fn qm9_wheel() -> PathBuf {
+    trainer::wheel::ensure_wheel(&workspace_root().join("data/cache"), &python()).expect("QM9 wheel")
+}
+
+/// `data/` with a prepared `qm9.bin` (prepared first if missing; the write is
+/// atomic, so test binaries racing here are safe).
+pub fn prepared_data_dir() -> PathBuf {
+    let data = workspace_root().join("data");
+    trainer::prepare::ensure_prepared(&data, &python()).expect("prepared QM9");
+    data
+}
+
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("molgap-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+pub fn trainer(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).current_dir(cwd).output().expect("run trainer")
+}
