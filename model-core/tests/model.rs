@@ -11,7 +11,14 @@ use model_core::model::weights::{WeightsError, load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
 
 fn small() -> ModelConfig {
-    ModelConfig { hidden: 32, latent: 8, layers: 2, max_atoms: 9, token_embedding: 8, ..ModelConfig::default() }
+    ModelConfig {
+        hidden: 32,
+        latent: 8,
+        layers: 2,
+        max_atoms: 9,
+        token_embedding: 8,
+        ..ModelConfig::default()
+    }
 }
 
 #[test]
@@ -22,7 +29,8 @@ fn samples_are_valid_and_fixed_by_the_seed() {
     let a = sample_prior(&model, &config, 300, 7, 128, 1.0, &device);
     let b = sample_prior(&model, &config, 300, 7, 128, 1.0, &device);
     let c = sample_prior(&model, &config, 300, 8, 128, 1.0, &device);
-    let smiles = |ms: &[model_core::chem::Molecule]| ms.iter().map(canonical_smiles).collect::<Vec<_>>();
+    let smiles =
+        |ms: &[model_core::chem::Molecule]| ms.iter().map(canonical_smiles).collect::<Vec<_>>();
     assert_eq!(smiles(&a), smiles(&b));
     assert_ne!(smiles(&a), smiles(&c));
     for m in &a {
@@ -31,7 +39,10 @@ fn samples_are_valid_and_fixed_by_the_seed() {
         let adjacency = m.adjacency();
         for (i, atom) in m.atoms().iter().enumerate() {
             let used: u8 = adjacency[i].iter().map(|(_, o)| o.order()).sum();
-            assert_eq!(used + m.hydrogens(i), valence_of(atom.element, atom.charge).unwrap());
+            assert_eq!(
+                used + m.hydrogens(i),
+                valence_of(atom.element, atom.charge).unwrap()
+            );
         }
         parse_smiles(&canonical_smiles(m)).unwrap();
     }
@@ -47,7 +58,10 @@ fn loss_is_finite_on_real_molecules() {
         .map(|s| parse_smiles(s).unwrap())
         .collect();
     let refs: Vec<_> = molecules.iter().collect();
-    let targets: Vec<_> = molecules.iter().map(|m| decoding_target(m, 9).unwrap()).collect();
+    let targets: Vec<_> = molecules
+        .iter()
+        .map(|m| decoding_target(m, 9).unwrap())
+        .collect();
     let target_refs: Vec<_> = targets.iter().collect();
     let graphs = GraphBatch::new(&refs, &device);
     let decoding = DecoderBatch::new(&target_refs, 9, &device);
@@ -69,22 +83,32 @@ fn weights_round_trip_and_damage_is_reported() {
     let b = sample_prior(&loaded, &config, 50, 1, 50, 1.0, &device);
     assert_eq!(a, b);
 
-    assert!(matches!(load_weights(b"hello", &device), Err(WeightsError::BadMagic)));
-    assert!(matches!(load_weights(&bytes[..20], &device), Err(WeightsError::Truncated(_))));
+    assert!(matches!(
+        load_weights(b"hello", &device),
+        Err(WeightsError::BadMagic)
+    ));
+    assert!(matches!(
+        load_weights(&bytes[..20], &device),
+        Err(WeightsError::Truncated(_))
+    ));
     let mut flipped = bytes.clone();
     let at = flipped.len() - 100;
     flipped[at] ^= 0x55;
-    assert!(matches!(load_weights(&flipped, &device), Err(WeightsError::Checksum)));
-    // Weights from a model of another size do not load into this config.
-    let other = ModelConfig { hidden: 48, ..config.clone() };
-    let other_bytes = save_weights(&GraphVae::new(&other, &device), &other);
-    let config_json = serde_json::to_vec(&other).unwrap();
+    assert!(matches!(
+        load_weights(&flipped, &device),
+        Err(WeightsError::Checksum)
+    ));
+    // A header naming another model size in front of these weights fails to load.
+    let other = ModelConfig {
+        hidden: 48,
+        ..config.clone()
+    };
+    let own_config_len = serde_json::to_vec(&config).unwrap().len();
+    let other_json = serde_json::to_vec(&other).unwrap();
     let mut mismatched = bytes[..8].to_vec();
-    mismatched.extend_from_slice(&(config_json.len() as u32).to_le_bytes());
-    mismatched.extend_from_slice(&config_json);
-    let small_json = serde_json::to_vec(&config).unwrap();
-    mismatched.extend_from_slice(&bytes[12 + small_json.len()..]);
-    let err = load_weights(&mismatched, &device).err().expect("mismatch detected");
+    mismatched.extend_from_slice(&(other_json.len() as u32).to_le_bytes());
+    mismatched.extend_from_slice(&other_json);
+    mismatched.extend_from_slice(&bytes[12 + own_config_len..]);
+    let err = load_weights(&mismatched, &device).expect_err("mismatch detected");
     assert!(matches!(err, WeightsError::Mismatch(_)), "{err}");
-    drop(other_bytes);
 }

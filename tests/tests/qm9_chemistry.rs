@@ -152,7 +152,12 @@ fn every_qm9_molecule_can_be_built_under_the_decoder_masks() {
             failures.push(format!("{} rebuilt as {rebuilt}", record.smiles));
         }
     }
-    assert!(failures.is_empty(), "{} failures: {:#?}", failures.len(), &failures[..failures.len().min(10)]);
+    assert!(
+        failures.is_empty(),
+        "{} failures: {:#?}",
+        failures.len(),
+        &failures[..failures.len().min(10)]
+    );
 }
 
 #[test]

@@ -223,10 +223,14 @@ pub fn bench_model(
     let train_graphs_per_second = timed as f64 / started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let molecules = model_core::model::sample::sample_prior(&trained, &config, samples, 1, 2048, 1.0, &device);
+    let molecules =
+        model_core::model::sample::sample_prior(&trained, &config, samples, 1, 2048, 1.0, &device);
     let sample_molecules_per_second = samples as f64 / started.elapsed().as_secs_f64();
-    let mean_heavy_atoms =
-        molecules.iter().map(|m| m.heavy_atom_count()).sum::<usize>() as f64 / molecules.len().max(1) as f64;
+    let mean_heavy_atoms = molecules
+        .iter()
+        .map(|m| m.heavy_atom_count())
+        .sum::<usize>() as f64
+        / molecules.len().max(1) as f64;
     Ok(ModelBenchRow {
         backend: backend.name(),
         train_graphs_per_second,

@@ -55,7 +55,8 @@ fn histograms(molecules: &[&Molecule]) -> BTreeMap<&'static str, Vec<f64>> {
             h.get_mut("bond_orders").unwrap()[b.order.order() as usize - 1] += 1.0;
         }
         for a in m.atoms() {
-            h.get_mut("elements").unwrap()[Element::ALL.iter().position(|e| *e == a.element).unwrap()] += 1.0;
+            h.get_mut("elements").unwrap()
+                [Element::ALL.iter().position(|e| *e == a.element).unwrap()] += 1.0;
             h.get_mut("charges").unwrap()[(a.charge.clamp(-1, 1) + 1) as usize] += 1.0;
         }
     }
@@ -99,7 +100,10 @@ pub fn evaluate(
         })
         .collect();
     let distinct: HashSet<&str> = valid.iter().map(|(_, c)| c.as_str()).collect();
-    let training: HashSet<&str> = dataset.split_records(Split::Train).map(|r| r.canonical.as_str()).collect();
+    let training: HashSet<&str> = dataset
+        .split_records(Split::Train)
+        .map(|r| r.canonical.as_str())
+        .collect();
     let novel = distinct.iter().filter(|c| !training.contains(*c)).count();
 
     let test: Vec<_> = dataset.split_records(Split::Test).collect();
@@ -108,7 +112,15 @@ pub fn evaluate(
         let molecules: Vec<&Molecule> = chunk.iter().map(|r| &r.molecule).collect();
         let z = encode_means(model, &molecules, device);
         let mut rng = SeededRng::new(0);
-        let decoded = decode_latents(model, &z, config.latent, config.max_atoms, Choice::Greedy, &mut rng, device);
+        let decoded = decode_latents(
+            model,
+            &z,
+            config.latent,
+            config.max_atoms,
+            Choice::Greedy,
+            &mut rng,
+            device,
+        );
         reconstructed += decoded
             .iter()
             .zip(chunk)
@@ -120,7 +132,10 @@ pub fn evaluate(
     let sample_refs: Vec<&Molecule> = valid.iter().map(|(m, _)| *m).collect();
     let (p, q) = (histograms(&test_molecules), histograms(&sample_refs));
     let distribution_kl = p.iter().map(|(k, pv)| (*k, kl(pv, &q[k]))).collect();
-    let histograms = p.into_iter().map(|(k, pv)| (k, (pv, q[k].clone()))).collect();
+    let histograms = p
+        .into_iter()
+        .map(|(k, pv)| (k, (pv, q[k].clone())))
+        .collect();
     Evaluation {
         samples: n,
         seed,
@@ -137,12 +152,46 @@ pub fn evaluate(
 
 impl fmt::Display for Evaluation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} samples from the prior (seed {}), {:.0} molecules/s", self.samples, self.seed, self.sampling_molecules_per_second)?;
-        writeln!(f, "  {:<34} {:>8}   {:>8} {:>8}", "metric", "molgap", "CGVAE", "MoFlow")?;
-        writeln!(f, "  {:<34} {:>7.2}%   {:>7}% {:>7}%", "validity (no correction)", self.validity * 100.0, "100", "100")?;
-        writeln!(f, "  {:<34} {:>7.2}%   {:>7}% {:>7}%", "uniqueness", self.uniqueness * 100.0, "98.6", "99.2")?;
-        writeln!(f, "  {:<34} {:>7.2}%   {:>7}% {:>7}%", "novelty vs QM9 train", self.novelty * 100.0, "94.4", "98.0")?;
-        writeln!(f, "  {:<34} {:>7.2}%", format!("reconstruction ({} test molecules)", self.reconstructed), self.reconstruction * 100.0)?;
+        writeln!(
+            f,
+            "{} samples from the prior (seed {}), {:.0} molecules/s",
+            self.samples, self.seed, self.sampling_molecules_per_second
+        )?;
+        writeln!(
+            f,
+            "  {:<34} {:>8}   {:>8} {:>8}",
+            "metric", "molgap", "CGVAE", "MoFlow"
+        )?;
+        writeln!(
+            f,
+            "  {:<34} {:>7.2}%   {:>7}% {:>7}%",
+            "validity (no correction)",
+            self.validity * 100.0,
+            "100",
+            "100"
+        )?;
+        writeln!(
+            f,
+            "  {:<34} {:>7.2}%   {:>7}% {:>7}%",
+            "uniqueness",
+            self.uniqueness * 100.0,
+            "98.6",
+            "99.2"
+        )?;
+        writeln!(
+            f,
+            "  {:<34} {:>7.2}%   {:>7}% {:>7}%",
+            "novelty vs QM9 train",
+            self.novelty * 100.0,
+            "94.4",
+            "98.0"
+        )?;
+        writeln!(
+            f,
+            "  {:<34} {:>7.2}%",
+            format!("reconstruction ({} test molecules)", self.reconstructed),
+            self.reconstruction * 100.0
+        )?;
         writeln!(f, "  distribution KL(test || samples), nats:")?;
         for (k, v) in &self.distribution_kl {
             writeln!(f, "    {k:<14} {v:.4}")?;

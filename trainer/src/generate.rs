@@ -5,7 +5,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use burn::prelude::Device;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
-use model_core::model::sample::{Choice, decode_latents, encode_means, predict_gap_ev, sample_with_gaps};
+use model_core::model::sample::{
+    Choice, decode_latents, encode_means, predict_gap_ev, sample_with_gaps,
+};
 use model_core::model::weights::load_weights;
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
@@ -16,7 +18,10 @@ pub const DEFAULT_WEIGHTS: &str = "public/weights.bin";
 
 pub fn load_model(path: &Path, device: &Device) -> Result<(GraphVae, ModelConfig)> {
     let bytes = std::fs::read(path).with_context(|| {
-        format!("cannot read weights {}; train some with `trainer train` or pass --weights", path.display())
+        format!(
+            "cannot read weights {}; train some with `trainer train` or pass --weights",
+            path.display()
+        )
     })?;
     load_weights(&bytes, device).with_context(|| format!("cannot load weights {}", path.display()))
 }
@@ -77,15 +82,41 @@ pub fn encode(model: &GraphVae, smiles: &str, device: &Device) -> Result<Vec<f32
 }
 
 /// Greedy decoding of one latent, with its predicted gap.
-pub fn decode(model: &GraphVae, config: &ModelConfig, z: &[f32], device: &Device) -> Result<(Molecule, f64)> {
-    anyhow::ensure!(z.len() == config.latent, "the latent has {} numbers; this model's has {}", z.len(), config.latent);
+pub fn decode(
+    model: &GraphVae,
+    config: &ModelConfig,
+    z: &[f32],
+    device: &Device,
+) -> Result<(Molecule, f64)> {
+    anyhow::ensure!(
+        z.len() == config.latent,
+        "the latent has {} numbers; this model's has {}",
+        z.len(),
+        config.latent
+    );
     let mut rng = SeededRng::new(0);
-    let m = decode_latents(model, z, config.latent, config.max_atoms, Choice::Greedy, &mut rng, device).remove(0);
+    let m = decode_latents(
+        model,
+        z,
+        config.latent,
+        config.max_atoms,
+        Choice::Greedy,
+        &mut rng,
+        device,
+    )
+    .remove(0);
     Ok((m, predict_gap_ev(model, config, z, device)[0]))
 }
 
 /// Molecules along the straight line between the latents of `a` and `b`.
-pub fn interpolate(model: &GraphVae, config: &ModelConfig, a: &str, b: &str, steps: usize, device: &Device) -> Result<Vec<(f64, Molecule, f64)>> {
+pub fn interpolate(
+    model: &GraphVae,
+    config: &ModelConfig,
+    a: &str,
+    b: &str,
+    steps: usize,
+    device: &Device,
+) -> Result<Vec<(f64, Molecule, f64)>> {
     let (za, zb) = (encode(model, a, device)?, encode(model, b, device)?);
     let steps = steps.max(2);
     let mut z = Vec::with_capacity(steps * config.latent);
@@ -94,7 +125,15 @@ pub fn interpolate(model: &GraphVae, config: &ModelConfig, a: &str, b: &str, ste
         z.extend(za.iter().zip(&zb).map(|(x, y)| x + t * (y - x)));
     }
     let mut rng = SeededRng::new(0);
-    let molecules = decode_latents(model, &z, config.latent, config.max_atoms, Choice::Greedy, &mut rng, device);
+    let molecules = decode_latents(
+        model,
+        &z,
+        config.latent,
+        config.max_atoms,
+        Choice::Greedy,
+        &mut rng,
+        device,
+    );
     let gaps = predict_gap_ev(model, config, &z, device);
     Ok(molecules
         .into_iter()

@@ -219,18 +219,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(path) => {
                     let text = std::fs::read_to_string(path)
                         .with_context(|| format!("cannot read {}", path.display()))?;
-                    toml::from_str::<TrainConfig>(&text)
-                        .with_context(|| format!("{} is not a valid training config", path.display()))?
+                    toml::from_str::<TrainConfig>(&text).with_context(|| {
+                        format!("{} is not a valid training config", path.display())
+                    })?
                 }
                 None => TrainConfig::default(),
             };
-            if let Some(v) = epochs { settings.epochs = v; }
-            if let Some(v) = batch_size { settings.batch_size = v; }
-            if let Some(v) = learning_rate { settings.learning_rate = v; }
-            if let Some(v) = max_train { settings.max_train = v; }
-            if let Some(v) = hidden { settings.model.hidden = v; }
-            if let Some(v) = latent { settings.model.latent = v; }
-            if let Some(v) = seed { settings.seed = v; }
+            if let Some(v) = epochs {
+                settings.epochs = v;
+            }
+            if let Some(v) = batch_size {
+                settings.batch_size = v;
+            }
+            if let Some(v) = learning_rate {
+                settings.learning_rate = v;
+            }
+            if let Some(v) = max_train {
+                settings.max_train = v;
+            }
+            if let Some(v) = hidden {
+                settings.model.hidden = v;
+            }
+            if let Some(v) = latent {
+                settings.model.latent = v;
+            }
+            if let Some(v) = seed {
+                settings.seed = v;
+            }
             let history = train::train(TrainOptions {
                 config: settings,
                 dataset: prepare::dataset_path(&data_dir),
@@ -292,17 +307,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
         }
-        Command::Sample { n, seed, out, format, weights, backend, temperature, batch } => {
+        Command::Sample {
+            n,
+            seed,
+            out,
+            format,
+            weights,
+            backend,
+            temperature,
+            batch,
+        } => {
             let device = backend.device();
             let (model, config) = generate::load_model(&weights, &device)?;
             let started = std::time::Instant::now();
-            let lines = generate::sample_lines(&model, &config, n, seed, batch, temperature, format, &device);
+            let lines = generate::sample_lines(
+                &model,
+                &config,
+                n,
+                seed,
+                batch,
+                temperature,
+                format,
+                &device,
+            );
             let seconds = started.elapsed().as_secs_f64();
             let text = lines.join("\n") + "\n";
             match out {
                 Some(path) => {
-                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-                    eprintln!("{n} molecules in {seconds:.2} s ({:.0}/s) written to {}", n as f64 / seconds, path.display());
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "{n} molecules in {seconds:.2} s ({:.0}/s) written to {}",
+                        n as f64 / seconds,
+                        path.display()
+                    );
                 }
                 None => print!("{text}"),
             }
@@ -310,23 +348,45 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Encode { smiles, weights } => {
             let device = Backend::Flex.device();
             let (model, _) = generate::load_model(&weights, &device)?;
-            println!("{}", serde_json::to_string(&generate::encode(&model, &smiles, &device)?)?);
+            println!(
+                "{}",
+                serde_json::to_string(&generate::encode(&model, &smiles, &device)?)?
+            );
         }
         Command::Decode { latent, weights } => {
             let device = Backend::Flex.device();
             let (model, config) = generate::load_model(&weights, &device)?;
-            let z: Vec<f32> = serde_json::from_str(&latent).context("the latent must be a JSON array of numbers")?;
+            let z: Vec<f32> = serde_json::from_str(&latent)
+                .context("the latent must be a JSON array of numbers")?;
             let (m, gap) = generate::decode(&model, &config, &z, &device)?;
-            println!("{}\tpredicted gap {gap:.2} eV", model_core::chem::canonical_smiles(&m));
+            println!(
+                "{}\tpredicted gap {gap:.2} eV",
+                model_core::chem::canonical_smiles(&m)
+            );
         }
-        Command::Interpolate { from, to, steps, weights } => {
+        Command::Interpolate {
+            from,
+            to,
+            steps,
+            weights,
+        } => {
             let device = Backend::Flex.device();
             let (model, config) = generate::load_model(&weights, &device)?;
             for (t, m, gap) in generate::interpolate(&model, &config, &from, &to, steps, &device)? {
-                println!("{t:.2}\t{}\tpredicted gap {gap:.2} eV", model_core::chem::canonical_smiles(&m));
+                println!(
+                    "{t:.2}\t{}\tpredicted gap {gap:.2} eV",
+                    model_core::chem::canonical_smiles(&m)
+                );
             }
         }
-        Command::Evaluate { n, seed, weights, data_dir, json, backend } => {
+        Command::Evaluate {
+            n,
+            seed,
+            weights,
+            data_dir,
+            json,
+            backend,
+        } => {
             let device = backend.device();
             let (model, config) = generate::load_model(&weights, &device)?;
             let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
@@ -337,7 +397,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Bench {
-            what: BenchCommand::Model { data_dir, weights, samples },
+            what:
+                BenchCommand::Model {
+                    data_dir,
+                    weights,
+                    samples,
+                },
         } => {
             let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
             let weights = weights.or_else(|| {
@@ -346,10 +411,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
             println!(
                 "graph VAE throughput ({}), training batch {}, sampling batch 2048",
-                weights.as_ref().map_or("untrained default model".to_string(), |w| w.display().to_string()),
+                weights
+                    .as_ref()
+                    .map_or("untrained default model".to_string(), |w| w
+                        .display()
+                        .to_string()),
                 train::TrainConfig::default().batch_size
             );
-            println!("  {:<9} {:>16} {:>18} {:>12} {:>14}", "backend", "train graphs/s", "sample molecules/s", "mean atoms", "peak RSS MiB");
+            println!(
+                "  {:<9} {:>16} {:>18} {:>12} {:>14}",
+                "backend", "train graphs/s", "sample molecules/s", "mean atoms", "peak RSS MiB"
+            );
             for backend in Backend::all() {
                 let row = bench::bench_model(backend, weights.as_deref(), &dataset, samples)?;
                 println!(
@@ -358,7 +430,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     row.train_graphs_per_second,
                     row.sample_molecules_per_second,
                     row.mean_heavy_atoms,
-                    row.peak_memory_mib.map_or("?".to_string(), |m| format!("{m:.0}"))
+                    row.peak_memory_mib
+                        .map_or("?".to_string(), |m| format!("{m:.0}"))
                 );
             }
         }

@@ -13,19 +13,32 @@ use crate::train::EpochMetrics;
 fn register_font() {
     static FONT: Once = Once::new();
     FONT.call_once(|| {
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
     });
 }
 
 /// One panel of lines: (label, colour, points).
 type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
-fn panel(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, title: &str, series: &[Series]) -> Result<()> {
+fn panel(
+    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    title: &str,
+    series: &[Series],
+) -> Result<()> {
     let points = series.iter().flat_map(|s| s.2.iter());
-    let (x_max, y_min, y_max) = points.fold((1.0f64, f64::MAX, f64::MIN), |(x, lo, hi), &(px, py)| {
-        (x.max(px), lo.min(py), hi.max(py))
-    });
-    let (y_min, y_max) = if y_min > y_max { (0.0, 1.0) } else { (y_min, y_max) };
+    let (x_max, y_min, y_max) = points
+        .fold((1.0f64, f64::MAX, f64::MIN), |(x, lo, hi), &(px, py)| {
+            (x.max(px), lo.min(py), hi.max(py))
+        });
+    let (y_min, y_max) = if y_min > y_max {
+        (0.0, 1.0)
+    } else {
+        (y_min, y_max)
+    };
     let pad = ((y_max - y_min) * 0.08).max(1e-6);
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 22))
@@ -43,10 +56,15 @@ fn panel(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, title: &str,
     for (label, colour, data) in series {
         let colour = *colour;
         chart
-            .draw_series(LineSeries::new(data.iter().copied(), colour.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                data.iter().copied(),
+                colour.stroke_width(2),
+            ))
             .map_err(|e| anyhow!("{e}"))?
             .label(*label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -64,21 +82,39 @@ pub fn training_curves(path: &Path, history: &[EpochMetrics]) -> Result<()> {
     let root = BitMapBackend::new(path, (1500, 450)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     let panels = root.split_evenly((1, 3));
-    let line = |f: fn(&EpochMetrics) -> f64| history.iter().map(|m| (m.epoch as f64, f(m))).collect::<Vec<_>>();
+    let line = |f: fn(&EpochMetrics) -> f64| {
+        history
+            .iter()
+            .map(|m| (m.epoch as f64, f(m)))
+            .collect::<Vec<_>>()
+    };
     let train = RGBColor(31, 119, 180);
     let valid = RGBColor(214, 39, 40);
-    panel(&panels[0], "reconstruction (nats/molecule)", &[
-        ("train", train, line(|m| m.train.reconstruction)),
-        ("valid", valid, line(|m| m.valid.reconstruction)),
-    ])?;
-    panel(&panels[1], "KL (nats/molecule)", &[
-        ("train", train, line(|m| m.train.kl)),
-        ("valid", valid, line(|m| m.valid.kl)),
-    ])?;
-    panel(&panels[2], "gap head (standardised MSE)", &[
-        ("train", train, line(|m| m.train.gap)),
-        ("valid", valid, line(|m| m.valid.gap)),
-    ])?;
-    root.present().map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+    panel(
+        &panels[0],
+        "reconstruction (nats/molecule)",
+        &[
+            ("train", train, line(|m| m.train.reconstruction)),
+            ("valid", valid, line(|m| m.valid.reconstruction)),
+        ],
+    )?;
+    panel(
+        &panels[1],
+        "KL (nats/molecule)",
+        &[
+            ("train", train, line(|m| m.train.kl)),
+            ("valid", valid, line(|m| m.valid.kl)),
+        ],
+    )?;
+    panel(
+        &panels[2],
+        "gap head (standardised MSE)",
+        &[
+            ("train", train, line(|m| m.train.gap)),
+            ("valid", valid, line(|m| m.valid.gap)),
+        ],
+    )?;
+    root.present()
+        .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }

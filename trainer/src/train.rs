@@ -109,7 +109,12 @@ pub struct Example {
     gap_ev: f64,
 }
 
-fn examples(dataset: &Qm9Dataset, split: Split, limit: usize, max_atoms: usize) -> Result<Vec<Example>> {
+fn examples(
+    dataset: &Qm9Dataset,
+    split: Split,
+    limit: usize,
+    max_atoms: usize,
+) -> Result<Vec<Example>> {
     let limit = if limit == 0 { usize::MAX } else { limit };
     dataset
         .split_records(split)
@@ -156,7 +161,13 @@ fn scalar(t: Tensor<1>) -> f64 {
 }
 
 /// Mean losses over `examples` without gradients.
-pub fn evaluate_loss(model: &GraphVae, examples: &[&Example], config: &ModelConfig, batch_size: usize, device: &Device) -> PassLoss {
+pub fn evaluate_loss(
+    model: &GraphVae,
+    examples: &[&Example],
+    config: &ModelConfig,
+    batch_size: usize,
+    device: &Device,
+) -> PassLoss {
     let mut total = PassLoss::default();
     for chunk in examples.chunks(batch_size) {
         let (graphs, decoding, gaps) = batch_tensors(chunk, config, device);
@@ -197,20 +208,37 @@ fn save_checkpoint(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
 
 fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     let bytes = std::fs::read(path).with_context(|| {
-        format!("no checkpoint at {}; train without --resume to start a run", path.display())
+        format!(
+            "no checkpoint at {}; train without --resume to start a run",
+            path.display()
+        )
     })?;
-    let corrupt = || format!("{} is not a readable checkpoint; delete it or start another run", path.display());
+    let corrupt = || {
+        format!(
+            "{} is not a readable checkpoint; delete it or start another run",
+            path.display()
+        )
+    };
     if !bytes.starts_with(CHECKPOINT_MAGIC) {
         bail!(corrupt());
     }
-    let newline = bytes.iter().position(|&b| b == b'\n').with_context(corrupt)?;
+    let newline = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .with_context(corrupt)?;
     let (epochs_done, config, history): (usize, TrainConfig, Vec<EpochMetrics>) =
         serde_json::from_slice(&bytes[8..newline]).with_context(corrupt)?;
     let rest = &bytes[newline + 1..];
     let len = u64::from_le_bytes(rest.get(..8).with_context(corrupt)?.try_into()?) as usize;
     let weights = rest.get(8..8 + len).with_context(corrupt)?.to_vec();
     let optimizer = rest[8 + len..].to_vec();
-    Ok(Checkpoint { epochs_done, config, weights, optimizer, history })
+    Ok(Checkpoint {
+        epochs_done,
+        config,
+        weights,
+        optimizer,
+        history,
+    })
 }
 
 fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
@@ -220,8 +248,16 @@ fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
     for m in history {
         csv.push_str(&format!(
             "{},{:.4},{:.5},{:.5},{:.5},{:.5},{:.5},{:.5},{:.1},{:.1}\n",
-            m.epoch, m.kl_weight, m.train.reconstruction, m.train.kl, m.train.gap,
-            m.valid.reconstruction, m.valid.kl, m.valid.gap, m.graphs_per_second, m.seconds
+            m.epoch,
+            m.kl_weight,
+            m.train.reconstruction,
+            m.train.kl,
+            m.train.gap,
+            m.valid.reconstruction,
+            m.valid.kl,
+            m.valid.gap,
+            m.graphs_per_second,
+            m.seconds
         ));
     }
     write_atomically(&run_dir.join("metrics.csv"), csv.as_bytes())?;
@@ -241,11 +277,21 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         let optimizer = optimizer_for(&checkpoint.config)
             .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
             .context("the checkpoint's optimizer state does not load")?;
-        eprintln!("resuming {} after epoch {}", options.run_dir.display(), checkpoint.epochs_done);
+        eprintln!(
+            "resuming {} after epoch {}",
+            options.run_dir.display(),
+            checkpoint.epochs_done
+        );
         let mut config = checkpoint.config;
         // A resumed run may be given more epochs than it started with.
         config.epochs = config.epochs.max(options.config.epochs);
-        (config, model, optimizer, checkpoint.history, checkpoint.epochs_done)
+        (
+            config,
+            model,
+            optimizer,
+            checkpoint.history,
+            checkpoint.epochs_done,
+        )
     } else {
         let config = options.config.clone();
         let model = GraphVae::new(&config.model, &train_device);
@@ -254,17 +300,35 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
 
     let dataset = crate::prepare::load_dataset(&options.dataset)?;
     // Standardise the gap with training-split statistics (kept in the weights).
-    let train_gaps: Vec<f64> = dataset.split_records(Split::Train).map(|r| r.gap_ev()).collect();
+    let train_gaps: Vec<f64> = dataset
+        .split_records(Split::Train)
+        .map(|r| r.gap_ev())
+        .collect();
     let mean = train_gaps.iter().sum::<f64>() / train_gaps.len() as f64;
-    let std = (train_gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / train_gaps.len() as f64).sqrt();
+    let std = (train_gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>()
+        / train_gaps.len() as f64)
+        .sqrt();
     if first_epoch == 0 {
         config.model.gap_mean_ev = mean;
         config.model.gap_std_ev = std;
     }
-    let train_examples = examples(&dataset, Split::Train, config.max_train, config.model.max_atoms)?;
-    let valid_examples = examples(&dataset, Split::Valid, config.max_valid, config.model.max_atoms)?;
+    let train_examples = examples(
+        &dataset,
+        Split::Train,
+        config.max_train,
+        config.model.max_atoms,
+    )?;
+    let valid_examples = examples(
+        &dataset,
+        Split::Valid,
+        config.max_valid,
+        config.model.max_atoms,
+    )?;
     drop(dataset);
-    std::fs::write(options.run_dir.join("config.toml"), toml::to_string_pretty(&config)?)?;
+    std::fs::write(
+        options.run_dir.join("config.toml"),
+        toml::to_string_pretty(&config)?,
+    )?;
 
     let batches_per_epoch = train_examples.len().div_ceil(config.batch_size);
     for epoch in first_epoch..config.epochs {
@@ -276,7 +340,8 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         let mut seen = 0usize;
         for (b, chunk) in order.chunks(config.batch_size).enumerate() {
             let batch: Vec<&Example> = chunk.iter().map(|&i| &train_examples[i]).collect();
-            let kl_weight = kl_weight_at(&config, epoch as f64 + b as f64 / batches_per_epoch as f64);
+            let kl_weight =
+                kl_weight_at(&config, epoch as f64 + b as f64 / batches_per_epoch as f64);
             let (graphs, decoding, gaps) = batch_tensors(&batch, &config.model, &train_device);
             let loss = model.loss(&graphs, &decoding, gaps);
             let total = loss.total(kl_weight, config.gap_weight);
@@ -325,8 +390,16 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         };
         eprintln!(
             "epoch {}/{}: train rec {:.4} kl {:.3} gap {:.4} | valid rec {:.4} kl {:.3} gap {:.4} | {:.0} graphs/s, {:.0} s",
-            metrics.epoch, config.epochs, metrics.train.reconstruction, metrics.train.kl, metrics.train.gap,
-            valid.reconstruction, valid.kl, valid.gap, metrics.graphs_per_second, metrics.seconds
+            metrics.epoch,
+            config.epochs,
+            metrics.train.reconstruction,
+            metrics.train.kl,
+            metrics.train.gap,
+            valid.reconstruction,
+            valid.kl,
+            valid.gap,
+            metrics.graphs_per_second,
+            metrics.seconds
         );
         let _ = std::io::stderr().flush();
         history.push(metrics);

@@ -12,11 +12,26 @@ use model_core::chem::{canonical_smiles, parse_smiles};
 
 fn ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 
-const TINY: [&str; 10] = ["--max-train", "768", "--hidden", "32", "--latent", "8", "--batch-size", "64", "--seed", "3"];
+const TINY: [&str; 10] = [
+    "--max-train",
+    "768",
+    "--hidden",
+    "32",
+    "--latent",
+    "8",
+    "--batch-size",
+    "64",
+    "--seed",
+    "3",
+];
 
 #[test]
 fn a_tiny_model_learns_samples_validly_and_resumes() {
@@ -31,7 +46,16 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
     assert!(dir.join("run/curves.png").exists());
 
     // Resume for two more epochs: history continues, loss keeps falling.
-    let mut resume = vec!["train", "--data-dir", data, "--out", "run", "--epochs", "4", "--resume"];
+    let mut resume = vec![
+        "train",
+        "--data-dir",
+        data,
+        "--out",
+        "run",
+        "--epochs",
+        "4",
+        "--resume",
+    ];
     resume.extend(TINY);
     let out = trainer(&resume, &dir);
     ok(&out);
@@ -43,13 +67,32 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
         .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
         .collect();
     assert_eq!(rows.len(), 4);
-    assert_eq!(rows.iter().map(|r| r[0]).collect::<Vec<_>>(), vec![1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(
+        rows.iter().map(|r| r[0]).collect::<Vec<_>>(),
+        vec![1.0, 2.0, 3.0, 4.0]
+    );
     let (first, last) = (rows[0][2], rows[3][2]);
-    assert!(last < first * 0.9, "train reconstruction {first} -> {last} did not fall");
+    assert!(
+        last < first * 0.9,
+        "train reconstruction {first} -> {last} did not fall"
+    );
 
     // Samples: valid under the valence table, and fixed by the seed.
     let sample = |seed: &str, file: &str| {
-        ok(&trainer(&["sample", "--weights", "run/weights.bin", "--n", "500", "--seed", seed, "--out", file], &dir));
+        ok(&trainer(
+            &[
+                "sample",
+                "--weights",
+                "run/weights.bin",
+                "--n",
+                "500",
+                "--seed",
+                seed,
+                "--out",
+                file,
+            ],
+            &dir,
+        ));
         std::fs::read_to_string(dir.join(file)).unwrap()
     };
     let a = sample("11", "a.smi");
@@ -62,9 +105,26 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
         assert!(m.heavy_atom_count() <= 9);
     }
 
-    let report = ok(&trainer(&["evaluate", "--weights", "run/weights.bin", "--n", "500", "--data-dir", data, "--json", "eval.json"], &dir));
-    assert!(report.contains("validity (no correction)            100.00%"), "{report}");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("eval.json")).unwrap()).unwrap();
+    let report = ok(&trainer(
+        &[
+            "evaluate",
+            "--weights",
+            "run/weights.bin",
+            "--n",
+            "500",
+            "--data-dir",
+            data,
+            "--json",
+            "eval.json",
+        ],
+        &dir,
+    ));
+    assert!(
+        report.contains("validity (no correction)            100.00%"),
+        "{report}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("eval.json")).unwrap()).unwrap();
     assert_eq!(json["validity"], 1.0);
     assert!(json["distribution_kl"]["elements"].as_f64().unwrap() >= 0.0);
     std::fs::remove_dir_all(dir).ok();
@@ -85,15 +145,38 @@ fn broken_weights_checkpoints_and_runaway_losses_stop_with_a_reason() {
 
     std::fs::create_dir_all(dir.join("run")).unwrap();
     std::fs::write(dir.join("run/checkpoint.bin"), b"junk").unwrap();
-    let out = trainer(&["train", "--data-dir", data_str(&data), "--out", "run", "--resume"], &dir);
+    let out = trainer(
+        &[
+            "train",
+            "--data-dir",
+            data_str(&data),
+            "--out",
+            "run",
+            "--resume",
+        ],
+        &dir,
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a readable checkpoint"));
 
-    let mut args = vec!["train", "--data-dir", data_str(&data), "--out", "nan", "--epochs", "1", "--learning-rate", "1e30"];
+    let mut args = vec![
+        "train",
+        "--data-dir",
+        data_str(&data),
+        "--out",
+        "nan",
+        "--epochs",
+        "1",
+        "--learning-rate",
+        "1e30",
+    ];
     args.extend(TINY);
     let out = trainer(&args, &dir);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("the loss became") && err.contains("lower the learning rate"), "{err}");
+    assert!(
+        err.contains("the loss became") && err.contains("lower the learning rate"),
+        "{err}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -138,7 +138,10 @@ impl DecoderBatch {
             bond_earlier: ints(bond_earlier, device),
             bond_distance: ints(bond_distance, device),
             bond_target: ints(bond_target, device),
-            bond_forbidden: Tensor::from_data(TensorData::new(bond_forbidden, [pairs, BOND_CHOICES]), device),
+            bond_forbidden: Tensor::from_data(
+                TensorData::new(bond_forbidden, [pairs, BOND_CHOICES]),
+                device,
+            ),
         }
     }
 }

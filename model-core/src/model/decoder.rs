@@ -68,10 +68,17 @@ impl Decoder {
 
     /// The GRU input for steps given their previous tokens `[graphs, steps]`
     /// and previous bond counts `[graphs, steps, 3]`.
-    fn step_input(&self, z: Tensor<2>, prev_token: Tensor<2, Int>, prev_bonds: Tensor<3>) -> Tensor<3> {
+    fn step_input(
+        &self,
+        z: Tensor<2>,
+        prev_token: Tensor<2, Int>,
+        prev_bonds: Tensor<3>,
+    ) -> Tensor<3> {
         let [graphs, steps] = prev_token.dims();
         let latent = z.dims()[1];
-        let z = z.reshape([graphs, 1, latent]).expand([graphs, steps, latent]);
+        let z = z
+            .reshape([graphs, 1, latent])
+            .expand([graphs, steps, latent]);
         Tensor::cat(vec![self.token.forward(prev_token), prev_bonds, z], 2)
     }
 
@@ -79,13 +86,24 @@ impl Decoder {
     /// logits `[bond decisions, BOND_CHOICES]`.
     pub fn forward(&self, z: Tensor<2>, batch: &DecoderBatch) -> (Tensor<2>, Tensor<2>) {
         let [graphs, steps] = batch.prev_token.dims();
-        let input = self.step_input(z.clone(), batch.prev_token.clone(), batch.prev_bonds.clone());
+        let input = self.step_input(
+            z.clone(),
+            batch.prev_token.clone(),
+            batch.prev_bonds.clone(),
+        );
         let states = self.gru.forward(input, Some(self.start_state(z)));
-        let atom_logits = self.atom_head.forward(states.clone()).reshape([graphs * steps, ATOM_CHOICES]);
-        let added = self.added_atom.forward(batch.atom_target.clone().reshape([graphs, steps]));
+        let atom_logits = self
+            .atom_head
+            .forward(states.clone())
+            .reshape([graphs * steps, ATOM_CHOICES]);
+        let added = self
+            .added_atom
+            .forward(batch.atom_target.clone().reshape([graphs, steps]));
         let nodes = (states + added).reshape([graphs * steps, self.hidden]);
         let new = nodes.clone().select(0, batch.bond_new.clone());
-        let earlier = self.key.forward(nodes.select(0, batch.bond_earlier.clone()));
+        let earlier = self
+            .key
+            .forward(nodes.select(0, batch.bond_earlier.clone()));
         let distance = self
             .distance
             .forward(batch.bond_distance.clone().reshape([1, -1]))
@@ -105,7 +123,10 @@ impl Decoder {
     ) -> (Tensor<2>, Tensor<2>) {
         let input = self.step_input(z, prev_token, prev_bonds);
         let [graphs, _, hidden] = [input.dims()[0], 1, self.hidden];
-        let state = self.gru.forward(input, Some(state)).reshape([graphs, hidden]);
+        let state = self
+            .gru
+            .forward(input, Some(state))
+            .reshape([graphs, hidden]);
         let logits = self.atom_head.forward(state.clone());
         (state, logits)
     }
@@ -113,7 +134,11 @@ impl Decoder {
     /// The representation of the atom just added with `choice` at `state`.
     pub fn added_node(&self, state: Tensor<2>, choice: Tensor<1, Int>) -> Tensor<2> {
         let graphs = choice.dims()[0];
-        state + self.added_atom.forward(choice.reshape([graphs, 1])).reshape([graphs, self.hidden])
+        state
+            + self
+                .added_atom
+                .forward(choice.reshape([graphs, 1]))
+                .reshape([graphs, self.hidden])
     }
 
     /// Bond logits `[graphs, earlier, BOND_CHOICES]` between the new atom and
@@ -121,13 +146,21 @@ impl Decoder {
     pub fn bond_logits(&self, new_node: Tensor<2>, earlier_nodes: Tensor<3>) -> Tensor<3> {
         let [graphs, earlier, hidden] = earlier_nodes.dims();
         let device = new_node.device();
-        let distances: Vec<i64> = (0..earlier).map(|j| (earlier - j).min(self.distance_count()) as i64 - 1).collect();
+        let distances: Vec<i64> = (0..earlier)
+            .map(|j| (earlier - j).min(self.distance_count()) as i64 - 1)
+            .collect();
         let distance = self
             .distance
-            .forward(Tensor::from_data(burn::tensor::TensorData::new(distances, [1, earlier]), &device))
+            .forward(Tensor::from_data(
+                burn::tensor::TensorData::new(distances, [1, earlier]),
+                &device,
+            ))
             .expand([graphs, earlier, hidden]);
-        let new = new_node.reshape([graphs, 1, hidden]).expand([graphs, earlier, hidden]);
-        self.bond_head.forward(relu(new + self.key.forward(earlier_nodes) + distance))
+        let new = new_node
+            .reshape([graphs, 1, hidden])
+            .expand([graphs, earlier, hidden]);
+        self.bond_head
+            .forward(relu(new + self.key.forward(earlier_nodes) + distance))
     }
 
     fn distance_count(&self) -> usize {

@@ -21,7 +21,9 @@ impl MessageLayer {
     fn new(hidden: usize, device: &Device) -> MessageLayer {
         MessageLayer {
             self_update: LinearConfig::new(hidden, hidden).init(device),
-            by_bond: (0..3).map(|_| LinearConfig::new(hidden, hidden).init(device)).collect(),
+            by_bond: (0..3)
+                .map(|_| LinearConfig::new(hidden, hidden).init(device))
+                .collect(),
             norm: LayerNormConfig::new(hidden).init(device),
         }
     }
@@ -31,7 +33,8 @@ impl MessageLayer {
         for (edges, transform) in batch.edges.iter().zip(&self.by_bond) {
             if let Some(edges) = edges {
                 let messages = transform.forward(h.clone().select(0, edges.src.clone()));
-                update = update.select_assign(0, edges.dst.clone(), messages, IndexingUpdateOp::Add);
+                update =
+                    update.select_assign(0, edges.dst.clone(), messages, IndexingUpdateOp::Add);
             }
         }
         self.norm.forward(h + relu(update))
@@ -51,7 +54,9 @@ impl Encoder {
     pub fn new(config: &ModelConfig, device: &Device) -> Encoder {
         Encoder {
             embed: EmbeddingConfig::new(ATOM_CHOICES, config.hidden).init(device),
-            layers: (0..config.layers).map(|_| MessageLayer::new(config.hidden, device)).collect(),
+            layers: (0..config.layers)
+                .map(|_| MessageLayer::new(config.hidden, device))
+                .collect(),
             mu: LinearConfig::new(2 * config.hidden, config.latent).init(device),
             log_var: LinearConfig::new(2 * config.hidden, config.latent).init(device),
             max_atoms: config.max_atoms,
@@ -78,6 +83,9 @@ impl Encoder {
         // Mean and (scaled) sum: the sum keeps the size the mean forgets.
         let mean = sum.clone() / batch.sizes.clone();
         let pooled = Tensor::cat(vec![mean, sum / self.max_atoms as f64], 1);
-        (self.mu.forward(pooled.clone()), self.log_var.forward(pooled).clamp(-10.0, 10.0))
+        (
+            self.mu.forward(pooled.clone()),
+            self.log_var.forward(pooled).clamp(-10.0, 10.0),
+        )
     }
 }

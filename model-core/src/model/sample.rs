@@ -63,7 +63,11 @@ fn choose(logits: &[f32], allowed: &[bool], how: Choice, rng: &mut SeededRng) ->
 }
 
 fn floats(tensor: Tensor<2>) -> Vec<f32> {
-    tensor.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data")
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 data")
 }
 
 /// Decodes latents `z` (`[n, latent]`, row-major) into molecules.
@@ -85,7 +89,8 @@ pub fn decode_latents(
     let mut prev_bonds = vec![0f32; n * 3];
     let mut nodes: Vec<Tensor<2>> = Vec::with_capacity(max_atoms);
     for step in 0..=max_atoms {
-        let tokens = Tensor::<2, Int>::from_data(TensorData::new(prev_token.clone(), [n, 1]), device);
+        let tokens =
+            Tensor::<2, Int>::from_data(TensorData::new(prev_token.clone(), [n, 1]), device);
         let bonds = Tensor::<3>::from_data(TensorData::new(prev_bonds.clone(), [n, 1, 3]), device);
         let (next_state, logits) = decoder.step(z.clone(), state, tokens, bonds);
         state = next_state;
@@ -113,14 +118,23 @@ pub fn decode_latents(
         if step > 0 {
             let earlier = Tensor::stack::<3>(nodes.clone(), 1);
             let logits = decoder.bond_logits(node.clone(), earlier);
-            let logits: Vec<f32> = logits.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data");
+            let logits: Vec<f32> = logits
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32 data");
             for (i, c) in constructions.iter_mut().enumerate() {
                 if !added[i] {
                     continue;
                 }
                 for target in 0..step {
                     let at = (i * step + target) * BOND_CHOICES;
-                    let choice = choose(&logits[at..at + BOND_CHOICES], &c.bond_mask(target), how, rng);
+                    let choice = choose(
+                        &logits[at..at + BOND_CHOICES],
+                        &c.bond_mask(target),
+                        how,
+                        rng,
+                    );
                     c.choose_bond(target, choice);
                     if choice > 0 {
                         prev_bonds[i * 3 + choice - 1] += 1.0;
@@ -160,7 +174,12 @@ pub fn encode_means(model: &GraphVae, molecules: &[&Molecule], device: &Device) 
 }
 
 /// The gap head's prediction for latents `z` (`[n, latent]` row-major), in eV.
-pub fn predict_gap_ev(model: &GraphVae, config: &super::ModelConfig, z: &[f32], device: &Device) -> Vec<f64> {
+pub fn predict_gap_ev(
+    model: &GraphVae,
+    config: &super::ModelConfig,
+    z: &[f32],
+    device: &Device,
+) -> Vec<f64> {
     let n = z.len() / config.latent;
     let z = Tensor::<2>::from_data(TensorData::new(z.to_vec(), [n, config.latent]), device);
     floats(model.gap_head.forward(z))
@@ -191,9 +210,25 @@ pub fn sample_with_gaps(
     while out.len() < n {
         let size = batch.min(n - out.len());
         let z = prior_latents(size, config.latent, &mut rng);
-        let molecules = decode_latents(model, &z, config.latent, config.max_atoms, Choice::Sample { temperature }, &mut rng, device);
+        let molecules = decode_latents(
+            model,
+            &z,
+            config.latent,
+            config.max_atoms,
+            Choice::Sample { temperature },
+            &mut rng,
+            device,
+        );
         let gaps = predict_gap_ev(model, config, &z, device);
-        out.extend(molecules.into_iter().zip(gaps).map(|(molecule, predicted_gap_ev)| Sample { molecule, predicted_gap_ev }));
+        out.extend(
+            molecules
+                .into_iter()
+                .zip(gaps)
+                .map(|(molecule, predicted_gap_ev)| Sample {
+                    molecule,
+                    predicted_gap_ev,
+                }),
+        );
     }
     out
 }

@@ -52,10 +52,16 @@ pub enum TargetError {
     },
 }
 
-pub fn decoding_target(molecule: &Molecule, max_atoms: usize) -> Result<DecodingTarget, TargetError> {
+pub fn decoding_target(
+    molecule: &Molecule,
+    max_atoms: usize,
+) -> Result<DecodingTarget, TargetError> {
     let n = molecule.heavy_atom_count();
     if n > max_atoms {
-        return Err(TargetError::TooLarge { atoms: n, max: max_atoms });
+        return Err(TargetError::TooLarge {
+            atoms: n,
+            max: max_atoms,
+        });
     }
     let order = canonical_bfs_order(molecule);
     let mut position = vec![0; n];
@@ -75,10 +81,18 @@ pub fn decoding_target(molecule: &Molecule, max_atoms: usize) -> Result<Decoding
         bonds: Vec::new(),
     };
     for step in 0..=n {
-        let choice = if step < n { state_index(molecule.atoms()[order[step]]) } else { STOP };
+        let choice = if step < n {
+            state_index(molecule.atoms()[order[step]])
+        } else {
+            STOP
+        };
         let mask = construction.atom_mask(max_atoms);
         if !mask[choice] {
-            return Err(TargetError::Masked { step, choice, mask: mask.to_vec() });
+            return Err(TargetError::Masked {
+                step,
+                choice,
+                mask: mask.to_vec(),
+            });
         }
         construction.choose_atom(choice);
         target.atoms.push(choice);
@@ -86,14 +100,22 @@ pub fn decoding_target(molecule: &Molecule, max_atoms: usize) -> Result<Decoding
         if choice == STOP {
             break;
         }
-        for earlier in 0..step {
-            let choice = bond_between[step][earlier];
+        for (earlier, &choice) in bond_between[step][..step].iter().enumerate() {
             let mask = construction.bond_mask(earlier);
             if !mask[choice] {
-                return Err(TargetError::Masked { step, choice, mask: mask.to_vec() });
+                return Err(TargetError::Masked {
+                    step,
+                    choice,
+                    mask: mask.to_vec(),
+                });
             }
             construction.choose_bond(earlier, choice);
-            target.bonds.push(BondDecision { new: step, target: earlier, choice, mask });
+            target.bonds.push(BondDecision {
+                new: step,
+                target: earlier,
+                choice,
+                mask,
+            });
         }
     }
     Ok(target)
@@ -124,7 +146,14 @@ mod tests {
 
     #[test]
     fn targets_replay_to_the_same_molecule_whatever_the_spelling() {
-        for s in ["CCO", "c1ccccc1", "[NH3+]CC([O-])=O", "C12CC1C2", "N#CC(=O)N", "FC(F)(F)CC(F)(F)F"] {
+        for s in [
+            "CCO",
+            "c1ccccc1",
+            "[NH3+]CC([O-])=O",
+            "C12CC1C2",
+            "N#CC(=O)N",
+            "FC(F)(F)CC(F)(F)F",
+        ] {
             let m = parse_smiles(s).unwrap();
             let t = decoding_target(&m, 9).unwrap();
             assert_eq!(canonical_smiles(&replay(&t)), canonical_smiles(&m), "{s}");
@@ -139,7 +168,9 @@ mod tests {
     fn masks_force_connection_and_respect_valence() {
         let mut c = Construction::new();
         assert!(!c.atom_mask(9)[STOP], "no empty molecules");
-        c.choose_atom(state_index(crate::chem::Atom::neutral(crate::chem::Element::F)));
+        c.choose_atom(state_index(crate::chem::Atom::neutral(
+            crate::chem::Element::F,
+        )));
         let mask = c.atom_mask(9);
         assert!(mask[STOP] && mask[0]);
         c.choose_atom(0); // carbon
@@ -148,7 +179,10 @@ mod tests {
         c.choose_bond(0, 1);
         // F-C: F is saturated; a third atom can still bond to C.
         assert!(c.atom_mask(9)[0]);
-        assert!(c.atom_mask(2)[STOP] && !c.atom_mask(2)[0], "size limit forces stop");
+        assert!(
+            c.atom_mask(2)[STOP] && !c.atom_mask(2)[0],
+            "size limit forces stop"
+        );
     }
 
     #[test]

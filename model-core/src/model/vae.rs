@@ -32,7 +32,12 @@ impl LossTerms {
 
 /// Negative log-likelihood of `targets` under `logits` with forbidden choices
 /// removed, summed with `weights` (or over all rows).
-fn masked_nll(logits: Tensor<2>, forbidden: Tensor<2, Bool>, targets: Tensor<1, Int>, weights: Option<Tensor<1>>) -> Tensor<1> {
+fn masked_nll(
+    logits: Tensor<2>,
+    forbidden: Tensor<2, Bool>,
+    targets: Tensor<1, Int>,
+    weights: Option<Tensor<1>>,
+) -> Tensor<1> {
     let rows = targets.dims()[0];
     let log_p = log_softmax(logits.mask_fill(forbidden, -1e9), 1);
     let picked = log_p.gather(1, targets.reshape([rows, 1])).reshape([rows]);
@@ -65,7 +70,12 @@ impl GraphVae {
             Some(decoding.atom_weight.clone()),
         );
         let bonds = if decoding.bond_target.dims()[0] > 0 {
-            masked_nll(bond_logits, decoding.bond_forbidden.clone(), decoding.bond_target.clone(), None)
+            masked_nll(
+                bond_logits,
+                decoding.bond_forbidden.clone(),
+                decoding.bond_target.clone(),
+                None,
+            )
         } else {
             atoms.zeros_like()
         };

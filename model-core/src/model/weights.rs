@@ -29,7 +29,9 @@ pub enum WeightsError {
 
 pub fn save_weights(model: &GraphVae, config: &ModelConfig) -> Vec<u8> {
     let mut store = BurnpackStore::from_bytes(None);
-    model.save_into(&mut store).expect("in-memory save cannot fail");
+    model
+        .save_into(&mut store)
+        .expect("in-memory save cannot fail");
     let pack = store.get_bytes().expect("saved bytes are available");
     let config = serde_json::to_vec(config).expect("config serialises");
     let mut out = Vec::with_capacity(16 + config.len() + pack.len());
@@ -42,7 +44,9 @@ pub fn save_weights(model: &GraphVae, config: &ModelConfig) -> Vec<u8> {
 }
 
 fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize) -> Result<&'a [u8], WeightsError> {
-    let slice = bytes.get(*at..*at + n).ok_or(WeightsError::Truncated(bytes.len()))?;
+    let slice = bytes
+        .get(*at..*at + n)
+        .ok_or(WeightsError::Truncated(bytes.len()))?;
     *at += n;
     Ok(slice)
 }
@@ -68,7 +72,10 @@ fn split(bytes: &[u8]) -> Result<(ModelConfig, &[u8]), WeightsError> {
     Ok((config, pack))
 }
 
-pub fn load_weights(bytes: &[u8], device: &Device) -> Result<(GraphVae, ModelConfig), WeightsError> {
+pub fn load_weights(
+    bytes: &[u8],
+    device: &Device,
+) -> Result<(GraphVae, ModelConfig), WeightsError> {
     let (config, pack) = split(bytes)?;
     let mut model = GraphVae::new(&config, device);
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(pack.to_vec())));
@@ -80,7 +87,11 @@ pub fn load_weights(bytes: &[u8], device: &Device) -> Result<(GraphVae, ModelCon
             "{} tensors missing, {} errors (first: {:?})",
             applied.missing.len(),
             applied.errors.len(),
-            applied.errors.first().map(|e| format!("{e:?}")).or(applied.missing.first().map(|m| m.0.clone()))
+            applied
+                .errors
+                .first()
+                .map(|e| format!("{e:?}"))
+                .or(applied.missing.first().map(|m| m.0.clone()))
         )));
     }
     Ok((model, config))

@@ -7,17 +7,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 pub fn python() -> PathBuf {
     let venv = workspace_root().join(".venv/bin/python");
-    assert!(venv.exists(), "{} is missing; run scripts/setup.sh first", venv.display());
+    assert!(
+        venv.exists(),
+        "{} is missing; run scripts/setup.sh first",
+        venv.display()
+    );
     venv
 }
 
 pub fn qm9_wheel() -> PathBuf {
-    trainer::wheel::ensure_wheel(&workspace_root().join("data/cache"), &python()).expect("QM9 wheel")
+    trainer::wheel::ensure_wheel(&workspace_root().join("data/cache"), &python())
+        .expect("QM9 wheel")
 }
 
 /// `data/` with a prepared `qm9.bin` (prepared first if missing; the write is
@@ -36,5 +44,9 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 }
 
 pub fn trainer(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).current_dir(cwd).output().expect("run trainer")
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run trainer")
 }
