@@ -16,7 +16,7 @@ DEFAULT_SEED = 0xF00D
 # 'b3lypg' is B3LYP with VWN3 correlation, as Gaussian (and so QM9) uses it.
 LEVELS = {
     "qm9": ("b3lypg", "6-31g(2df,p)", True),
-    "fast": ("b3lypg", "6-31g", True),
+    "fast": ("b3lypg", "3-21g", True),
     "tiny": ("b3lypg", "sto-3g", False),
 }
 

@@ -223,8 +223,11 @@ pub fn bench_model(
     let train_graphs_per_second = timed as f64 / started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let molecules =
-        model_core::model::sample::sample_prior(&trained, &config, samples, 1, 2048, 1.0, &device);
+    let molecules: Vec<_> =
+        crate::generate::sample_parallel(&trained, &config, samples, 1, 2048, 1.0, &device)
+            .into_iter()
+            .map(|s| s.molecule)
+            .collect();
     let sample_molecules_per_second = samples as f64 / started.elapsed().as_secs_f64();
     let mean_heavy_atoms = molecules
         .iter()

@@ -28,6 +28,7 @@ use serde::Serialize;
 pub struct Evaluation {
     pub samples: usize,
     pub seed: u64,
+    pub temperature: f32,
     pub validity: f64,
     pub uniqueness: f64,
     pub novelty: f64,
@@ -85,10 +86,11 @@ pub fn evaluate(
     dataset: &Qm9Dataset,
     n: usize,
     seed: u64,
+    temperature: f32,
     device: &Device,
 ) -> Evaluation {
     let started = Instant::now();
-    let samples = sample_prior(model, config, n, seed, 2048, 1.0, device);
+    let samples = sample_prior(model, config, n, seed, 2048, temperature, device);
     let sampling_molecules_per_second = n as f64 / started.elapsed().as_secs_f64();
 
     let valid: Vec<(&Molecule, String)> = samples
@@ -139,6 +141,7 @@ pub fn evaluate(
     Evaluation {
         samples: n,
         seed,
+        temperature,
         validity: valid.len() as f64 / n as f64,
         uniqueness: distinct.len() as f64 / valid.len().max(1) as f64,
         novelty: novel as f64 / distinct.len().max(1) as f64,

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use burn::prelude::Device;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::sample::{
-    Choice, decode_latents, encode_means, predict_gap_ev, sample_with_gaps,
+    Choice, Sample, decode_latents, encode_means, predict_gap_ev, sample_batch,
 };
 use model_core::model::weights::load_weights;
 use model_core::model::{GraphVae, ModelConfig};
@@ -52,7 +52,7 @@ pub fn sample_lines(
     format: Format,
     device: &Device,
 ) -> Vec<String> {
-    sample_with_gaps(model, config, n, seed, batch, temperature, device)
+    sample_parallel(model, config, n, seed, batch, temperature, device)
         .into_iter()
         .map(|s| {
             let smiles = canonical_smiles(&s.molecule);
@@ -69,6 +69,41 @@ pub fn sample_lines(
             }
         })
         .collect()
+}
+
+/// Samples batches on every core. Batches are seeded by their index, so the
+/// molecules are the same as a one-thread run with the same seed and batch.
+pub fn sample_parallel(
+    model: &GraphVae,
+    config: &ModelConfig,
+    n: usize,
+    seed: u64,
+    batch: usize,
+    temperature: f32,
+    device: &Device,
+) -> Vec<Sample> {
+    let batch = batch.max(1);
+    let batches = n.div_ceil(batch);
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(batches.max(1));
+    let mut results: Vec<Vec<Sample>> = vec![Vec::new(); batches];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..batches)
+                        .step_by(threads)
+                        .map(|k| (k, sample_batch(model, config, seed, k, batch.min(n - k * batch), temperature, device)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            for (k, samples) in handle.join().expect("sampling thread") {
+                results[k] = samples;
+            }
+        }
+    });
+    results.into_iter().flatten().collect()
 }
 
 fn parse(smiles: &str) -> Result<Molecule> {

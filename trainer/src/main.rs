@@ -142,6 +142,9 @@ enum Command {
         /// Write the full report as JSON here
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Sampling temperature
+        #[arg(long, default_value_t = 1.0)]
+        temperature: f32,
         #[arg(long, value_enum, default_value = "flex")]
         backend: Backend,
     },
@@ -385,12 +388,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             weights,
             data_dir,
             json,
+            temperature,
             backend,
         } => {
             let device = backend.device();
             let (model, config) = generate::load_model(&weights, &device)?;
             let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
-            let report = evaluate::evaluate(&model, &config, &dataset, n, seed, &device);
+            let report = evaluate::evaluate(&model, &config, &dataset, n, seed, temperature, &device);
             print!("{report}");
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;

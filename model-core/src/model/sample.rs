@@ -205,30 +205,33 @@ pub fn sample_with_gaps(
     temperature: f32,
     device: &Device,
 ) -> Vec<Sample> {
-    let mut rng = SeededRng::new(seed);
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let size = batch.min(n - out.len());
-        let z = prior_latents(size, config.latent, &mut rng);
-        let molecules = decode_latents(
-            model,
-            &z,
-            config.latent,
-            config.max_atoms,
-            Choice::Sample { temperature },
-            &mut rng,
-            device,
-        );
-        let gaps = predict_gap_ev(model, config, &z, device);
-        out.extend(
-            molecules
-                .into_iter()
-                .zip(gaps)
-                .map(|(molecule, predicted_gap_ev)| Sample {
-                    molecule,
-                    predicted_gap_ev,
-                }),
-        );
-    }
-    out
+    (0..n.div_ceil(batch.max(1)))
+        .flat_map(|k| {
+            let size = batch.min(n - k * batch);
+            sample_batch(model, config, seed, k, size, temperature, device)
+        })
+        .collect()
+}
+
+/// Batch `index` of a seeded sampling run. Each batch draws from its own
+/// generator, derived from `(seed, index)`, so batches can run in any order
+/// or in parallel and still give the same molecules.
+pub fn sample_batch(
+    model: &GraphVae,
+    config: &super::ModelConfig,
+    seed: u64,
+    index: usize,
+    size: usize,
+    temperature: f32,
+    device: &Device,
+) -> Vec<Sample> {
+    let mut rng = SeededRng::new(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let z = prior_latents(size, config.latent, &mut rng);
+    let molecules = decode_latents(model, &z, config.latent, config.max_atoms, Choice::Sample { temperature }, &mut rng, device);
+    let gaps = predict_gap_ev(model, config, &z, device);
+    molecules
+        .into_iter()
+        .zip(gaps)
+        .map(|(molecule, predicted_gap_ev)| Sample { molecule, predicted_gap_ev })
+        .collect()
 }
