@@ -19,9 +19,8 @@ use std::time::Instant;
 use burn::prelude::Device;
 use model_core::chem::{Element, Molecule, canonical_smiles, parse_smiles};
 use model_core::data::{Qm9Dataset, Split};
-use model_core::model::sample::{Choice, decode_latents, encode_means, sample_prior};
+use model_core::model::sample::{decode_greedy, encode_means, sample_prior};
 use model_core::model::{GraphVae, ModelConfig};
-use model_core::rng::SeededRng;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -113,16 +112,7 @@ pub fn evaluate(
     for chunk in test.chunks(2048) {
         let molecules: Vec<&Molecule> = chunk.iter().map(|r| &r.molecule).collect();
         let z = encode_means(model, &molecules, device);
-        let mut rng = SeededRng::new(0);
-        let decoded = decode_latents(
-            model,
-            &z,
-            config.latent,
-            config.max_atoms,
-            Choice::Greedy,
-            &mut rng,
-            device,
-        );
+        let decoded = decode_greedy(model, config, &z, device);
         reconstructed += decoded
             .iter()
             .zip(chunk)

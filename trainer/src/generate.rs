@@ -6,11 +6,10 @@ use anyhow::{Context, Result};
 use burn::prelude::Device;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::sample::{
-    Choice, Sample, decode_latents, encode_means, predict_gap_ev, sample_batch,
+    Sample, decode_greedy, encode_means, predict_gap_ev, sample_batch,
 };
 use model_core::model::weights::load_weights;
 use model_core::model::{GraphVae, ModelConfig};
-use model_core::rng::SeededRng;
 use serde_json::json;
 
 /// Where the shipped default weights live.
@@ -84,7 +83,9 @@ pub fn sample_parallel(
 ) -> Vec<Sample> {
     let batch = batch.max(1);
     let batches = n.div_ceil(batch);
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(batches.max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(batches.max(1));
     let mut results: Vec<Vec<Sample>> = vec![Vec::new(); batches];
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -92,7 +93,20 @@ pub fn sample_parallel(
                 scope.spawn(move || {
                     (t..batches)
                         .step_by(threads)
-                        .map(|k| (k, sample_batch(model, config, seed, k, batch.min(n - k * batch), temperature, device)))
+                        .map(|k| {
+                            (
+                                k,
+                                sample_batch(
+                                    model,
+                                    config,
+                                    seed,
+                                    k,
+                                    batch.min(n - k * batch),
+                                    temperature,
+                                    device,
+                                ),
+                            )
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -129,17 +143,7 @@ pub fn decode(
         z.len(),
         config.latent
     );
-    let mut rng = SeededRng::new(0);
-    let m = decode_latents(
-        model,
-        z,
-        config.latent,
-        config.max_atoms,
-        Choice::Greedy,
-        &mut rng,
-        device,
-    )
-    .remove(0);
+    let m = decode_greedy(model, config, z, device).remove(0);
     Ok((m, predict_gap_ev(model, config, z, device)[0]))
 }
 
@@ -159,16 +163,7 @@ pub fn interpolate(
         let t = k as f32 / (steps - 1) as f32;
         z.extend(za.iter().zip(&zb).map(|(x, y)| x + t * (y - x)));
     }
-    let mut rng = SeededRng::new(0);
-    let molecules = decode_latents(
-        model,
-        &z,
-        config.latent,
-        config.max_atoms,
-        Choice::Greedy,
-        &mut rng,
-        device,
-    );
+    let molecules = decode_greedy(model, config, &z, device);
     let gaps = predict_gap_ev(model, config, &z, device);
     Ok(molecules
         .into_iter()

@@ -394,7 +394,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let device = backend.device();
             let (model, config) = generate::load_model(&weights, &device)?;
             let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
-            let report = evaluate::evaluate(&model, &config, &dataset, n, seed, temperature, &device);
+            let report =
+                evaluate::evaluate(&model, &config, &dataset, n, seed, temperature, &device);
             print!("{report}");
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;

@@ -166,6 +166,27 @@ pub fn sample_prior(
         .collect()
 }
 
+/// Greedy decoding of latents `z` (`[n, latent]` row-major): the most likely
+/// allowed choice at every step, so no randomness is involved.
+pub fn decode_greedy(
+    model: &GraphVae,
+    config: &super::ModelConfig,
+    z: &[f32],
+    device: &Device,
+) -> Vec<Molecule> {
+    // Greedy choices draw nothing; the generator is only there to satisfy the signature.
+    let mut unused = SeededRng::new(0);
+    decode_latents(
+        model,
+        z,
+        config.latent,
+        config.max_atoms,
+        Choice::Greedy,
+        &mut unused,
+        device,
+    )
+}
+
 /// Mean latents of `molecules`, `[n, latent]` row-major.
 pub fn encode_means(model: &GraphVae, molecules: &[&Molecule], device: &Device) -> Vec<f32> {
     let batch = GraphBatch::new(molecules, device);
@@ -188,7 +209,7 @@ pub fn predict_gap_ev(
         .collect()
 }
 
-/// A molecule sampled from the prior, with the latent it came from.
+/// A molecule sampled from the prior, with the gap the model predicts for its latent.
 #[derive(Clone, Debug)]
 pub struct Sample {
     pub molecule: Molecule,
@@ -227,11 +248,22 @@ pub fn sample_batch(
 ) -> Vec<Sample> {
     let mut rng = SeededRng::new(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let z = prior_latents(size, config.latent, &mut rng);
-    let molecules = decode_latents(model, &z, config.latent, config.max_atoms, Choice::Sample { temperature }, &mut rng, device);
+    let molecules = decode_latents(
+        model,
+        &z,
+        config.latent,
+        config.max_atoms,
+        Choice::Sample { temperature },
+        &mut rng,
+        device,
+    );
     let gaps = predict_gap_ev(model, config, &z, device);
     molecules
         .into_iter()
         .zip(gaps)
-        .map(|(molecule, predicted_gap_ev)| Sample { molecule, predicted_gap_ev })
+        .map(|(molecule, predicted_gap_ev)| Sample {
+            molecule,
+            predicted_gap_ev,
+        })
         .collect()
 }

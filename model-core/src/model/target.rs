@@ -29,6 +29,26 @@ impl DecodingTarget {
         self.atoms.len() - 1
     }
 
+    /// Rebuilds the molecule by applying these choices to a fresh
+    /// [`Construction`] (the masks are not consulted).
+    pub fn replay(&self) -> Molecule {
+        let mut construction = Construction::new();
+        let mut bonds = self.bonds.iter();
+        for &choice in &self.atoms {
+            construction.choose_atom(choice);
+            if choice == STOP {
+                break;
+            }
+            for _ in 0..construction.atom_count() - 1 {
+                let b = bonds.next().expect("a bond decision per earlier atom");
+                construction.choose_bond(b.target, b.choice);
+            }
+        }
+        construction
+            .molecule()
+            .expect("a target has at least one atom")
+    }
+
     /// Bond counts (single, double, triple) from the atom at `step` to
     /// earlier atoms: the decoder's view of what the previous step built.
     pub fn bond_counts(&self, step: usize) -> [f32; 3] {
@@ -128,22 +148,6 @@ mod tests {
     use crate::model::construction::{ATOM_CHOICES, BOND_CHOICES};
     use crate::rng::SeededRng;
 
-    fn replay(target: &DecodingTarget) -> Molecule {
-        let mut c = Construction::new();
-        let mut bonds = target.bonds.iter();
-        for &choice in &target.atoms {
-            c.choose_atom(choice);
-            if choice == STOP {
-                break;
-            }
-            for _ in 0..c.atom_count() - 1 {
-                let b = bonds.next().unwrap();
-                c.choose_bond(b.target, b.choice);
-            }
-        }
-        c.molecule().unwrap()
-    }
-
     #[test]
     fn targets_replay_to_the_same_molecule_whatever_the_spelling() {
         for s in [
@@ -156,7 +160,7 @@ mod tests {
         ] {
             let m = parse_smiles(s).unwrap();
             let t = decoding_target(&m, 9).unwrap();
-            assert_eq!(canonical_smiles(&replay(&t)), canonical_smiles(&m), "{s}");
+            assert_eq!(canonical_smiles(&t.replay()), canonical_smiles(&m), "{s}");
             let mut rng = SeededRng::new(5);
             let other = parse_smiles(&write_random_smiles(&m, &mut rng)).unwrap();
             let t2 = decoding_target(&other, 9).unwrap();
