@@ -177,6 +177,27 @@ enum BenchCommand {
     },
 }
 
+/// `print!` that ends the process quietly when stdout is closed (for example
+/// `trainer sample | head`), instead of panicking on the broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            return Err(e.into());
+        }
+    }};
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        out!($($arg)*);
+        out!("\n");
+    }};
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -202,7 +223,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 python: python::resolve(python.as_deref()),
                 progress: std::io::stderr().is_terminal(),
             })?;
-            print!("{report}");
+            out!("{report}");
         }
         Command::Train {
             config,
@@ -258,7 +279,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 progress: std::io::stderr().is_terminal(),
             })?;
             if let Some(last) = history.last() {
-                println!(
+                outln!(
                     "trained {} epochs; valid reconstruction {:.4} nats/molecule; weights in {}",
                     last.epoch,
                     last.valid.reconstruction,
@@ -269,20 +290,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Info { data_dir } => {
             let path = prepare::dataset_path(&data_dir);
             let dataset = prepare::load_dataset(&path)?;
-            println!(
+            outln!(
                 "{}: {} molecules from wheel sha256 {}",
                 path.display(),
                 dataset.records.len(),
                 dataset.source_sha256
             );
             for split in model_core::data::Split::ALL {
-                println!(
+                outln!(
                     "  {:<6} {:>7}",
                     split.name(),
                     dataset.split.get(split).len()
                 );
             }
-            println!("  split seed {}", dataset.split.seed);
+            outln!("  split seed {}", dataset.split.seed);
         }
         Command::Canon {
             smiles,
@@ -299,10 +320,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut failed = 0;
             for s in &smiles {
                 match parse_smiles_with(s, &options) {
-                    Ok(m) => println!("{s}\t{}\t{}", canonical_smiles(&m), m.formula()),
+                    Ok(m) => outln!("{s}\t{}\t{}", canonical_smiles(&m), m.formula()),
                     Err(e) => {
                         failed += 1;
-                        println!("{s}\terror: {e}");
+                        outln!("{s}\terror: {e}");
                     }
                 }
             }
@@ -345,13 +366,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         path.display()
                     );
                 }
-                None => print!("{text}"),
+                None => out!("{text}"),
             }
         }
         Command::Encode { smiles, weights } => {
             let device = Backend::Flex.device();
             let (model, _) = generate::load_model(&weights, &device)?;
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string(&generate::encode(&model, &smiles, &device)?)?
             );
@@ -362,7 +383,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let z: Vec<f32> = serde_json::from_str(&latent)
                 .context("the latent must be a JSON array of numbers")?;
             let (m, gap) = generate::decode(&model, &config, &z, &device)?;
-            println!(
+            outln!(
                 "{}\tpredicted gap {gap:.2} eV",
                 model_core::chem::canonical_smiles(&m)
             );
@@ -376,7 +397,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let device = Backend::Flex.device();
             let (model, config) = generate::load_model(&weights, &device)?;
             for (t, m, gap) in generate::interpolate(&model, &config, &from, &to, steps, &device)? {
-                println!(
+                outln!(
                     "{t:.2}\t{}\tpredicted gap {gap:.2} eV",
                     model_core::chem::canonical_smiles(&m)
                 );
@@ -396,10 +417,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
             let report =
                 evaluate::evaluate(&model, &config, &dataset, n, seed, temperature, &device);
-            print!("{report}");
             if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
+            out!("{report}");
         }
         Command::Bench {
             what:
@@ -414,7 +436,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let shipped = PathBuf::from(generate::DEFAULT_WEIGHTS);
                 shipped.exists().then_some(shipped)
             });
-            println!(
+            outln!(
                 "graph VAE throughput ({}), training batch {}, sampling batch 2048",
                 weights
                     .as_ref()
@@ -423,13 +445,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         .to_string()),
                 train::TrainConfig::default().batch_size
             );
-            println!(
+            outln!(
                 "  {:<9} {:>16} {:>18} {:>12} {:>14}",
-                "backend", "train graphs/s", "sample molecules/s", "mean atoms", "peak RSS MiB"
+                "backend",
+                "train graphs/s",
+                "sample molecules/s",
+                "mean atoms",
+                "peak RSS MiB"
             );
             for backend in Backend::all() {
                 let row = bench::bench_model(backend, weights.as_deref(), &dataset, samples)?;
-                println!(
+                outln!(
                     "  {:<9} {:>16.0} {:>18.0} {:>12.2} {:>14}",
                     row.backend,
                     row.train_graphs_per_second,
@@ -446,7 +472,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let python = python::resolve(python.as_deref());
             let wheel = wheel::ensure_wheel(&prepare::wheel_cache_dir(&data_dir), &python)?;
             let smiles = wheel::read_smiles(&wheel)?;
-            print!("{}", bench::bench_smiles(&smiles, &python)?);
+            out!("{}", bench::bench_smiles(&smiles, &python)?);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -183,3 +183,29 @@ fn broken_weights_checkpoints_and_runaway_losses_stop_with_a_reason() {
 fn data_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+#[test]
+fn a_closed_pipe_ends_sampling_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let weights = common::workspace_root().join("public/weights.bin");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["sample", "--n", "20000", "--weights"])
+        .arg(&weights)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone now, as with `trainer sample | head -1`.
+    let out = child.wait_with_output().unwrap();
+    parse_smiles(first.trim()).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
