@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod bench;
 pub mod evaluate;
+pub mod fsio;
 pub mod generate;
 pub mod plot;
 pub mod prepare;

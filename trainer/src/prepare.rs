@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::data::{Qm9Dataset, Split};
 
+use crate::fsio::write_atomically;
 use crate::wheel;
 
 pub const DATASET_FILE: &str = "qm9.bin";
@@ -192,16 +193,6 @@ fn summarise(
         parse_seconds,
         load_seconds,
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("bin.partial");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move into {}", path.display()))?;
-    Ok(())
 }
 
 impl fmt::Display for PrepareReport {

@@ -25,6 +25,7 @@ use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
+use crate::fsio::write_atomically;
 use crate::plot;
 
 /// Everything a run needs; read from TOML, then overridden from the CLI.
@@ -183,13 +184,6 @@ pub fn evaluate_loss(
         kl: total.kl / n,
         gap: total.gap / n,
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 fn save_checkpoint(path: &Path, checkpoint: &Checkpoint) -> Result<()> {

@@ -31,9 +31,14 @@ pub fn qm9_wheel() -> PathBuf {
 /// `data/` with a prepared `qm9.bin` (prepared first if missing; the write is
 /// atomic, so test binaries racing here are safe).
 pub fn prepared_data_dir() -> PathBuf {
-    let data = workspace_root().join("data");
-    trainer::prepare::ensure_prepared(&data, &python()).expect("prepared QM9");
-    data
+    // Tests of one binary run as threads: prepare once for all of them.
+    static DATA: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        let data = workspace_root().join("data");
+        trainer::prepare::ensure_prepared(&data, &python()).expect("prepared QM9");
+        data
+    })
+    .clone()
 }
 
 pub fn scratch_dir(name: &str) -> PathBuf {
