@@ -202,7 +202,7 @@ impl Molecule {
                     atom: i,
                     element: atom.element,
                     charge: atom.charge,
-                    allowed: describe_charges(atom.element),
+                    allowed: valence::describe_allowed_charges(atom.element),
                 });
             };
             if bond_sum[i] > valence {
@@ -290,20 +290,6 @@ impl Molecule {
         }
         out
     }
-}
-
-fn describe_charges(element: Element) -> String {
-    let charges: Vec<String> = valence::allowed_charges(element)
-        .into_iter()
-        .map(|c| {
-            if c == 0 {
-                "0".to_string()
-            } else {
-                format!("{c:+}")
-            }
-        })
-        .collect();
-    charges.join(" or ")
 }
 
 fn count_fragments(n: usize, bonds: &[Bond]) -> usize {

@@ -141,9 +141,9 @@ pub fn parse_smiles(smiles: &str) -> Result<Molecule, SmilesError> {
 pub fn parse_smiles_with(smiles: &str, options: &SmilesOptions) -> Result<Molecule, SmilesError> {
     let text = smiles.trim();
     check_text(text, options)?;
-    let parsed = cs::parse(text).map_err(|e| syntax_error(e, text))?;
     let positions = atom_positions(text);
     let pos_of = |atom: usize| positions.get(atom).copied().unwrap_or(0);
+    let parsed = cs::parse(text).map_err(|e| syntax_error(e, &pos_of))?;
     let parsed = kekulized(parsed)?;
     GraphConversion::new(&parsed, &pos_of, options)?.finish(&parsed, &pos_of, options)
 }
@@ -176,7 +176,7 @@ fn check_text(text: &str, options: &SmilesOptions) -> Result<(), SmilesError> {
     Ok(())
 }
 
-fn syntax_error(e: cs::SmilesError, text: &str) -> SmilesError {
+fn syntax_error(e: cs::SmilesError, pos_of: &dyn Fn(usize) -> usize) -> SmilesError {
     match e {
         cs::SmilesError::InvalidValence {
             element,
@@ -186,7 +186,7 @@ fn syntax_error(e: cs::SmilesError, text: &str) -> SmilesError {
         } => SmilesError::Overvalent {
             atom: atom + 1,
             symbol: element.to_string(),
-            pos: atom_positions(text).get(atom).copied().unwrap_or(0),
+            pos: pos_of(atom),
             bonds: valence as u8,
             hydrogens: 0,
             valence: max as u8,
@@ -261,17 +261,7 @@ impl GraphConversion {
                     element,
                     charge: atom.charge,
                     pos,
-                    allowed: valence::allowed_charges(element)
-                        .iter()
-                        .map(|c| {
-                            if *c == 0 {
-                                "0".into()
-                            } else {
-                                format!("{c:+}")
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" or "),
+                    allowed: valence::describe_allowed_charges(element),
                 });
             }
             conversion.heavy_index.push(Some(conversion.atoms.len()));

@@ -55,6 +55,21 @@ pub fn allowed_charges(element: Element) -> Vec<i8> {
         .collect()
 }
 
+/// The allowed charges of `element` as an error message writes them: "0 or -1".
+pub fn describe_allowed_charges(element: Element) -> String {
+    allowed_charges(element)
+        .into_iter()
+        .map(|c| {
+            if c == 0 {
+                "0".to_string()
+            } else {
+                format!("{c:+}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 /// The largest valence any state of `element` takes; an upper bound for masks.
 pub fn max_valence(element: Element) -> u8 {
     ATOM_STATES

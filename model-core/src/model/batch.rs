@@ -5,6 +5,7 @@ use burn::prelude::*;
 use burn::tensor::{Bool, Int, TensorData};
 
 use super::construction::{ATOM_CHOICES, BOND_CHOICES};
+use super::decoder::distance_index;
 use super::target::DecodingTarget;
 use crate::chem::Molecule;
 
@@ -118,7 +119,7 @@ impl DecoderBatch {
             for b in &t.bonds {
                 bond_new.push((g * steps + b.new) as i64);
                 bond_earlier.push((g * steps + b.target) as i64);
-                bond_distance.push((b.new - b.target).min(max_atoms) as i64 - 1);
+                bond_distance.push(distance_index(b.new - b.target, max_atoms));
                 bond_target.push(b.choice as i64);
                 bond_forbidden.extend(b.mask.iter().map(|&allowed| !allowed));
             }

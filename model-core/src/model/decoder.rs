@@ -13,6 +13,13 @@ use super::batch::DecoderBatch;
 use super::config::ModelConfig;
 use super::construction::{ATOM_CHOICES, BOND_CHOICES};
 
+/// The distance-embedding row for a bond between atoms `steps_apart`
+/// construction steps apart (>= 1); distances past `max_atoms` share the last row.
+/// Training targets and sampling both use this, so they cannot disagree.
+pub fn distance_index(steps_apart: usize, max_atoms: usize) -> i64 {
+    steps_apart.min(max_atoms) as i64 - 1
+}
+
 #[derive(Module, Debug)]
 pub struct Mlp {
     hidden: Linear,
@@ -122,11 +129,11 @@ impl Decoder {
         prev_bonds: Tensor<3>,
     ) -> (Tensor<2>, Tensor<2>) {
         let input = self.step_input(z, prev_token, prev_bonds);
-        let [graphs, _, hidden] = [input.dims()[0], 1, self.hidden];
+        let graphs = input.dims()[0];
         let state = self
             .gru
             .forward(input, Some(state))
-            .reshape([graphs, hidden]);
+            .reshape([graphs, self.hidden]);
         let logits = self.atom_head.forward(state.clone());
         (state, logits)
     }
@@ -147,7 +154,7 @@ impl Decoder {
         let [graphs, earlier, hidden] = earlier_nodes.dims();
         let device = new_node.device();
         let distances: Vec<i64> = (0..earlier)
-            .map(|j| (earlier - j).min(self.distance_count()) as i64 - 1)
+            .map(|j| distance_index(earlier - j, self.distance_count()))
             .collect();
         let distance = self
             .distance
