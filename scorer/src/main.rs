@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use scorer::serve::{ServeConfig, default_workers, job_timeout, serve};
+use scorer::serve::{ServeConfig, default_workers, serve};
 use scorer::validate::Limits;
 use scorer::workers::WorkerConfig;
 
@@ -90,7 +90,7 @@ fn main() -> std::process::ExitCode {
         workers: WorkerConfig {
             python,
             workers,
-            job_timeout: job_timeout(timeout),
+            job_timeout: std::time::Duration::from_secs_f64(timeout),
             threads_per_worker: (cores / workers).max(1),
         },
         queue_capacity: max_queue,

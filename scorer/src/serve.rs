@@ -3,7 +3,6 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -81,8 +80,4 @@ async fn shutdown_signal() {
 
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-pub fn job_timeout(seconds: f64) -> Duration {
-    Duration::from_secs_f64(seconds)
 }

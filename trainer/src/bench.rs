@@ -173,10 +173,10 @@ pub fn bench_model(
     dataset: &model_core::data::Qm9Dataset,
     samples: usize,
 ) -> Result<ModelBenchRow> {
-    use burn::optim::{AdamConfig, GradientsParams};
-    use model_core::model::batch::{DecoderBatch, GraphBatch};
-    use model_core::model::target::decoding_target;
+    use burn::optim::GradientsParams;
     use model_core::model::{GraphVae, ModelConfig};
+
+    use crate::train::{Example, TrainConfig, batch_tensors, examples, optimizer_for};
 
     let device = backend.device();
     let (trained, config) = match weights {
@@ -186,38 +186,33 @@ pub fn bench_model(
             (GraphVae::new(&config, &device), config)
         }
     };
-    let train_config = crate::train::TrainConfig::default();
-    let records: Vec<_> = dataset
-        .split_records(model_core::data::Split::Train)
-        .take(train_config.batch_size * 12)
-        .collect();
-    let targets: Vec<_> = records
-        .iter()
-        .map(|r| decoding_target(&r.molecule, config.max_atoms))
-        .collect::<Result<_, _>>()?;
+    // The same batches, loss weights and optimizer as `trainer train`.
+    let train_config = TrainConfig::default();
+    let batch = train_config.batch_size;
+    let train_examples = examples(
+        dataset,
+        model_core::data::Split::Train,
+        batch * 12,
+        config.max_atoms,
+    )?;
     let train_device = device.clone().autodiff();
     let mut model = GraphVae::new(&config, &train_device);
-    let mut optimizer = AdamConfig::new().init();
+    let mut optimizer = optimizer_for(&train_config);
     let mut timed = 0usize;
     let mut started = Instant::now();
-    for (i, (chunk, chunk_targets)) in records
-        .chunks(train_config.batch_size)
-        .zip(targets.chunks(train_config.batch_size))
-        .enumerate()
-    {
+    for (i, chunk) in train_examples.chunks(batch).enumerate() {
         if i == 2 {
             // The first batches warm caches and allocators.
             started = Instant::now();
             timed = 0;
         }
-        let molecules: Vec<_> = chunk.iter().map(|r| &r.molecule).collect();
-        let target_refs: Vec<_> = chunk_targets.iter().collect();
-        let graphs = GraphBatch::new(&molecules, &train_device);
-        let decoding = DecoderBatch::new(&target_refs, config.max_atoms, &train_device);
-        let gaps = burn::tensor::Tensor::<2>::zeros([chunk.len(), 1], &train_device);
-        let loss = model.loss(&graphs, &decoding, gaps).total(0.1, 1.0);
+        let refs: Vec<&Example> = chunk.iter().collect();
+        let (graphs, decoding, gaps) = batch_tensors(&refs, &config, &train_device);
+        let loss = model
+            .loss(&graphs, &decoding, gaps)
+            .total(train_config.kl_weight, train_config.gap_weight);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(1e-3, model, grads);
+        model = optimizer.step(train_config.learning_rate, model, grads);
         timed += chunk.len();
     }
     let train_graphs_per_second = timed as f64 / started.elapsed().as_secs_f64();

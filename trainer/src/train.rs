@@ -110,7 +110,7 @@ pub struct Example {
     gap_ev: f64,
 }
 
-fn examples(
+pub(crate) fn examples(
     dataset: &Qm9Dataset,
     split: Split,
     limit: usize,
@@ -131,7 +131,7 @@ fn examples(
         .collect()
 }
 
-fn batch_tensors(
+pub(crate) fn batch_tensors(
     batch: &[&Example],
     config: &ModelConfig,
     device: &Device,
@@ -414,7 +414,7 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
     Ok(history)
 }
 
-fn optimizer_for(config: &TrainConfig) -> ModuleOptimizer {
+pub(crate) fn optimizer_for(config: &TrainConfig) -> ModuleOptimizer {
     AdamConfig::new()
         .with_grad_clipping(Some(GradientClippingConfig::Norm(config.grad_clip_norm)))
         .init()

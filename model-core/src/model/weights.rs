@@ -51,11 +51,6 @@ fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize) -> Result<&'a [u8], Weigh
     Ok(slice)
 }
 
-/// The model config stored in a weights file, without loading the weights.
-pub fn read_config(bytes: &[u8]) -> Result<ModelConfig, WeightsError> {
-    Ok(split(bytes)?.0)
-}
-
 fn split(bytes: &[u8]) -> Result<(ModelConfig, &[u8]), WeightsError> {
     let mut at = 0;
     if take(bytes, &mut at, 8).map_err(|_| WeightsError::BadMagic)? != MAGIC {
