@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: sets up what is missing, then runs formatting,
-# lints, the wasm32 build of model-core and every test in the workspace.
+# lints, the wasm32 build of model-core, every test in the workspace, and the
+# browser app's build and headless-Chromium tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,3 +14,8 @@ echo "== model-core for wasm32"
 cargo build --quiet --target wasm32-unknown-unknown -p model-core
 echo "== cargo test"
 cargo test --workspace
+echo "== web app: trunk build --release"
+scripts/trunk.sh build --release
+echo "== web app in headless Chromium (CPU wasm, then with WebGPU enabled); screenshots in target/web-e2e"
+node web/e2e/app.test.mjs --out target/web-e2e
+node web/e2e/app.test.mjs --webgpu --out target/web-e2e

@@ -85,7 +85,7 @@ fn weights_round_trip_and_damage_is_reported() {
 
     assert!(matches!(
         load_weights(b"hello", &device),
-        Err(WeightsError::BadMagic)
+        Err(WeightsError::BadMagic(_))
     ));
     assert!(matches!(
         load_weights(&bytes[..20], &device),
@@ -111,4 +111,37 @@ fn weights_round_trip_and_damage_is_reported() {
     mismatched.extend_from_slice(&bytes[12 + own_config_len..]);
     let err = load_weights(&mismatched, &device).expect_err("mismatch detected");
     assert!(matches!(err, WeightsError::Mismatch(_)), "{err}");
+}
+
+#[test]
+fn surrogate_weights_round_trip_and_are_not_confused_with_vae_weights() {
+    use model_core::model::surrogate::{GapSurrogate, SurrogateConfig, predict_gaps_ev};
+    use model_core::model::weights::{load_surrogate, save_surrogate};
+
+    let device = Device::flex();
+    let config = SurrogateConfig {
+        hidden: 32,
+        layers: 2,
+        ..SurrogateConfig::default()
+    };
+    let model = GapSurrogate::new(&config, &device);
+    let bytes = save_surrogate(&model, &config);
+    let (loaded, loaded_config) = load_surrogate(&bytes, &device).unwrap();
+    assert_eq!(loaded_config, config);
+    let m = model_core::chem::parse_smiles("N#CC1CC1O").unwrap();
+    assert_eq!(
+        predict_gaps_ev(&model, &config, &[&m], &device),
+        predict_gaps_ev(&loaded, &loaded_config, &[&m], &device)
+    );
+    // A VAE file is not a surrogate file, and the message says which was expected.
+    let vae = save_weights(&GraphVae::new(&small(), &device), &small());
+    let err = load_surrogate(&vae, &device).err().unwrap();
+    assert!(err.to_string().contains("gap surrogate"), "{err}");
+    let mut flipped = bytes.clone();
+    let at = flipped.len() - 10;
+    flipped[at] ^= 1;
+    assert!(matches!(
+        load_surrogate(&flipped, &device),
+        Err(WeightsError::Checksum)
+    ));
 }

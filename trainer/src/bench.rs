@@ -197,7 +197,7 @@ pub fn bench_model(
     )?;
     let train_device = device.clone().autodiff();
     let mut model = GraphVae::new(&config, &train_device);
-    let mut optimizer = optimizer_for(&train_config);
+    let mut optimizer = optimizer_for(train_config.grad_clip_norm);
     let mut timed = 0usize;
     let mut started = Instant::now();
     for (i, chunk) in train_examples.chunks(batch).enumerate() {

@@ -3,11 +3,15 @@
 
 pub mod backend;
 pub mod bench;
+pub mod checkpoint;
 pub mod evaluate;
 pub mod fsio;
 pub mod generate;
+pub mod oracle;
 pub mod plot;
 pub mod prepare;
 pub mod python;
+pub mod search;
+pub mod surrogate;
 pub mod train;
 pub mod wheel;

@@ -9,8 +9,10 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use model_core::chem::{SmilesOptions, StereoPolicy, canonical_smiles, parse_smiles_with};
 use trainer::backend::Backend;
+use trainer::search::{Constraints, OptimizeOptions, SearchSettings, parse_elements};
+use trainer::surrogate::{SurrogateOptions, SurrogateTrainConfig};
 use trainer::train::{TrainConfig, TrainOptions};
-use trainer::{bench, evaluate, generate, prepare, python, train, wheel};
+use trainer::{bench, evaluate, generate, prepare, python, search, surrogate, train, wheel};
 
 #[derive(Parser)]
 #[command(
@@ -85,6 +87,103 @@ enum Command {
         latent: Option<usize>,
         #[arg(long)]
         seed: Option<u64>,
+    },
+    /// Train the 2D-graph gap surrogate the search uses (keeps the best weights by validation MAE)
+    TrainSurrogate {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Directory for surrogate.bin, checkpoint.bin, metrics.csv, curves.png, summary.json
+        #[arg(long, default_value = "runs/surrogate")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "flex")]
+        backend: Backend,
+        /// Continue the run in --out from its last checkpoint
+        #[arg(long)]
+        resume: bool,
+        #[arg(long, default_value_t = SurrogateTrainConfig::default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = SurrogateTrainConfig::default().batch_size)]
+        batch_size: usize,
+        #[arg(long, default_value_t = SurrogateTrainConfig::default().learning_rate)]
+        learning_rate: f64,
+        /// Train on at most this many molecules (0 = the whole training split)
+        #[arg(long, default_value_t = 0)]
+        max_train: usize,
+        /// Validate on at most this many molecules (0 = the whole validation split)
+        #[arg(long, default_value_t = 0)]
+        max_valid: usize,
+        #[arg(long, default_value_t = SurrogateTrainConfig::default().model.hidden)]
+        hidden: usize,
+        #[arg(long, default_value_t = SurrogateTrainConfig::default().model.layers)]
+        layers: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Search the latent space for molecules with a large HOMO-LUMO gap, verified by DFT
+    /// through a running scorer (resumable: state in OUT_DIR/search.json)
+    #[command(
+        after_help = "Start a scorer first (`cargo run --release -p scorer -- serve`), or use scripts/run.sh, which does."
+    )]
+    Optimize {
+        /// Directory for search.json, results.csv, summary.json, best_gap.png, gap_distribution.png
+        #[arg(long, default_value = "runs/search")]
+        out_dir: PathBuf,
+        /// Also write the ranked results CSV here
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue the search in --out-dir where it stopped
+        #[arg(long)]
+        resume: bool,
+        /// Scorer base URL
+        #[arg(long, default_value = "http://127.0.0.1:8765")]
+        scorer: String,
+        /// Allowed elements, e.g. CNOF or CNO
+        #[arg(long, default_value = "CNOF")]
+        elements: String,
+        /// Exact heavy-atom count (0: any size)
+        #[arg(long, default_value_t = 9)]
+        heavy_atoms: usize,
+        /// Allow charged atoms (zwitterions)
+        #[arg(long)]
+        allow_charged: bool,
+        /// Allow molecules that are in QM9 as candidates
+        #[arg(long)]
+        allow_known: bool,
+        /// Oracle rounds at the pre-screen level
+        #[arg(long, default_value_t = SearchSettings::default().rounds)]
+        rounds: usize,
+        /// Molecules pre-screened per round
+        #[arg(long, default_value_t = SearchSettings::default().per_round)]
+        per_round: usize,
+        /// Best pre-screened molecules verified at the final level
+        #[arg(long, default_value_t = SearchSettings::default().finalists)]
+        finalists: usize,
+        /// SNES updates per round
+        #[arg(long, default_value_t = SearchSettings::default().generations)]
+        generations: usize,
+        /// Search distributions
+        #[arg(long, default_value_t = SearchSettings::default().population)]
+        population: usize,
+        /// Latents per distribution and generation
+        #[arg(long, default_value_t = SearchSettings::default().samples)]
+        samples: usize,
+        #[arg(long, default_value = "fast")]
+        prescreen_level: String,
+        #[arg(long, default_value = "qm9")]
+        final_level: String,
+        /// Surrogate refit steps per round (0: no active learning)
+        #[arg(long, default_value_t = SearchSettings::default().refit_steps)]
+        refit_steps: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+        #[arg(long, default_value = surrogate::DEFAULT_SURROGATE)]
+        surrogate: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, value_enum, default_value = "flex")]
+        backend: Backend,
     },
     /// Sample molecules from the prior with trained weights
     Sample {
@@ -286,6 +385,115 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     out.join("weights.bin").display()
                 );
             }
+        }
+        Command::TrainSurrogate {
+            data_dir,
+            out,
+            backend,
+            resume,
+            epochs,
+            batch_size,
+            learning_rate,
+            max_train,
+            max_valid,
+            hidden,
+            layers,
+            seed,
+        } => {
+            let mut config = SurrogateTrainConfig {
+                epochs,
+                batch_size,
+                learning_rate,
+                max_train,
+                max_valid,
+                seed,
+                ..SurrogateTrainConfig::default()
+            };
+            config.model.hidden = hidden;
+            config.model.layers = layers;
+            let report = surrogate::train_surrogate(SurrogateOptions {
+                config,
+                dataset: prepare::dataset_path(&data_dir),
+                run_dir: out.clone(),
+                backend,
+                resume,
+                progress: std::io::stderr().is_terminal(),
+            })?;
+            outln!(
+                "best epoch {}: valid MAE {:.4} eV; test MAE {:.4} eV on {} molecules; weights in {}",
+                report.best_epoch,
+                report.valid_mae_ev,
+                report.test_mae_ev,
+                report.test_molecules,
+                out.join("surrogate.bin").display()
+            );
+        }
+        Command::Optimize {
+            out_dir,
+            out,
+            resume,
+            scorer,
+            elements,
+            heavy_atoms,
+            allow_charged,
+            allow_known,
+            rounds,
+            per_round,
+            finalists,
+            generations,
+            population,
+            samples,
+            prescreen_level,
+            final_level,
+            refit_steps,
+            seed,
+            weights,
+            surrogate,
+            data_dir,
+            backend,
+        } => {
+            let constraints = Constraints {
+                heavy_atoms: (heavy_atoms > 0).then_some(heavy_atoms),
+                elements: parse_elements(&elements)?,
+                neutral: !allow_charged,
+                novel: !allow_known,
+            };
+            let settings = SearchSettings {
+                rounds,
+                per_round,
+                finalists,
+                generations,
+                population,
+                samples,
+                prescreen_level,
+                final_level,
+                refit_steps,
+                seed,
+                ..SearchSettings::default()
+            };
+            let outcome = search::optimize(&OptimizeOptions {
+                out_dir: out_dir.clone(),
+                weights,
+                surrogate,
+                dataset: prepare::dataset_path(&data_dir),
+                backend,
+                scorer_url: scorer,
+                constraints,
+                settings,
+                resume,
+                progress: std::io::stderr().is_terminal(),
+            })?;
+            if let Some(path) = out {
+                trainer::fsio::write_atomically(
+                    &path,
+                    search::report::csv(&outcome.state).as_bytes(),
+                )?;
+            }
+            out!("{}", search::report::table(&outcome.state, 15));
+            outln!(
+                "results: {}/results.csv, summary.json, best_gap.png, gap_distribution.png",
+                out_dir.display()
+            );
         }
         Command::Info { data_dir } => {
             let path = prepare::dataset_path(&data_dir);

@@ -21,19 +21,28 @@ fn register_font() {
     });
 }
 
-/// One panel of lines: (label, colour, points).
-type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
+/// One line: (label, colour, points).
+pub type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
-fn panel(
-    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
-    title: &str,
-    series: &[Series],
-) -> Result<()> {
+/// A panel of lines: title, x-axis name and its lines.
+pub struct Panel<'a> {
+    pub title: &'a str,
+    pub x_desc: &'a str,
+    pub series: Vec<Series<'a>>,
+}
+
+pub const BLUE: RGBColor = RGBColor(31, 119, 180);
+pub const RED: RGBColor = RGBColor(214, 39, 40);
+pub const GREEN: RGBColor = RGBColor(44, 160, 44);
+pub const GREY: RGBColor = RGBColor(127, 127, 127);
+
+fn panel(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, panel: &Panel) -> Result<()> {
+    let (title, series) = (panel.title, &panel.series);
     let points = series.iter().flat_map(|s| s.2.iter());
-    let (x_max, y_min, y_max) = points
-        .fold((1.0f64, f64::MAX, f64::MIN), |(x, lo, hi), &(px, py)| {
-            (x.max(px), lo.min(py), hi.max(py))
-        });
+    let (x_min, x_max, y_min, y_max) = points.fold(
+        (0.0f64, 1.0f64, f64::MAX, f64::MIN),
+        |(x_lo, x_hi, lo, hi), &(px, py)| (x_lo.min(px), x_hi.max(px), lo.min(py), hi.max(py)),
+    );
     let (y_min, y_max) = if y_min > y_max {
         (0.0, 1.0)
     } else {
@@ -45,15 +54,15 @@ fn panel(
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..x_max, (y_min - pad)..(y_max + pad))
+        .build_cartesian_2d(x_min..x_max, (y_min - pad)..(y_max + pad))
         .map_err(|e| anyhow!("{e}"))?;
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc(panel.x_desc)
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(|e| anyhow!("{e}"))?;
-    for (label, colour, data) in series {
+    for (label, colour, data) in series.iter() {
         let colour = *colour;
         chart
             .draw_series(LineSeries::new(
@@ -76,45 +85,46 @@ fn panel(
     Ok(())
 }
 
+/// Panels side by side in one PNG, 500 pixels wide each.
+pub fn line_panels(path: &Path, panels: &[Panel]) -> Result<()> {
+    register_font();
+    let root = BitMapBackend::new(path, (500 * panels.len() as u32, 450)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    for (area, p) in root.split_evenly((1, panels.len())).iter().zip(panels) {
+        panel(area, p)?;
+    }
+    root.present()
+        .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}
+
 /// Reconstruction, KL and gap losses per epoch, train against validation.
 pub fn training_curves(path: &Path, history: &[EpochMetrics]) -> Result<()> {
-    register_font();
-    let root = BitMapBackend::new(path, (1500, 450)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    let panels = root.split_evenly((1, 3));
     let line = |f: fn(&EpochMetrics) -> f64| {
         history
             .iter()
             .map(|m| (m.epoch as f64, f(m)))
             .collect::<Vec<_>>()
     };
-    let train = RGBColor(31, 119, 180);
-    let valid = RGBColor(214, 39, 40);
-    panel(
-        &panels[0],
-        "reconstruction (nats/molecule)",
+    let pair = |title, train: fn(&EpochMetrics) -> f64, valid: fn(&EpochMetrics) -> f64| Panel {
+        title,
+        x_desc: "epoch",
+        series: vec![("train", BLUE, line(train)), ("valid", RED, line(valid))],
+    };
+    line_panels(
+        path,
         &[
-            ("train", train, line(|m| m.train.reconstruction)),
-            ("valid", valid, line(|m| m.valid.reconstruction)),
+            pair(
+                "reconstruction (nats/molecule)",
+                |m| m.train.reconstruction,
+                |m| m.valid.reconstruction,
+            ),
+            pair("KL (nats/molecule)", |m| m.train.kl, |m| m.valid.kl),
+            pair(
+                "gap head (standardised MSE)",
+                |m| m.train.gap,
+                |m| m.valid.gap,
+            ),
         ],
-    )?;
-    panel(
-        &panels[1],
-        "KL (nats/molecule)",
-        &[
-            ("train", train, line(|m| m.train.kl)),
-            ("valid", valid, line(|m| m.valid.kl)),
-        ],
-    )?;
-    panel(
-        &panels[2],
-        "gap head (standardised MSE)",
-        &[
-            ("train", train, line(|m| m.train.gap)),
-            ("valid", valid, line(|m| m.valid.gap)),
-        ],
-    )?;
-    root.present()
-        .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
-    Ok(())
+    )
 }

@@ -25,6 +25,7 @@ use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
+use crate::checkpoint::{self, Checkpoint};
 use crate::fsio::write_atomically;
 use crate::plot;
 
@@ -93,12 +94,11 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
+/// Progress saved in each checkpoint beside the weights and optimizer state.
 #[derive(Serialize, Deserialize)]
-struct Checkpoint {
+struct Progress {
     epochs_done: usize,
     config: TrainConfig,
-    weights: Vec<u8>,
-    optimizer: Vec<u8>,
     history: Vec<EpochMetrics>,
 }
 
@@ -186,55 +186,6 @@ pub fn evaluate_loss(
     }
 }
 
-fn save_checkpoint(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
-    let mut bytes = CHECKPOINT_MAGIC.to_vec();
-    bytes.extend(serde_json::to_vec(&(
-        checkpoint.epochs_done,
-        &checkpoint.config,
-        &checkpoint.history,
-    ))?);
-    bytes.push(b'\n');
-    bytes.extend_from_slice(&(checkpoint.weights.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&checkpoint.weights);
-    bytes.extend_from_slice(&checkpoint.optimizer);
-    write_atomically(path, &bytes)
-}
-
-fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
-    let bytes = std::fs::read(path).with_context(|| {
-        format!(
-            "no checkpoint at {}; train without --resume to start a run",
-            path.display()
-        )
-    })?;
-    let corrupt = || {
-        format!(
-            "{} is not a readable checkpoint; delete it or start another run",
-            path.display()
-        )
-    };
-    if !bytes.starts_with(CHECKPOINT_MAGIC) {
-        bail!(corrupt());
-    }
-    let newline = bytes
-        .iter()
-        .position(|&b| b == b'\n')
-        .with_context(corrupt)?;
-    let (epochs_done, config, history): (usize, TrainConfig, Vec<EpochMetrics>) =
-        serde_json::from_slice(&bytes[8..newline]).with_context(corrupt)?;
-    let rest = &bytes[newline + 1..];
-    let len = u64::from_le_bytes(rest.get(..8).with_context(corrupt)?.try_into()?) as usize;
-    let weights = rest.get(8..8 + len).with_context(corrupt)?.to_vec();
-    let optimizer = rest[8 + len..].to_vec();
-    Ok(Checkpoint {
-        epochs_done,
-        config,
-        weights,
-        optimizer,
-        history,
-    })
-}
-
 fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
     let mut csv = String::from(
         "epoch,kl_weight,train_reconstruction,train_kl,train_gap,valid_reconstruction,valid_kl,valid_gap,graphs_per_second,seconds\n",
@@ -266,30 +217,37 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
     let checkpoint_path = options.run_dir.join("checkpoint.bin");
 
     let (mut config, mut model, mut optimizer, mut history, first_epoch) = if options.resume {
-        let checkpoint = load_checkpoint(&checkpoint_path)?;
+        let checkpoint = checkpoint::load::<Progress>(&checkpoint_path, CHECKPOINT_MAGIC)?;
         let (model, _) = load_weights(&checkpoint.weights, &train_device)?;
-        let optimizer = optimizer_for(&checkpoint.config)
+        let progress = checkpoint.header;
+        let optimizer = optimizer_for(progress.config.grad_clip_norm)
             .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
             .context("the checkpoint's optimizer state does not load")?;
         eprintln!(
             "resuming {} after epoch {}",
             options.run_dir.display(),
-            checkpoint.epochs_done
+            progress.epochs_done
         );
-        let mut config = checkpoint.config;
+        let mut config = progress.config;
         // A resumed run may be given more epochs than it started with.
         config.epochs = config.epochs.max(options.config.epochs);
         (
             config,
             model,
             optimizer,
-            checkpoint.history,
-            checkpoint.epochs_done,
+            progress.history,
+            progress.epochs_done,
         )
     } else {
         let config = options.config.clone();
         let model = GraphVae::new(&config.model, &train_device);
-        (config.clone(), model, optimizer_for(&config), Vec::new(), 0)
+        (
+            config.clone(),
+            model,
+            optimizer_for(config.grad_clip_norm),
+            Vec::new(),
+            0,
+        )
     };
 
     let dataset = crate::prepare::load_dataset(&options.dataset)?;
@@ -398,14 +356,17 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         let _ = std::io::stderr().flush();
         history.push(metrics);
         let weights = save_weights(&eval_model, &config.model);
-        save_checkpoint(
+        checkpoint::save(
             &checkpoint_path,
+            CHECKPOINT_MAGIC,
             &Checkpoint {
-                epochs_done: epoch + 1,
-                config: config.clone(),
+                header: Progress {
+                    epochs_done: epoch + 1,
+                    config: config.clone(),
+                    history: history.clone(),
+                },
                 weights: weights.clone(),
                 optimizer: optimizer.into_bytes().context("optimizer state")?.to_vec(),
-                history: history.clone(),
             },
         )?;
         write_atomically(&options.run_dir.join("weights.bin"), &weights)?;
@@ -414,13 +375,18 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
     Ok(history)
 }
 
-pub(crate) fn optimizer_for(config: &TrainConfig) -> ModuleOptimizer {
+pub(crate) fn optimizer_for(grad_clip_norm: f32) -> ModuleOptimizer {
     AdamConfig::new()
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(config.grad_clip_norm)))
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(grad_clip_norm)))
         .init()
 }
 
-fn progress_bar(visible: bool, batches: usize, epoch: usize, epochs: usize) -> ProgressBar {
+pub(crate) fn progress_bar(
+    visible: bool,
+    batches: usize,
+    epoch: usize,
+    epochs: usize,
+) -> ProgressBar {
     if !visible {
         return ProgressBar::hidden();
     }

@@ -5,6 +5,8 @@
 //! project (data validation, decoder masks, the scorer's input validation) goes
 //! through it.
 
+#[cfg(feature = "depict")]
+pub mod depict;
 pub mod element;
 pub mod molecule;
 pub mod random_smiles;

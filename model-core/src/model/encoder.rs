@@ -18,7 +18,7 @@ pub struct MessageLayer {
 }
 
 impl MessageLayer {
-    fn new(hidden: usize, device: &Device) -> MessageLayer {
+    pub(crate) fn new(hidden: usize, device: &Device) -> MessageLayer {
         MessageLayer {
             self_update: LinearConfig::new(hidden, hidden).init(device),
             by_bond: (0..3)
@@ -28,7 +28,7 @@ impl MessageLayer {
         }
     }
 
-    fn forward(&self, h: Tensor<2>, batch: &GraphBatch) -> Tensor<2> {
+    pub(crate) fn forward(&self, h: Tensor<2>, batch: &GraphBatch) -> Tensor<2> {
         let mut update = self.self_update.forward(h.clone());
         for (edges, transform) in batch.edges.iter().zip(&self.by_bond) {
             if let Some(edges) = edges {
@@ -73,19 +73,24 @@ impl Encoder {
         for layer in &self.layers {
             h = layer.forward(h, batch);
         }
-        let hidden = h.dims()[1];
-        let sum = Tensor::<2>::zeros([batch.graphs, hidden], &h.device()).select_assign(
-            0,
-            batch.node_graph.clone(),
-            h,
-            IndexingUpdateOp::Add,
-        );
-        // Mean and (scaled) sum: the sum keeps the size the mean forgets.
-        let mean = sum.clone() / batch.sizes.clone();
-        let pooled = Tensor::cat(vec![mean, sum / self.max_atoms as f64], 1);
+        let pooled = pool(h, batch, self.max_atoms);
         (
             self.mu.forward(pooled.clone()),
             self.log_var.forward(pooled).clamp(-10.0, 10.0),
         )
     }
+}
+
+/// Mean and (scaled) sum of node states per graph, `[graphs, 2 * hidden]`:
+/// the sum keeps the size the mean forgets.
+pub(crate) fn pool(h: Tensor<2>, batch: &GraphBatch, max_atoms: usize) -> Tensor<2> {
+    let hidden = h.dims()[1];
+    let sum = Tensor::<2>::zeros([batch.graphs, hidden], &h.device()).select_assign(
+        0,
+        batch.node_graph.clone(),
+        h,
+        IndexingUpdateOp::Add,
+    );
+    let mean = sum.clone() / batch.sizes.clone();
+    Tensor::cat(vec![mean, sum / max_atoms as f64], 1)
 }

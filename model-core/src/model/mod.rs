@@ -8,6 +8,7 @@ pub mod decoder;
 pub mod encoder;
 pub mod order;
 pub mod sample;
+pub mod surrogate;
 pub mod target;
 pub mod vae;
 pub mod weights;

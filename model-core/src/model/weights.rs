@@ -1,22 +1,27 @@
-//! The weights file: our header and the model config, then burn's burnpack
-//! bytes. Loads from bytes (the browser fetches them), and says clearly what
+//! Weights files: our header and the model config, then burn's burnpack
+//! bytes. They load from bytes (the browser fetches them), and say clearly what
 //! is wrong with a corrupt or mismatched file.
 //!
-//! Layout: `MOLGAPW1`, u32 LE config length, config JSON, u32 LE CRC-32 of the
+//! Layout: 8 magic bytes (`MOLGAPW1` for the graph VAE, `MOLGAPS1` for the gap
+//! surrogate), u32 LE config length, config JSON, u32 LE CRC-32 of the
 //! burnpack bytes, burnpack bytes.
 
 use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
+use super::surrogate::{GapSurrogate, SurrogateConfig};
 use super::{GraphVae, ModelConfig};
 
-const MAGIC: &[u8; 8] = b"MOLGAPW1";
+const VAE_MAGIC: &[u8; 8] = b"MOLGAPW1";
+const SURROGATE_MAGIC: &[u8; 8] = b"MOLGAPS1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
-    #[error("not a molgap weights file (wrong magic bytes)")]
-    BadMagic,
+    #[error("not a molgap {0} file (wrong magic bytes)")]
+    BadMagic(&'static str),
     #[error("the weights file is truncated ({0} bytes)")]
     Truncated(usize),
     #[error("the weights file's model config does not parse: {0}")]
@@ -27,7 +32,7 @@ pub enum WeightsError {
     Mismatch(String),
 }
 
-pub fn save_weights(model: &GraphVae, config: &ModelConfig) -> Vec<u8> {
+fn pack<M: ModuleSnapshot>(magic: &[u8; 8], model: &M, config: &impl Serialize) -> Vec<u8> {
     let mut store = BurnpackStore::from_bytes(None);
     model
         .save_into(&mut store)
@@ -35,7 +40,7 @@ pub fn save_weights(model: &GraphVae, config: &ModelConfig) -> Vec<u8> {
     let pack = store.get_bytes().expect("saved bytes are available");
     let config = serde_json::to_vec(config).expect("config serialises");
     let mut out = Vec::with_capacity(16 + config.len() + pack.len());
-    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(magic);
     out.extend_from_slice(&(config.len() as u32).to_le_bytes());
     out.extend_from_slice(&config);
     out.extend_from_slice(&crc32fast::hash(&pack).to_le_bytes());
@@ -51,13 +56,17 @@ fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize) -> Result<&'a [u8], Weigh
     Ok(slice)
 }
 
-fn split(bytes: &[u8]) -> Result<(ModelConfig, &[u8]), WeightsError> {
+fn unpack<'a, C: DeserializeOwned>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    kind: &'static str,
+) -> Result<(C, &'a [u8]), WeightsError> {
     let mut at = 0;
-    if take(bytes, &mut at, 8).map_err(|_| WeightsError::BadMagic)? != MAGIC {
-        return Err(WeightsError::BadMagic);
+    if take(bytes, &mut at, 8).map_err(|_| WeightsError::BadMagic(kind))? != magic {
+        return Err(WeightsError::BadMagic(kind));
     }
     let len = u32::from_le_bytes(take(bytes, &mut at, 4)?.try_into().expect("4 bytes")) as usize;
-    let config: ModelConfig = serde_json::from_slice(take(bytes, &mut at, len)?)
+    let config: C = serde_json::from_slice(take(bytes, &mut at, len)?)
         .map_err(|e| WeightsError::Config(e.to_string()))?;
     let crc = u32::from_le_bytes(take(bytes, &mut at, 4)?.try_into().expect("4 bytes"));
     let pack = &bytes[at..];
@@ -67,12 +76,7 @@ fn split(bytes: &[u8]) -> Result<(ModelConfig, &[u8]), WeightsError> {
     Ok((config, pack))
 }
 
-pub fn load_weights(
-    bytes: &[u8],
-    device: &Device,
-) -> Result<(GraphVae, ModelConfig), WeightsError> {
-    let (config, pack) = split(bytes)?;
-    let mut model = GraphVae::new(&config, device);
+fn apply<M: ModuleSnapshot>(model: &mut M, pack: &[u8]) -> Result<(), WeightsError> {
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(pack.to_vec())));
     let applied = model
         .load_from(&mut store)
@@ -89,5 +93,34 @@ pub fn load_weights(
                 .or(applied.missing.first().map(|m| m.0.clone()))
         )));
     }
+    Ok(())
+}
+
+pub fn save_weights(model: &GraphVae, config: &ModelConfig) -> Vec<u8> {
+    pack(VAE_MAGIC, model, config)
+}
+
+pub fn load_weights(
+    bytes: &[u8],
+    device: &Device,
+) -> Result<(GraphVae, ModelConfig), WeightsError> {
+    let (config, pack) = unpack::<ModelConfig>(bytes, VAE_MAGIC, "graph VAE weights")?;
+    let mut model = GraphVae::new(&config, device);
+    apply(&mut model, pack)?;
+    Ok((model, config))
+}
+
+pub fn save_surrogate(model: &GapSurrogate, config: &SurrogateConfig) -> Vec<u8> {
+    pack(SURROGATE_MAGIC, model, config)
+}
+
+pub fn load_surrogate(
+    bytes: &[u8],
+    device: &Device,
+) -> Result<(GapSurrogate, SurrogateConfig), WeightsError> {
+    let (config, pack) =
+        unpack::<SurrogateConfig>(bytes, SURROGATE_MAGIC, "gap surrogate weights")?;
+    let mut model = GapSurrogate::new(&config, device);
+    apply(&mut model, pack)?;
     Ok((model, config))
 }

@@ -1,0 +1,178 @@
+//! A tiny gap search end to end: shipped VAE and surrogate weights, real QM9,
+//! a real scorer (PySCF workers) on 127.0.0.1 at the STO-3G level.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use e2e_tests::{project_python, workspace_root};
+use model_core::chem::{Element, parse_smiles};
+use scorer::serve::{ServeConfig, serve};
+use scorer::validate::Limits;
+use scorer::workers::WorkerConfig;
+use trainer::backend::Backend;
+use trainer::search::{Constraints, OptimizeOptions, SearchSettings, optimize, parse_elements};
+
+/// Starts a scorer in this process; returns its URL. It lives until the test process ends.
+fn start_scorer(db: &Path) -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = ServeConfig {
+        bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port,
+        db: db.to_path_buf(),
+        workers: WorkerConfig {
+            python: project_python(),
+            workers: 2,
+            job_timeout: Duration::from_secs(300),
+            threads_per_worker: 1,
+        },
+        queue_capacity: 100,
+        limits: Limits {
+            max_heavy_atoms: 12,
+            max_molecules_per_request: 100,
+        },
+        allowed_origins: Vec::new(),
+        max_body_bytes: 64 * 1024,
+    };
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(serve(config)).unwrap();
+    });
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return url;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the scorer did not start on {url}");
+}
+
+fn options(out_dir: PathBuf, scorer_url: &str, rounds: usize, resume: bool) -> OptimizeOptions {
+    let root = workspace_root();
+    let data = root.join("data");
+    trainer::prepare::ensure_prepared(&data, &project_python()).expect("prepared QM9");
+    OptimizeOptions {
+        out_dir,
+        weights: root.join(trainer::generate::DEFAULT_WEIGHTS),
+        surrogate: root.join(trainer::surrogate::DEFAULT_SURROGATE),
+        dataset: trainer::prepare::dataset_path(&data),
+        backend: Backend::Flex,
+        scorer_url: scorer_url.to_string(),
+        constraints: Constraints {
+            heavy_atoms: Some(9),
+            elements: parse_elements("CNO").unwrap(),
+            neutral: true,
+            novel: true,
+        },
+        settings: SearchSettings {
+            rounds,
+            per_round: 2,
+            finalists: 1,
+            generations: 4,
+            population: 4,
+            samples: 16,
+            prescreen_level: "tiny".into(),
+            final_level: "tiny".into(),
+            refit_steps: 20,
+            seed: 3,
+            ..SearchSettings::default()
+        },
+        resume,
+        progress: false,
+    }
+}
+
+#[test]
+fn tiny_search_scores_constrained_novel_molecules_resumes_and_repeats() {
+    let scratch = std::env::temp_dir().join(format!("molgap-search-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    let url = start_scorer(&scratch.join("jobs.sqlite"));
+
+    let first = optimize(&options(scratch.join("a"), &url, 1, false)).expect("search");
+    let state = &first.state;
+    assert_eq!(state.rounds_done, 1);
+    assert_eq!(state.scored.len(), 2, "{:?}", state.scored);
+
+    let dataset = trainer::prepare::load_dataset(&trainer::prepare::dataset_path(
+        &workspace_root().join("data"),
+    ))
+    .unwrap();
+    let known: HashSet<&str> = dataset.records.iter().map(|r| r.smiles.as_str()).collect();
+    for s in &state.scored {
+        let m = parse_smiles(&s.smiles).unwrap();
+        assert_eq!(m.heavy_atom_count(), 9, "{}", s.smiles);
+        assert!(
+            m.atoms()
+                .iter()
+                .all(|a| a.charge == 0 && a.element != Element::F),
+            "{}",
+            s.smiles
+        );
+        assert!(
+            s.novel && !known.contains(s.smiles.as_str()),
+            "{}",
+            s.smiles
+        );
+        let gap = s
+            .dft_gap_ev
+            .unwrap_or_else(|| panic!("{} failed: {:?}", s.smiles, s.error));
+        assert!((2.0..25.0).contains(&gap), "{} gap {gap}", s.smiles);
+    }
+    // QM9's best C/N/O molecule with 9 heavy atoms, found from the data and scored as reference.
+    let (best, gap) = state.qm9_best.clone().unwrap();
+    assert!(gap > 10.0 && known.contains(best.as_str()), "{best} {gap}");
+    assert!(state.qm9_best_final.as_ref().unwrap().dft_gap_ev.is_some());
+
+    // Outputs: the ranked CSV (one row per result), the summary and both plots.
+    let dir = scratch.join("a");
+    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("rank,smiles,predicted_gap_ev,dft_gap_ev,level,novel,heavy_atoms")
+    );
+    assert_eq!(lines.count(), state.scored.len());
+    for plot in ["best_gap.png", "gap_distribution.png"] {
+        assert!(
+            std::fs::metadata(dir.join(plot)).unwrap().len() > 5_000,
+            "{plot}"
+        );
+    }
+
+    // Resuming with one more round keeps what was found and scores two more.
+    let resumed = optimize(&options(scratch.join("a"), &url, 2, true)).expect("resume");
+    assert_eq!(resumed.state.rounds_done, 2);
+    assert_eq!(resumed.state.scored.len(), 4);
+    let before: Vec<&str> = state.scored.iter().map(|s| s.smiles.as_str()).collect();
+    let after: Vec<&str> = resumed.state.scored[..2]
+        .iter()
+        .map(|s| s.smiles.as_str())
+        .collect();
+    assert_eq!(before, after);
+
+    // The same seed picks the same molecules (the scorer's cache answers them).
+    let again = optimize(&options(scratch.join("b"), &url, 1, false)).expect("repeat");
+    let repeat: Vec<&str> = again
+        .state
+        .scored
+        .iter()
+        .map(|s| s.smiles.as_str())
+        .collect();
+    assert_eq!(before, repeat);
+
+    // A second run into a used directory without --resume refuses, losing nothing.
+    let err = optimize(&options(scratch.join("b"), &url, 1, false))
+        .err()
+        .expect("refuses")
+        .to_string();
+    assert!(err.contains("--resume"), "{err}");
+}

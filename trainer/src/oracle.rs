@@ -1,0 +1,209 @@
+//! The DFT oracle: a client of the scorer's HTTP API (`scorer/openapi.yaml`),
+//! and the calibration that puts pre-screen gaps on the `qm9` level's scale.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+/// A scorer's answer for one molecule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Done { gap_ev: f64, converged: bool },
+    Failed(String),
+}
+
+pub struct Scorer {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// Most molecules one request may carry (the scorer's default limit).
+const MAX_PER_REQUEST: usize = 100;
+
+impl Scorer {
+    /// Connects to the scorer at `url` and checks that it answers.
+    pub fn connect(url: &str) -> Result<Scorer> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(120)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let scorer = Scorer {
+            base: url.trim_end_matches('/').to_string(),
+            agent,
+        };
+        let health = scorer.get("/v1/health").with_context(|| {
+            format!(
+                "no scorer answers at {url}; start one with `cargo run --release -p scorer -- serve` or pass --scorer URL"
+            )
+        })?;
+        if health["status"] != "ok" {
+            bail!("the scorer at {url} is not healthy: {health}");
+        }
+        Ok(scorer)
+    }
+
+    fn get(&self, path: &str) -> Result<Value> {
+        let mut response = self.agent.get(format!("{}{path}", self.base)).call()?;
+        let status = response.status();
+        let body: Value = response.body_mut().read_json()?;
+        if !status.is_success() {
+            bail!("scorer: {} ({status})", body["error"]);
+        }
+        Ok(body)
+    }
+
+    /// Queues `smiles` at `level`; returns one job id per molecule.
+    pub fn submit(&self, smiles: &[String], level: &str) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(smiles.len());
+        for chunk in smiles.chunks(MAX_PER_REQUEST) {
+            loop {
+                let mut response = self
+                    .agent
+                    .post(format!("{}/v1/jobs", self.base))
+                    .send_json(json!({"smiles": chunk, "level": level}))?;
+                let status = response.status();
+                let body: Value = response.body_mut().read_json()?;
+                if status.as_u16() == 429 {
+                    // The queue is full: wait for it to drain rather than lose the molecules.
+                    std::thread::sleep(Duration::from_secs(10));
+                    continue;
+                }
+                if !status.is_success() {
+                    bail!("the scorer refused the molecules: {}", body["error"]);
+                }
+                let jobs = body["jobs"]
+                    .as_array()
+                    .context("scorer reply has no jobs")?;
+                for job in jobs {
+                    ids.push(job["id"].as_i64().context("job without an id")?);
+                }
+                break;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Waits (long-polling) until job `id` is done or failed.
+    pub fn wait(&self, id: i64) -> Result<Outcome> {
+        loop {
+            let job = self.get(&format!("/v1/jobs/{id}?wait=60"))?;
+            match job["state"].as_str() {
+                Some("done") => {
+                    let result = &job["result"];
+                    return Ok(Outcome::Done {
+                        gap_ev: result["gap_ev"].as_f64().context("result without gap_ev")?,
+                        converged: result["converged"].as_bool().unwrap_or(false),
+                    });
+                }
+                Some("failed") => {
+                    return Ok(Outcome::Failed(
+                        job["error"].as_str().unwrap_or("unknown").to_string(),
+                    ));
+                }
+                Some(_) => continue,
+                None => bail!("scorer reply without a job state: {job}"),
+            }
+        }
+    }
+
+    /// Scores every molecule at `level`, calling `each` as results arrive (in order).
+    pub fn score_all(
+        &self,
+        smiles: &[String],
+        level: &str,
+        mut each: impl FnMut(usize, &Outcome),
+    ) -> Result<Vec<Outcome>> {
+        let ids = self.submit(smiles, level)?;
+        let mut outcomes = Vec::with_capacity(ids.len());
+        for (i, id) in ids.into_iter().enumerate() {
+            let outcome = self.wait(id)?;
+            each(i, &outcome);
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+}
+
+/// A linear map from a pre-screen level's gaps to the `qm9` level's, fitted
+/// on the calibration set (`results/level_calibration.json`: QM9 molecules
+/// computed at every level on the same RDKit + MMFF geometry).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LevelMap {
+    pub intercept: f64,
+    pub slope: f64,
+}
+
+const CALIBRATION: &str = include_str!("../../results/level_calibration.json");
+
+impl LevelMap {
+    pub const IDENTITY: LevelMap = LevelMap {
+        intercept: 0.0,
+        slope: 1.0,
+    };
+
+    /// The map for the scorer level `level`.
+    pub fn for_level(level: &str) -> Result<LevelMap> {
+        let key = match level {
+            "qm9" => return Ok(LevelMap::IDENTITY),
+            "fast" => "b3lypg/3-21g",
+            "tiny" => "b3lypg/sto-3g",
+            other => bail!("no calibration for level {other:?}"),
+        };
+        let calibration: Value = serde_json::from_str(CALIBRATION).expect("calibration parses");
+        let pairs: Vec<(f64, f64)> = calibration["molecules"]
+            .as_array()
+            .expect("calibration molecules")
+            .iter()
+            .filter_map(|m| {
+                let levels = &m["levels"];
+                Some((
+                    levels[key]["gap_ev"].as_f64()?,
+                    levels["qm9@rdkit-geometry"]["gap_ev"].as_f64()?,
+                ))
+            })
+            .collect();
+        Ok(LevelMap::fit(&pairs))
+    }
+
+    /// Least squares of y on x.
+    pub fn fit(pairs: &[(f64, f64)]) -> LevelMap {
+        let n = pairs.len() as f64;
+        let (mx, my) = pairs
+            .iter()
+            .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+        let sxy: f64 = pairs.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+        let sxx: f64 = pairs.iter().map(|(x, _)| (x - mx).powi(2)).sum();
+        let slope = sxy / sxx;
+        LevelMap {
+            intercept: my - slope * mx,
+            slope,
+        }
+    }
+
+    pub fn apply(self, gap_ev: f64) -> f64 {
+        self.intercept + self.slope * gap_ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_recovers_a_line() {
+        let map = LevelMap::fit(&[(1.0, 3.0), (2.0, 5.0), (4.0, 9.0)]);
+        assert!((map.slope - 2.0).abs() < 1e-12 && (map.intercept - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fast_level_map_is_near_identity_and_tiny_is_not() {
+        let fast = LevelMap::for_level("fast").unwrap();
+        // 3-21G tracks the QM9 basis closely (calibration Spearman 0.98).
+        assert!((fast.slope - 1.0).abs() < 0.3, "{fast:?}");
+        assert!((fast.apply(8.0) - 8.0).abs() < 1.0, "{fast:?}");
+        assert_eq!(LevelMap::for_level("qm9").unwrap(), LevelMap::IDENTITY);
+        assert!(LevelMap::for_level("nonsense").is_err());
+    }
+}

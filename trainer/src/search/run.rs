@@ -1,0 +1,612 @@
+//! The search loop and its resumable state.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use burn::prelude::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
+use model_core::data::Split;
+use model_core::model::sample::{decode_greedy, encode_means};
+use model_core::model::surrogate::{GapSurrogate, SurrogateConfig, predict_gaps_ev};
+use model_core::model::weights::save_surrogate;
+use model_core::model::{GraphVae, ModelConfig};
+use model_core::rng::SeededRng;
+use serde::{Deserialize, Serialize};
+
+use super::constraints::Constraints;
+use super::nes::SearchDistribution;
+use crate::backend::Backend;
+use crate::fsio::write_atomically;
+use crate::oracle::{LevelMap, Outcome, Scorer};
+use crate::surrogate::{Labelled, RefitSettings, load_surrogate_file, refit};
+
+/// How hard to search; saved with the state so `--resume` continues the same run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchSettings {
+    /// Oracle rounds at the pre-screen level.
+    pub rounds: usize,
+    /// Molecules sent to the pre-screen per round.
+    pub per_round: usize,
+    /// Best pre-screened molecules verified at the final level.
+    pub finalists: usize,
+    /// SNES updates per round.
+    pub generations: usize,
+    /// Search distributions run side by side.
+    pub population: usize,
+    /// Latents drawn per distribution and generation.
+    pub samples: usize,
+    /// Starting spread of each distribution.
+    pub sigma: f32,
+    pub prescreen_level: String,
+    pub final_level: String,
+    /// Surrogate refit steps after each round (0: no active learning).
+    pub refit_steps: usize,
+    pub seed: u64,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        SearchSettings {
+            rounds: 4,
+            per_round: 10,
+            finalists: 3,
+            generations: 25,
+            population: 8,
+            samples: 48,
+            sigma: 0.5,
+            prescreen_level: "fast".into(),
+            final_level: "qm9".into(),
+            refit_steps: 150,
+            seed: 0,
+        }
+    }
+}
+
+impl SearchSettings {
+    pub fn dft_budget(&self) -> usize {
+        self.rounds * self.per_round + self.finalists
+    }
+}
+
+/// One DFT result (or failure) for one molecule at one level.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Scored {
+    pub smiles: String,
+    pub round: usize,
+    /// The surrogate's prediction before the molecule was scored.
+    pub predicted_gap_ev: f64,
+    pub level: String,
+    pub dft_gap_ev: Option<f64>,
+    /// `dft_gap_ev` on the `qm9` level's scale (the calibrated map).
+    pub calibrated_gap_ev: Option<f64>,
+    pub error: Option<String>,
+    pub novel: bool,
+    pub heavy_atoms: usize,
+    /// Oracle calls spent when this result came in.
+    pub calls: usize,
+}
+
+/// The surrogate against DFT in one round.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RoundFit {
+    pub round: usize,
+    /// On this round's new molecules, before they were used (prospective).
+    pub mae_before_ev: f64,
+    /// On every molecule discovered so far, after the refit.
+    pub mae_after_ev: f64,
+    /// On every molecule discovered so far, with the surrogate the search started with.
+    pub mae_initial_ev: f64,
+    pub molecules: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SearchState {
+    pub settings: SearchSettings,
+    pub constraints: Constraints,
+    pub rounds_done: usize,
+    pub distributions: Vec<SearchDistribution>,
+    pub scored: Vec<Scored>,
+    pub fits: Vec<RoundFit>,
+    pub finals_done: bool,
+    /// QM9's best molecule under the constraints, by QM9's own gap.
+    pub qm9_best: Option<(String, f64)>,
+    /// The same molecule through our pipeline at the final level.
+    pub qm9_best_final: Option<Scored>,
+    /// Surrogate predictions for the molecules decoded in the first and last round.
+    pub first_round_predictions: Vec<f64>,
+    pub last_round_predictions: Vec<f64>,
+}
+
+impl SearchState {
+    pub fn calls(&self) -> usize {
+        self.scored.len()
+    }
+}
+
+pub struct OptimizeOptions {
+    pub out_dir: PathBuf,
+    pub weights: PathBuf,
+    pub surrogate: PathBuf,
+    pub dataset: PathBuf,
+    pub backend: Backend,
+    pub scorer_url: String,
+    pub constraints: Constraints,
+    pub settings: SearchSettings,
+    pub resume: bool,
+    pub progress: bool,
+}
+
+const STATE_FILE: &str = "search.json";
+const REFIT_FILE: &str = "surrogate.bin";
+/// QM9 molecules mixed into each refit batch so the surrogate keeps its knowledge.
+const REPLAY: usize = 8192;
+
+struct Models {
+    vae: GraphVae,
+    vae_config: ModelConfig,
+    surrogate: GapSurrogate,
+    surrogate_config: SurrogateConfig,
+    device: Device,
+}
+
+/// A decoded candidate with its canonical SMILES and predicted gap.
+struct Candidate {
+    molecule: Molecule,
+    smiles: String,
+    predicted_gap_ev: f64,
+}
+
+fn save_state(options: &OptimizeOptions, state: &SearchState) -> Result<()> {
+    write_atomically(
+        &options.out_dir.join(STATE_FILE),
+        serde_json::to_string_pretty(state)?.as_bytes(),
+    )
+}
+
+/// A finished search, and the QM9 gaps under its constraints for comparison.
+pub struct SearchOutcome {
+    pub state: SearchState,
+    pub qm9_gaps: Vec<f64>,
+}
+
+/// Runs (or resumes) a search.
+pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
+    std::fs::create_dir_all(&options.out_dir)?;
+    let device = options.backend.device();
+    let (vae, vae_config) = crate::generate::load_model(&options.weights, &device)?;
+    let refit_path = options.out_dir.join(REFIT_FILE);
+    let state_path = options.out_dir.join(STATE_FILE);
+    let (initial_surrogate, surrogate_config) = load_surrogate_file(&options.surrogate, &device)?;
+    let dataset = crate::prepare::load_dataset(&options.dataset)?;
+    let known: HashSet<String> = dataset.records.iter().map(|r| r.smiles.clone()).collect();
+    let scorer = Scorer::connect(&options.scorer_url)?;
+    let prescreen_map = LevelMap::for_level(&options.settings.prescreen_level)?;
+    let final_map = LevelMap::for_level(&options.settings.final_level)?;
+
+    let mut state = if options.resume && state_path.exists() {
+        let text = std::fs::read_to_string(&state_path)?;
+        let state: SearchState = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a readable search state", state_path.display()))?;
+        if state.constraints != options.constraints {
+            bail!(
+                "{} was searched with other constraints ({}); use another --out-dir",
+                options.out_dir.display(),
+                state.constraints.describe()
+            );
+        }
+        eprintln!(
+            "resuming {} after round {} ({} DFT calls spent)",
+            options.out_dir.display(),
+            state.rounds_done,
+            state.calls()
+        );
+        let mut state = state;
+        // A resumed run may be given more rounds or finalists than it started with.
+        if options.settings.rounds > state.settings.rounds {
+            state.settings.rounds = options.settings.rounds;
+            state.finals_done = false;
+        }
+        if options.settings.finalists > state.settings.finalists {
+            state.settings.finalists = options.settings.finalists;
+            state.finals_done = false;
+        }
+        state
+    } else {
+        if state_path.exists() {
+            bail!(
+                "{} already holds a search; pass --resume to continue it or choose another --out-dir",
+                options.out_dir.display()
+            );
+        }
+        new_state(options, &dataset, &vae, vae_config.latent, &device)?
+    };
+    let surrogate = if refit_path.exists() && state.rounds_done > 0 {
+        load_surrogate_file(&refit_path, &device)?.0
+    } else {
+        initial_surrogate.clone()
+    };
+    let none = HashSet::new();
+    let qm9_gaps: Vec<f64> = dataset
+        .records
+        .iter()
+        .filter(|r| state.constraints.penalty(&r.molecule, &none, &r.smiles) == 0.0)
+        .map(|r| r.gap_ev())
+        .collect();
+    let replay: Vec<Labelled> = {
+        let mut train: Vec<Labelled> = dataset
+            .split_records(Split::Train)
+            .map(|r| (r.molecule.clone(), r.gap_ev()))
+            .collect();
+        SeededRng::new(state.settings.seed).shuffle(&mut train);
+        train.truncate(REPLAY);
+        train
+    };
+    drop(dataset);
+    let mut models = Models {
+        vae,
+        vae_config,
+        surrogate,
+        surrogate_config,
+        device,
+    };
+
+    eprintln!(
+        "searching for {}: {} rounds x {} molecules at the {} level, then {} finalists at the {} level",
+        state.constraints.describe(),
+        state.settings.rounds,
+        state.settings.per_round,
+        state.settings.prescreen_level,
+        state.settings.finalists,
+        state.settings.final_level
+    );
+    while state.rounds_done < state.settings.rounds {
+        let round = state.rounds_done;
+        let candidates = search_round(&mut state, &models, &known, round);
+        let scored: HashSet<&str> = state.scored.iter().map(|s| s.smiles.as_str()).collect();
+        let picks: Vec<&Candidate> = candidates
+            .iter()
+            .filter(|c| !scored.contains(c.smiles.as_str()))
+            .take(state.settings.per_round)
+            .collect();
+        if picks.is_empty() {
+            eprintln!("round {}: no new candidate met the constraints", round + 1);
+        }
+        let level = state.settings.prescreen_level.clone();
+        let results = score(&scorer, &picks, &level, options.progress, round)?;
+        let mut new_results = Vec::new();
+        for (c, outcome) in picks.iter().zip(results) {
+            let entry = scored_entry(&state, c, &outcome, round, &level, prescreen_map, &known);
+            new_results.push(entry.clone());
+            state.scored.push(entry);
+        }
+        // Active learning: refit on everything discovered, on the qm9 scale.
+        let discovered = labelled_results(&state.scored, &level);
+        let fresh = labelled_results(&new_results, &level);
+        let mae = |model: &GapSurrogate, data: &[Labelled]| {
+            let refs: Vec<&Labelled> = data.iter().collect();
+            crate::surrogate::mae_ev(model, &models.surrogate_config, &refs, &models.device)
+        };
+        let mae_before = mae(&models.surrogate, &fresh);
+        if state.settings.refit_steps > 0 && !discovered.is_empty() {
+            models.surrogate = refit(
+                &models.surrogate,
+                &models.surrogate_config,
+                &discovered,
+                &replay,
+                RefitSettings {
+                    steps: state.settings.refit_steps,
+                    learning_rate: 1e-4,
+                    seed: state.settings.seed ^ round as u64,
+                },
+                &models.device,
+            )?;
+            write_atomically(
+                &refit_path,
+                &save_surrogate(&models.surrogate, &models.surrogate_config),
+            )?;
+        }
+        let fit = RoundFit {
+            round: round + 1,
+            mae_before_ev: mae_before,
+            mae_after_ev: mae(&models.surrogate, &discovered),
+            mae_initial_ev: mae(&initial_surrogate, &discovered),
+            molecules: discovered.len(),
+        };
+        let best = state
+            .scored
+            .iter()
+            .filter_map(|s| s.calibrated_gap_ev)
+            .fold(f64::NAN, f64::max);
+        eprintln!(
+            "round {}/{}: {} scored, best {:.3} eV (qm9 scale) after {} DFT calls; surrogate MAE on new molecules {:.3} eV, after refit {:.3} eV on all {}",
+            round + 1,
+            state.settings.rounds,
+            new_results.len(),
+            best,
+            state.calls(),
+            fit.mae_before_ev,
+            fit.mae_after_ev,
+            fit.molecules
+        );
+        state.fits.push(fit);
+        state.rounds_done += 1;
+        save_state(options, &state)?;
+    }
+
+    if !state.finals_done {
+        finals(
+            &mut state,
+            &models,
+            &scorer,
+            final_map,
+            &known,
+            options.progress,
+        )?;
+        state.finals_done = true;
+        save_state(options, &state)?;
+    }
+    super::report::write_outputs(&options.out_dir, &state, &qm9_gaps)?;
+    Ok(SearchOutcome { state, qm9_gaps })
+}
+
+fn new_state(
+    options: &OptimizeOptions,
+    dataset: &model_core::data::Qm9Dataset,
+    vae: &GraphVae,
+    latent: usize,
+    device: &Device,
+) -> Result<SearchState> {
+    let settings = options.settings.clone();
+    let constraints = options.constraints.clone();
+    let none = HashSet::new();
+    // QM9's molecules that meet the constraints (novelty aside), best gap first.
+    let mut eligible: Vec<(&Molecule, &str, f64)> = dataset
+        .records
+        .iter()
+        .filter(|r| constraints.penalty(&r.molecule, &none, &r.smiles) == 0.0)
+        .map(|r| (&r.molecule, r.smiles.as_str(), r.gap_ev()))
+        .collect();
+    eligible.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let qm9_best = eligible.first().map(|(_, s, g)| (s.to_string(), *g));
+    // Half the distributions start at QM9's best molecules, half at the prior.
+    let from_qm9 = settings.population.div_ceil(2).min(eligible.len());
+    let starts: Vec<&Molecule> = eligible.iter().take(from_qm9).map(|e| e.0).collect();
+    let means = encode_means(vae, &starts, device);
+    let mut rng = SeededRng::new(settings.seed);
+    let mut distributions: Vec<SearchDistribution> = means
+        .chunks(latent)
+        .map(|m| SearchDistribution::new(m.to_vec(), settings.sigma))
+        .collect();
+    while distributions.len() < settings.population {
+        let mean = model_core::model::sample::prior_latents(1, latent, &mut rng);
+        distributions.push(SearchDistribution::new(mean, 1.0));
+    }
+    Ok(SearchState {
+        settings,
+        constraints,
+        rounds_done: 0,
+        distributions,
+        scored: Vec::new(),
+        fits: Vec::new(),
+        finals_done: false,
+        qm9_best,
+        qm9_best_final: None,
+        first_round_predictions: Vec::new(),
+        last_round_predictions: Vec::new(),
+    })
+}
+
+/// SNES generations of one round; returns the candidates that meet every
+/// constraint, best predicted gap first.
+fn search_round(
+    state: &mut SearchState,
+    models: &Models,
+    known: &HashSet<String>,
+    round: usize,
+) -> Vec<Candidate> {
+    let settings = state.settings.clone();
+    let latent = models.vae_config.latent;
+    let mut pool: HashMap<String, Candidate> = HashMap::new();
+    let mut predictions = Vec::new();
+    for generation in 0..settings.generations {
+        let mut rng = SeededRng::new(
+            settings.seed
+                ^ ((round * settings.generations + generation) as u64 + 1)
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let draws: Vec<_> = state
+            .distributions
+            .iter()
+            .map(|d| d.draw(settings.samples, &mut rng))
+            .collect();
+        let latents: Vec<f32> = draws
+            .iter()
+            .flat_map(|d| d.latents.iter().copied())
+            .collect();
+        let molecules = decode_greedy(&models.vae, &models.vae_config, &latents, &models.device);
+        let refs: Vec<&Molecule> = molecules.iter().collect();
+        let gaps = predict_gaps_ev(
+            &models.surrogate,
+            &models.surrogate_config,
+            &refs,
+            &models.device,
+        );
+        predictions.extend(gaps.iter().copied());
+        let mut rewards = Vec::with_capacity(molecules.len());
+        for (molecule, gap) in molecules.into_iter().zip(gaps) {
+            let smiles = canonical_smiles(&molecule);
+            let penalty = state.constraints.penalty(&molecule, known, &smiles);
+            rewards.push(gap - penalty);
+            if penalty == 0.0 {
+                pool.entry(smiles.clone()).or_insert(Candidate {
+                    molecule,
+                    smiles,
+                    predicted_gap_ev: gap,
+                });
+            }
+        }
+        debug_assert_eq!(latents.len(), rewards.len() * latent);
+        for (dist, (draw, rewards)) in state
+            .distributions
+            .iter_mut()
+            .zip(draws.iter().zip(rewards.chunks(settings.samples)))
+        {
+            dist.update(draw, rewards);
+        }
+    }
+    if round == 0 {
+        state.first_round_predictions = predictions.clone();
+    }
+    state.last_round_predictions = predictions;
+    let mut candidates: Vec<Candidate> = pool.into_values().collect();
+    candidates.sort_by(|a, b| {
+        b.predicted_gap_ev
+            .total_cmp(&a.predicted_gap_ev)
+            .then_with(|| a.smiles.cmp(&b.smiles))
+    });
+    candidates
+}
+
+fn score(
+    scorer: &Scorer,
+    picks: &[&Candidate],
+    level: &str,
+    progress: bool,
+    round: usize,
+) -> Result<Vec<Outcome>> {
+    let smiles: Vec<String> = picks.iter().map(|c| c.smiles.clone()).collect();
+    let bar = if progress {
+        ProgressBar::new(smiles.len() as u64).with_style(
+            ProgressStyle::with_template(&format!(
+                "round {} DFT ({level}) {{bar:30}} {{pos}}/{{len}} {{msg}} eta {{eta}}",
+                round + 1
+            ))
+            .expect("valid template"),
+        )
+    } else {
+        ProgressBar::hidden()
+    };
+    let outcomes = scorer.score_all(&smiles, level, |i, outcome| {
+        bar.set_position(i as u64 + 1);
+        if let Outcome::Done { gap_ev, .. } = outcome {
+            bar.set_message(format!("{} {gap_ev:.2} eV", smiles[i]));
+        }
+    })?;
+    bar.finish_and_clear();
+    Ok(outcomes)
+}
+
+fn scored_entry(
+    state: &SearchState,
+    candidate: &Candidate,
+    outcome: &Outcome,
+    round: usize,
+    level: &str,
+    map: LevelMap,
+    known: &HashSet<String>,
+) -> Scored {
+    let (dft, error) = match outcome {
+        Outcome::Done {
+            gap_ev,
+            converged: true,
+        } => (Some(*gap_ev), None),
+        Outcome::Done {
+            converged: false, ..
+        } => (None, Some("SCF did not converge".to_string())),
+        Outcome::Failed(reason) => (None, Some(reason.clone())),
+    };
+    Scored {
+        smiles: candidate.smiles.clone(),
+        round,
+        predicted_gap_ev: candidate.predicted_gap_ev,
+        level: level.to_string(),
+        dft_gap_ev: dft,
+        calibrated_gap_ev: dft.map(|g| map.apply(g)),
+        error,
+        novel: !known.contains(&candidate.smiles),
+        heavy_atoms: candidate.molecule.heavy_atom_count(),
+        calls: state.calls() + 1,
+    }
+}
+
+fn labelled_results(results: &[Scored], level: &str) -> Vec<Labelled> {
+    results
+        .iter()
+        .filter(|s| s.level == level)
+        .filter_map(|s| {
+            let gap = s.calibrated_gap_ev?;
+            Some((parse_smiles(&s.smiles).ok()?, gap))
+        })
+        .collect()
+}
+
+/// Verifies the best pre-screened molecules, and QM9's best, at the final level.
+fn finals(
+    state: &mut SearchState,
+    models: &Models,
+    scorer: &Scorer,
+    map: LevelMap,
+    known: &HashSet<String>,
+    progress: bool,
+) -> Result<()> {
+    let level = state.settings.final_level.clone();
+    let done: HashSet<String> = state
+        .scored
+        .iter()
+        .filter(|s| s.level == level)
+        .map(|s| s.smiles.clone())
+        .collect();
+    let mut ranked: Vec<&Scored> = state
+        .scored
+        .iter()
+        .filter(|s| s.level == state.settings.prescreen_level && s.calibrated_gap_ev.is_some())
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.calibrated_gap_ev
+            .unwrap_or(f64::MIN)
+            .total_cmp(&a.calibrated_gap_ev.unwrap_or(f64::MIN))
+    });
+    let wanted = state.settings.finalists.saturating_sub(done.len());
+    let picks: Vec<Candidate> = ranked
+        .iter()
+        .filter(|s| !done.contains(&s.smiles))
+        .take(wanted)
+        .map(|s| Candidate {
+            molecule: parse_smiles(&s.smiles).expect("scored SMILES parse"),
+            smiles: s.smiles.clone(),
+            predicted_gap_ev: s.predicted_gap_ev,
+        })
+        .collect();
+    let refs: Vec<&Candidate> = picks.iter().collect();
+    eprintln!("verifying {} finalists at the {level} level", refs.len());
+    let round = state.rounds_done;
+    let outcomes = score(scorer, &refs, &level, progress, round)?;
+    for (c, outcome) in refs.iter().zip(outcomes) {
+        let entry = scored_entry(state, c, &outcome, round, &level, map, known);
+        state.scored.push(entry);
+    }
+    // QM9's best through the same pipeline: a like-for-like reference, not counted as a search call.
+    if state.qm9_best_final.is_none()
+        && let Some((smiles, _)) = state.qm9_best.clone()
+    {
+        let molecule = parse_smiles(&smiles)?;
+        let predicted = predict_gaps_ev(
+            &models.surrogate,
+            &models.surrogate_config,
+            &[&molecule],
+            &models.device,
+        );
+        let reference = Candidate {
+            predicted_gap_ev: predicted[0],
+            smiles,
+            molecule,
+        };
+        let outcome = score(scorer, &[&reference], &level, false, round)?;
+        let mut entry = scored_entry(state, &reference, &outcome[0], round, &level, map, known);
+        entry.calls = 0;
+        state.qm9_best_final = Some(entry);
+    }
+    Ok(())
+}
