@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use model_core::chem::{SmilesOptions, StereoPolicy, canonical_smiles, parse_smiles_with};
 use trainer::backend::Backend;
-use trainer::search::{Constraints, OptimizeOptions, SearchSettings, parse_elements};
+use trainer::search::{Constraints, OptimizeOptions, SearchSettings, Strategy, parse_elements};
 use trainer::surrogate::{SurrogateOptions, SurrogateTrainConfig};
 use trainer::train::{TrainConfig, TrainOptions};
 use trainer::{bench, evaluate, generate, prepare, python, search, surrogate, train, wheel};
@@ -149,6 +149,9 @@ enum Command {
         /// Allow molecules that are in QM9 as candidates
         #[arg(long)]
         allow_known: bool,
+        /// latent: SNES over z; decoder: fine-tune the decoder as a policy (REINFORCE + KL)
+        #[arg(long, value_enum, default_value = "latent")]
+        strategy: Strategy,
         /// Oracle rounds at the pre-screen level
         #[arg(long, default_value_t = SearchSettings::default().rounds)]
         rounds: usize,
@@ -437,6 +440,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             heavy_atoms,
             allow_charged,
             allow_known,
+            strategy,
             rounds,
             per_round,
             finalists,
@@ -459,6 +463,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 novel: !allow_known,
             };
             let settings = SearchSettings {
+                strategy,
                 rounds,
                 per_round,
                 finalists,

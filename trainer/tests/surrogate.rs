@@ -110,5 +110,8 @@ fn search_refuses_broken_surrogates_and_a_missing_scorer() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("scorer serve"), "{stderr}");
+    assert!(
+        stderr.contains("no scorer answers") && stderr.contains("-p scorer -- serve"),
+        "{stderr}"
+    );
 }

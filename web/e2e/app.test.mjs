@@ -88,6 +88,14 @@ await check('loads, samples and draws at least 100 molecules', async () => {
   report('molecules_per_second_100', rate);
   assert.equal(await page.title(), 'molgap: 100 molecules');
   assert.deepEqual(errors, []);
+  // Whether this browser offers a WebGPU adapter (with --enable-unsafe-webgpu: SwiftShader's).
+  const adapter = await page.evaluate(async () => {
+    if (!navigator.gpu) return null;
+    const a = await navigator.gpu.requestAdapter();
+    return a ? (a.info?.description || a.info?.vendor || 'adapter') : null;
+  });
+  report('webgpu_adapter', adapter);
+  if (webgpu) assert.ok(adapter, 'Chromium with --enable-unsafe-webgpu offers an adapter');
   await page.screenshot({ path: path.join(out, 'generate-desktop.png'), fullPage: false });
 
   // A bigger batch for a steadier throughput figure.

@@ -72,8 +72,20 @@ pub enum TargetError {
     },
 }
 
+/// The choices that build `molecule` in the canonical decoding order (teacher forcing).
 pub fn decoding_target(
     molecule: &Molecule,
+    max_atoms: usize,
+) -> Result<DecodingTarget, TargetError> {
+    decoding_target_in_order(molecule, &canonical_bfs_order(molecule), max_atoms)
+}
+
+/// The choices that build `molecule` adding its atoms in `order`. A decoded
+/// molecule keeps its atoms in the order they were added, so with the identity
+/// order this replays exactly the trajectory that sampled it (for policy gradients).
+pub fn decoding_target_in_order(
+    molecule: &Molecule,
+    order: &[usize],
     max_atoms: usize,
 ) -> Result<DecodingTarget, TargetError> {
     let n = molecule.heavy_atom_count();
@@ -83,7 +95,6 @@ pub fn decoding_target(
             max: max_atoms,
         });
     }
-    let order = canonical_bfs_order(molecule);
     let mut position = vec![0; n];
     for (p, &atom) in order.iter().enumerate() {
         position[atom] = p;

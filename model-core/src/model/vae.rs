@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Bool, Distribution, Int};
+use burn::tensor::{Bool, Distribution, IndexingUpdateOp, Int};
 
 use super::batch::{DecoderBatch, GraphBatch};
 use super::config::ModelConfig;
@@ -30,6 +30,17 @@ impl LossTerms {
     }
 }
 
+/// Log-probability of each row's target under `logits` with forbidden choices removed.
+fn masked_log_probs(
+    logits: Tensor<2>,
+    forbidden: Tensor<2, Bool>,
+    targets: Tensor<1, Int>,
+) -> Tensor<1> {
+    let rows = targets.dims()[0];
+    let log_p = log_softmax(logits.mask_fill(forbidden, -1e9), 1);
+    log_p.gather(1, targets.reshape([rows, 1])).reshape([rows])
+}
+
 /// Negative log-likelihood of `targets` under `logits` with forbidden choices
 /// removed, summed with `weights` (or over all rows).
 fn masked_nll(
@@ -38,9 +49,7 @@ fn masked_nll(
     targets: Tensor<1, Int>,
     weights: Option<Tensor<1>>,
 ) -> Tensor<1> {
-    let rows = targets.dims()[0];
-    let log_p = log_softmax(logits.mask_fill(forbidden, -1e9), 1);
-    let picked = log_p.gather(1, targets.reshape([rows, 1])).reshape([rows]);
+    let picked = masked_log_probs(logits, forbidden, targets);
     match weights {
         Some(w) => -(picked * w).sum(),
         None => -picked.sum(),
@@ -86,5 +95,36 @@ impl GraphVae {
             kl: kl / n,
             gap: gap / n,
         }
+    }
+
+    /// log p(trajectory | z) of each graph in `decoding`, `[graphs]`: the sum of
+    /// the log-probabilities of its atom and bond choices under the masks.
+    pub fn trajectory_log_probs(&self, z: Tensor<2>, decoding: &DecoderBatch) -> Tensor<1> {
+        let [graphs, steps] = decoding.prev_token.dims();
+        let device = z.device();
+        let (atom_logits, bond_logits) = self.decoder.forward(z, decoding);
+        let atoms = masked_log_probs(
+            atom_logits,
+            decoding.atom_forbidden.clone(),
+            decoding.atom_target.clone(),
+        ) * decoding.atom_weight.clone();
+        let atom_graph =
+            Tensor::<1, Int>::arange(0..(graphs * steps) as i64, &device).div_scalar(steps as i64);
+        let mut total = Tensor::<1>::zeros([graphs], &device).select_assign(
+            0,
+            atom_graph,
+            atoms,
+            IndexingUpdateOp::Add,
+        );
+        if decoding.bond_target.dims()[0] > 0 {
+            let bonds = masked_log_probs(
+                bond_logits,
+                decoding.bond_forbidden.clone(),
+                decoding.bond_target.clone(),
+            );
+            let bond_graph = decoding.bond_new.clone().div_scalar(steps as i64);
+            total = total.select_assign(0, bond_graph, bonds, IndexingUpdateOp::Add);
+        }
+        total
     }
 }

@@ -17,14 +17,28 @@ use serde::{Deserialize, Serialize};
 
 use super::constraints::Constraints;
 use super::nes::SearchDistribution;
+use super::policy::DecoderPolicy;
 use crate::backend::Backend;
 use crate::fsio::write_atomically;
 use crate::oracle::{LevelMap, Outcome, Scorer};
 use crate::surrogate::{Labelled, RefitSettings, load_surrogate_file, refit};
 
+/// Where the search's freedom lies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// SNES search distributions over the latent z, decoder fixed (greedy decoding)
+    #[default]
+    Latent,
+    /// The decoder fine-tuned as a policy by REINFORCE, with a KL penalty to the trained decoder
+    Decoder,
+}
+
 /// How hard to search; saved with the state so `--resume` continues the same run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchSettings {
+    #[serde(default)]
+    pub strategy: Strategy,
     /// Oracle rounds at the pre-screen level.
     pub rounds: usize,
     /// Molecules sent to the pre-screen per round.
@@ -49,6 +63,7 @@ pub struct SearchSettings {
 impl Default for SearchSettings {
     fn default() -> Self {
         SearchSettings {
+            strategy: Strategy::Latent,
             rounds: 4,
             per_round: 10,
             finalists: 3,
@@ -140,10 +155,12 @@ pub struct OptimizeOptions {
 
 const STATE_FILE: &str = "search.json";
 const REFIT_FILE: &str = "surrogate.bin";
+const POLICY_FILE: &str = "policy.bin";
 /// QM9 molecules mixed into each refit batch so the surrogate keeps its knowledge.
 const REPLAY: usize = 8192;
 
 struct Models {
+    policy: Option<DecoderPolicy>,
     vae: GraphVae,
     vae_config: ModelConfig,
     surrogate: GapSurrogate,
@@ -244,7 +261,25 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
         train
     };
     drop(dataset);
+    let policy_path = options.out_dir.join(POLICY_FILE);
+    let policy = match state.settings.strategy {
+        Strategy::Latent => None,
+        Strategy::Decoder => {
+            let saved = if state.rounds_done > 0 && policy_path.exists() {
+                Some(std::fs::read(&policy_path)?)
+            } else {
+                None
+            };
+            Some(DecoderPolicy::new(
+                &vae,
+                &vae_config,
+                saved.as_deref(),
+                &device,
+            )?)
+        }
+    };
     let mut models = Models {
+        policy,
         vae,
         vae_config,
         surrogate,
@@ -263,7 +298,13 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
     );
     while state.rounds_done < state.settings.rounds {
         let round = state.rounds_done;
-        let candidates = search_round(&mut state, &models, &known, round);
+        let candidates = match state.settings.strategy {
+            Strategy::Latent => search_round(&mut state, &models, &known, round),
+            Strategy::Decoder => policy_round(&mut state, &mut models, &known, round)?,
+        };
+        if let Some(policy) = &models.policy {
+            write_atomically(&policy_path, &policy.weights())?;
+        }
         let scored: HashSet<&str> = state.scored.iter().map(|s| s.smiles.as_str()).collect();
         let picks: Vec<&Candidate> = candidates
             .iter()
@@ -460,6 +501,63 @@ fn search_round(
         state.first_round_predictions = predictions.clone();
     }
     state.last_round_predictions = predictions;
+    ranked_candidates(pool)
+}
+
+/// REINFORCE generations of one round on the decoder policy; returns the
+/// candidates that meet every constraint, best predicted gap first.
+fn policy_round(
+    state: &mut SearchState,
+    models: &mut Models,
+    known: &HashSet<String>,
+    round: usize,
+) -> Result<Vec<Candidate>> {
+    let settings = state.settings.clone();
+    let batch = settings.population * settings.samples;
+    let mut pool: HashMap<String, Candidate> = HashMap::new();
+    let mut predictions = Vec::new();
+    for generation in 0..settings.generations {
+        let mut rng = SeededRng::new(
+            settings.seed
+                ^ ((round * settings.generations + generation) as u64 + 1)
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let policy = models
+            .policy
+            .as_mut()
+            .expect("decoder strategy has a policy");
+        let (z, molecules) = policy.sample(batch, &mut rng);
+        let refs: Vec<&Molecule> = molecules.iter().collect();
+        let gaps = predict_gaps_ev(
+            &models.surrogate,
+            &models.surrogate_config,
+            &refs,
+            &models.device,
+        );
+        predictions.extend(gaps.iter().copied());
+        let mut rewards = Vec::with_capacity(molecules.len());
+        for (molecule, &gap) in molecules.iter().zip(&gaps) {
+            let smiles = canonical_smiles(molecule);
+            let penalty = state.constraints.penalty(molecule, known, &smiles);
+            rewards.push(gap - penalty);
+            if penalty == 0.0 {
+                pool.entry(smiles.clone()).or_insert(Candidate {
+                    molecule: molecule.clone(),
+                    smiles,
+                    predicted_gap_ev: gap,
+                });
+            }
+        }
+        policy.update(&z, &molecules, &rewards)?;
+    }
+    if round == 0 {
+        state.first_round_predictions = predictions.clone();
+    }
+    state.last_round_predictions = predictions;
+    Ok(ranked_candidates(pool))
+}
+
+fn ranked_candidates(pool: HashMap<String, Candidate>) -> Vec<Candidate> {
     let mut candidates: Vec<Candidate> = pool.into_values().collect();
     candidates.sort_by(|a, b| {
         b.predicted_gap_ev
