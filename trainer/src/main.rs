@@ -137,48 +137,8 @@ enum Command {
         /// Scorer base URL
         #[arg(long, default_value = "http://127.0.0.1:8765")]
         scorer: String,
-        /// Allowed elements, e.g. CNOF or CNO
-        #[arg(long, default_value = "CNOF")]
-        elements: String,
-        /// Exact heavy-atom count (0: any size)
-        #[arg(long, default_value_t = 9)]
-        heavy_atoms: usize,
-        /// Allow charged atoms (zwitterions)
-        #[arg(long)]
-        allow_charged: bool,
-        /// Allow molecules that are in QM9 as candidates
-        #[arg(long)]
-        allow_known: bool,
-        /// latent: SNES over z; decoder: fine-tune the decoder as a policy (REINFORCE + KL)
-        #[arg(long, value_enum, default_value = "latent")]
-        strategy: Strategy,
-        /// Oracle rounds at the pre-screen level
-        #[arg(long, default_value_t = SearchSettings::default().rounds)]
-        rounds: usize,
-        /// Molecules pre-screened per round
-        #[arg(long, default_value_t = SearchSettings::default().per_round)]
-        per_round: usize,
-        /// Best pre-screened molecules verified at the final level
-        #[arg(long, default_value_t = SearchSettings::default().finalists)]
-        finalists: usize,
-        /// SNES updates per round
-        #[arg(long, default_value_t = SearchSettings::default().generations)]
-        generations: usize,
-        /// Search distributions
-        #[arg(long, default_value_t = SearchSettings::default().population)]
-        population: usize,
-        /// Latents per distribution and generation
-        #[arg(long, default_value_t = SearchSettings::default().samples)]
-        samples: usize,
-        #[arg(long, default_value = "fast")]
-        prescreen_level: String,
-        #[arg(long, default_value = "qm9")]
-        final_level: String,
-        /// Surrogate refit steps per round (0: no active learning)
-        #[arg(long, default_value_t = SearchSettings::default().refit_steps)]
-        refit_steps: usize,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        #[command(flatten)]
+        search: SearchArgs,
         #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
         weights: PathBuf,
         #[arg(long, default_value = surrogate::DEFAULT_SURROGATE)]
@@ -298,6 +258,79 @@ macro_rules! outln {
         out!($($arg)*);
         out!("\n");
     }};
+}
+
+/// What `trainer optimize` searches for and how hard.
+#[derive(clap::Args)]
+struct SearchArgs {
+    /// Allowed elements, e.g. CNOF or CNO
+    #[arg(long, default_value = "CNOF")]
+    elements: String,
+    /// Exact heavy-atom count (0: any size)
+    #[arg(long, default_value_t = 9)]
+    heavy_atoms: usize,
+    /// Allow charged atoms (zwitterions)
+    #[arg(long)]
+    allow_charged: bool,
+    /// Allow molecules that are in QM9 as candidates
+    #[arg(long)]
+    allow_known: bool,
+    /// latent: SNES over z; decoder: fine-tune the decoder as a policy (REINFORCE + KL)
+    #[arg(long, value_enum, default_value = "latent")]
+    strategy: Strategy,
+    /// Oracle rounds at the pre-screen level
+    #[arg(long, default_value_t = SearchSettings::default().rounds)]
+    rounds: usize,
+    /// Molecules pre-screened per round
+    #[arg(long, default_value_t = SearchSettings::default().per_round)]
+    per_round: usize,
+    /// Best pre-screened molecules verified at the final level
+    #[arg(long, default_value_t = SearchSettings::default().finalists)]
+    finalists: usize,
+    /// Search updates per round (SNES steps, or REINFORCE steps with --strategy decoder)
+    #[arg(long, default_value_t = SearchSettings::default().generations)]
+    generations: usize,
+    /// Search distributions (with --strategy decoder: population x samples molecules per step)
+    #[arg(long, default_value_t = SearchSettings::default().population)]
+    population: usize,
+    /// Latents per distribution and generation
+    #[arg(long, default_value_t = SearchSettings::default().samples)]
+    samples: usize,
+    #[arg(long, default_value = "fast")]
+    prescreen_level: String,
+    #[arg(long, default_value = "qm9")]
+    final_level: String,
+    /// Surrogate refit steps per round (0: no active learning)
+    #[arg(long, default_value_t = SearchSettings::default().refit_steps)]
+    refit_steps: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl SearchArgs {
+    fn into_parts(self) -> Result<(Constraints, SearchSettings)> {
+        let constraints = Constraints {
+            heavy_atoms: (self.heavy_atoms > 0).then_some(self.heavy_atoms),
+            elements: parse_elements(&self.elements)?,
+            neutral: !self.allow_charged,
+            novel: !self.allow_known,
+        };
+        let settings = SearchSettings {
+            strategy: self.strategy,
+            rounds: self.rounds,
+            per_round: self.per_round,
+            finalists: self.finalists,
+            generations: self.generations,
+            population: self.population,
+            samples: self.samples,
+            prescreen_level: self.prescreen_level,
+            final_level: self.final_level,
+            refit_steps: self.refit_steps,
+            seed: self.seed,
+            ..SearchSettings::default()
+        };
+        Ok((constraints, settings))
+    }
 }
 
 fn main() -> ExitCode {
@@ -436,46 +469,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out,
             resume,
             scorer,
-            elements,
-            heavy_atoms,
-            allow_charged,
-            allow_known,
-            strategy,
-            rounds,
-            per_round,
-            finalists,
-            generations,
-            population,
-            samples,
-            prescreen_level,
-            final_level,
-            refit_steps,
-            seed,
+            search,
             weights,
             surrogate,
             data_dir,
             backend,
         } => {
-            let constraints = Constraints {
-                heavy_atoms: (heavy_atoms > 0).then_some(heavy_atoms),
-                elements: parse_elements(&elements)?,
-                neutral: !allow_charged,
-                novel: !allow_known,
-            };
-            let settings = SearchSettings {
-                strategy,
-                rounds,
-                per_round,
-                finalists,
-                generations,
-                population,
-                samples,
-                prescreen_level,
-                final_level,
-                refit_steps,
-                seed,
-                ..SearchSettings::default()
-            };
+            let (constraints, settings) = search.into_parts()?;
             let outcome = search::optimize(&OptimizeOptions {
                 out_dir: out_dir.clone(),
                 weights,

@@ -5,20 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
 
-use common::{prepared_data_dir, scratch_dir, trainer};
+use common::{ok, prepared_data_dir, scratch_dir, trainer};
 use model_core::chem::{canonical_smiles, parse_smiles};
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
 
 const TINY: [&str; 10] = [
     "--max-train",

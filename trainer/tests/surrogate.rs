@@ -4,19 +4,7 @@
 
 mod common;
 
-use std::process::Output;
-
-use common::{prepared_data_dir, scratch_dir, trainer};
-
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use common::{ok, prepared_data_dir, scratch_dir, trainer};
 
 fn valid_mae(metrics: &str) -> Vec<f64> {
     metrics

@@ -55,3 +55,14 @@ pub fn trainer(args: &[&str], cwd: &Path) -> Output {
         .output()
         .expect("run trainer")
 }
+
+/// The command's stdout, after checking it succeeded (showing stderr if not).
+pub fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
