@@ -94,7 +94,8 @@ pub fn App() -> impl IntoView {
         let (n, s, t) = (count.get(), seed.get(), temperature.get());
         spawn_local(run_sampling(n, s, t, set_status, set_molecules));
     };
-    let busy = move || matches!(status.get(), Status::Loading | Status::Sampling);
+    // Sampling needs loaded weights and no sampling under way.
+    let busy = move || !matches!(status.get(), Status::Ready { .. });
 
     view! {
         <header>
