@@ -5,8 +5,8 @@
 # (B3LYP/6-31G(2df,p)), printed as a ranked table.
 #
 # Extra arguments go to `trainer optimize` (e.g. --elements CNO --rounds 8).
-# The search resumes if interrupted; the scorer's job store caches every DFT
-# result, so a second run costs no DFT.
+# The search resumes if interrupted; the scorer's job store (data/scorer.sqlite,
+# or $MOLGAP_SCORER_DB) caches every DFT result, so a second run costs no DFT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +23,10 @@ echo "== 10 molecules sampled with the shipped weights (public/weights.bin), see
 $trainer sample --n 10 --seed 0
 
 echo
-echo "== starting the scorer (PySCF workers, job store data/scorer.sqlite)"
+db="${MOLGAP_SCORER_DB:-data/scorer.sqlite}"
+echo "== starting the scorer (PySCF workers, job store $db)"
 banner=$(mktemp)
-"$scorer" serve --port 0 --db data/scorer.sqlite > "$banner" &
+"$scorer" serve --port 0 --db "$db" > "$banner" &
 scorer_pid=$!
 trap 'kill $scorer_pid 2>/dev/null; wait $scorer_pid 2>/dev/null; rm -f "$banner"' EXIT
 for _ in $(seq 100); do
