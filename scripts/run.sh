@@ -39,5 +39,5 @@ done
 echo "scorer at $url"
 
 echo
-echo "== gap search (shipped VAE + surrogate; about 10 minutes on 2 cores)"
+echo "== gap search (shipped VAE + surrogate; about 12 minutes of DFT on 2 cores)"
 $trainer optimize --scorer "$url" --out-dir runs/main --resume "$@"
