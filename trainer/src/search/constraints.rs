@@ -42,6 +42,8 @@ pub fn parse_elements(text: &str) -> Result<Vec<Element>> {
     if !elements.contains(&Element::C) {
         bail!("the allowed elements must include C");
     }
+    // One order for one set, so a resumed search compares equal however it was spelled.
+    elements.sort();
     Ok(elements)
 }
 
