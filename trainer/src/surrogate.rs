@@ -25,7 +25,7 @@ use crate::backend::Backend;
 use crate::checkpoint::{self, Checkpoint};
 use crate::fsio::write_atomically;
 use crate::plot::{self, BLUE, Panel, RED};
-use crate::train::{optimizer_for, progress_bar};
+use crate::train::{optimizer_for, progress_bar, train_gap_statistics};
 
 /// Where the shipped surrogate weights live.
 pub const DEFAULT_SURROGATE: &str = "public/surrogate.bin";
@@ -168,13 +168,6 @@ fn cosine(config: &SurrogateTrainConfig, progress: f64) -> f64 {
     lo + 0.5 * (hi - lo) * (1.0 + (std::f64::consts::PI * progress.clamp(0.0, 1.0)).cos())
 }
 
-fn gap_statistics(data: &[Labelled]) -> (f64, f64) {
-    let n = data.len().max(1) as f64;
-    let mean = data.iter().map(|(_, g)| g).sum::<f64>() / n;
-    let var = data.iter().map(|(_, g)| (g - mean).powi(2)).sum::<f64>() / n;
-    (mean, var.sqrt())
-}
-
 fn write_metrics(run_dir: &Path, history: &[SurrogateEpoch]) -> Result<()> {
     let mut csv =
         String::from("epoch,learning_rate,train_mae_ev,valid_mae_ev,graphs_per_second,seconds\n");
@@ -243,7 +236,7 @@ pub fn train_surrogate(options: SurrogateOptions) -> Result<SurrogateReport> {
         )
     } else {
         let mut config = options.config.clone();
-        let (mean, std) = gap_statistics(&labelled(&dataset, Split::Train, 0));
+        let (mean, std) = train_gap_statistics(&dataset);
         config.model.gap_mean_ev = mean;
         config.model.gap_std_ev = std;
         let model = GapSurrogate::new(&config.model, &train_device);

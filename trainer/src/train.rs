@@ -149,6 +149,19 @@ pub(crate) fn batch_tensors(
     )
 }
 
+/// Mean and standard deviation (eV) of the HOMO-LUMO gap over the training
+/// split: the standardisation every gap predictor here learns in.
+pub(crate) fn train_gap_statistics(dataset: &Qm9Dataset) -> (f64, f64) {
+    let gaps: Vec<f64> = dataset
+        .split_records(Split::Train)
+        .map(|r| r.gap_ev())
+        .collect();
+    let n = gaps.len().max(1) as f64;
+    let mean = gaps.iter().sum::<f64>() / n;
+    let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
 fn kl_weight_at(config: &TrainConfig, epoch_progress: f64) -> f64 {
     if config.kl_anneal_epochs <= 0.0 {
         config.kl_weight
@@ -252,14 +265,7 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
 
     let dataset = crate::prepare::load_dataset(&options.dataset)?;
     // Standardise the gap with training-split statistics (kept in the weights).
-    let train_gaps: Vec<f64> = dataset
-        .split_records(Split::Train)
-        .map(|r| r.gap_ev())
-        .collect();
-    let mean = train_gaps.iter().sum::<f64>() / train_gaps.len() as f64;
-    let std = (train_gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>()
-        / train_gaps.len() as f64)
-        .sqrt();
+    let (mean, std) = train_gap_statistics(&dataset);
     if first_epoch == 0 {
         config.model.gap_mean_ev = mean;
         config.model.gap_std_ev = std;

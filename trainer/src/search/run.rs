@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
-use model_core::data::Split;
+use model_core::data::{Qm9Dataset, Qm9Record, Split};
 use model_core::model::sample::{decode_greedy, encode_means};
 use model_core::model::surrogate::{GapSurrogate, SurrogateConfig, predict_gaps_ev};
 use model_core::model::weights::save_surrogate;
@@ -244,11 +244,8 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
     } else {
         initial_surrogate.clone()
     };
-    let none = HashSet::new();
-    let qm9_gaps: Vec<f64> = dataset
-        .records
+    let qm9_gaps: Vec<f64> = eligible_in_qm9(&dataset, &state.constraints)
         .iter()
-        .filter(|r| state.constraints.penalty(&r.molecule, &none, &r.smiles) == 0.0)
         .map(|r| r.gap_ev())
         .collect();
     let replay: Vec<Labelled> = {
@@ -394,26 +391,24 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
 
 fn new_state(
     options: &OptimizeOptions,
-    dataset: &model_core::data::Qm9Dataset,
+    dataset: &Qm9Dataset,
     vae: &GraphVae,
     latent: usize,
     device: &Device,
 ) -> Result<SearchState> {
     let settings = options.settings.clone();
     let constraints = options.constraints.clone();
-    let none = HashSet::new();
-    // QM9's molecules that meet the constraints (novelty aside), best gap first.
-    let mut eligible: Vec<(&Molecule, &str, f64)> = dataset
-        .records
-        .iter()
-        .filter(|r| constraints.penalty(&r.molecule, &none, &r.smiles) == 0.0)
-        .map(|r| (&r.molecule, r.smiles.as_str(), r.gap_ev()))
-        .collect();
-    eligible.sort_by(|a, b| b.2.total_cmp(&a.2));
-    let qm9_best = eligible.first().map(|(_, s, g)| (s.to_string(), *g));
+    // QM9's molecules that meet the constraints, best gap first.
+    let mut eligible = eligible_in_qm9(dataset, &constraints);
+    eligible.sort_by(|a, b| b.gap_ev().total_cmp(&a.gap_ev()));
+    let qm9_best = eligible.first().map(|r| (r.smiles.clone(), r.gap_ev()));
     // Half the distributions start at QM9's best molecules, half at the prior.
     let from_qm9 = settings.population.div_ceil(2).min(eligible.len());
-    let starts: Vec<&Molecule> = eligible.iter().take(from_qm9).map(|e| e.0).collect();
+    let starts: Vec<&Molecule> = eligible
+        .iter()
+        .take(from_qm9)
+        .map(|r| &r.molecule)
+        .collect();
     let means = encode_means(vae, &starts, device);
     let mut rng = SeededRng::new(settings.seed);
     let mut distributions: Vec<SearchDistribution> = means
@@ -439,6 +434,23 @@ fn new_state(
     })
 }
 
+/// QM9's molecules that meet `constraints`, novelty aside (they are all in QM9).
+fn eligible_in_qm9<'a>(dataset: &'a Qm9Dataset, constraints: &Constraints) -> Vec<&'a Qm9Record> {
+    let none = HashSet::new();
+    dataset
+        .records
+        .iter()
+        .filter(|r| constraints.penalty(&r.molecule, &none, &r.smiles) == 0.0)
+        .collect()
+}
+
+/// The generator of one search generation, derived from the seed alone, so a
+/// resumed round draws what an uninterrupted one would.
+fn generation_rng(settings: &SearchSettings, round: usize, generation: usize) -> SeededRng {
+    let step = (round * settings.generations + generation) as u64 + 1;
+    SeededRng::new(settings.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
 /// SNES generations of one round; returns the candidates that meet every
 /// constraint, best predicted gap first.
 fn search_round(
@@ -452,11 +464,7 @@ fn search_round(
     let mut pool: HashMap<String, Candidate> = HashMap::new();
     let mut predictions = Vec::new();
     for generation in 0..settings.generations {
-        let mut rng = SeededRng::new(
-            settings.seed
-                ^ ((round * settings.generations + generation) as u64 + 1)
-                    .wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
+        let mut rng = generation_rng(&settings, round, generation);
         let draws: Vec<_> = state
             .distributions
             .iter()
@@ -517,11 +525,7 @@ fn policy_round(
     let mut pool: HashMap<String, Candidate> = HashMap::new();
     let mut predictions = Vec::new();
     for generation in 0..settings.generations {
-        let mut rng = SeededRng::new(
-            settings.seed
-                ^ ((round * settings.generations + generation) as u64 + 1)
-                    .wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
+        let mut rng = generation_rng(&settings, round, generation);
         let policy = models
             .policy
             .as_mut()
