@@ -12,7 +12,9 @@ use scorer::serve::{ServeConfig, serve};
 use scorer::validate::Limits;
 use scorer::workers::WorkerConfig;
 use trainer::backend::Backend;
-use trainer::search::{Constraints, OptimizeOptions, SearchSettings, optimize, parse_elements};
+use trainer::search::{
+    Constraints, OptimizeOptions, SearchSettings, Strategy, optimize, parse_elements,
+};
 
 /// Starts a scorer in this process; returns its URL. It lives until the test process ends.
 fn start_scorer(db: &Path) -> String {
@@ -54,6 +56,16 @@ fn start_scorer(db: &Path) -> String {
 }
 
 fn options(out_dir: PathBuf, scorer_url: &str, rounds: usize, resume: bool) -> OptimizeOptions {
+    options_with(Strategy::Latent, out_dir, scorer_url, rounds, resume)
+}
+
+fn options_with(
+    strategy: Strategy,
+    out_dir: PathBuf,
+    scorer_url: &str,
+    rounds: usize,
+    resume: bool,
+) -> OptimizeOptions {
     let root = workspace_root();
     let data = root.join("data");
     trainer::prepare::ensure_prepared(&data, &project_python()).expect("prepared QM9");
@@ -71,6 +83,7 @@ fn options(out_dir: PathBuf, scorer_url: &str, rounds: usize, resume: bool) -> O
             novel: true,
         },
         settings: SearchSettings {
+            strategy,
             rounds,
             per_round: 2,
             finalists: 1,
@@ -88,23 +101,23 @@ fn options(out_dir: PathBuf, scorer_url: &str, rounds: usize, resume: bool) -> O
     }
 }
 
-#[test]
-fn tiny_search_scores_constrained_novel_molecules_resumes_and_repeats() {
-    let scratch = std::env::temp_dir().join(format!("molgap-search-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).unwrap();
-    let url = start_scorer(&scratch.join("jobs.sqlite"));
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("molgap-search-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
 
-    let first = optimize(&options(scratch.join("a"), &url, 1, false)).expect("search");
-    let state = &first.state;
-    assert_eq!(state.rounds_done, 1);
-    assert_eq!(state.scored.len(), 2, "{:?}", state.scored);
-
+fn known_smiles() -> HashSet<String> {
     let dataset = trainer::prepare::load_dataset(&trainer::prepare::dataset_path(
         &workspace_root().join("data"),
     ))
     .unwrap();
-    let known: HashSet<&str> = dataset.records.iter().map(|r| r.smiles.as_str()).collect();
+    dataset.records.into_iter().map(|r| r.smiles).collect()
+}
+
+/// Every scored molecule meets the CNO task's constraints and has a DFT gap.
+fn assert_constrained(state: &trainer::search::SearchState, known: &HashSet<String>) {
     for s in &state.scored {
         let m = parse_smiles(&s.smiles).unwrap();
         assert_eq!(m.heavy_atom_count(), 9, "{}", s.smiles);
@@ -115,19 +128,29 @@ fn tiny_search_scores_constrained_novel_molecules_resumes_and_repeats() {
             "{}",
             s.smiles
         );
-        assert!(
-            s.novel && !known.contains(s.smiles.as_str()),
-            "{}",
-            s.smiles
-        );
+        assert!(s.novel && !known.contains(&s.smiles), "{}", s.smiles);
         let gap = s
             .dft_gap_ev
             .unwrap_or_else(|| panic!("{} failed: {:?}", s.smiles, s.error));
         assert!((2.0..25.0).contains(&gap), "{} gap {gap}", s.smiles);
     }
+}
+
+#[test]
+fn tiny_search_scores_constrained_novel_molecules_resumes_and_repeats() {
+    let scratch = scratch("latent");
+    let url = start_scorer(&scratch.join("jobs.sqlite"));
+
+    let first = optimize(&options(scratch.join("a"), &url, 1, false)).expect("search");
+    let state = &first.state;
+    assert_eq!(state.rounds_done, 1);
+    assert_eq!(state.scored.len(), 2, "{:?}", state.scored);
+
+    let known = known_smiles();
+    assert_constrained(state, &known);
     // QM9's best C/N/O molecule with 9 heavy atoms, found from the data and scored as reference.
     let (best, gap) = state.qm9_best.clone().unwrap();
-    assert!(gap > 10.0 && known.contains(best.as_str()), "{best} {gap}");
+    assert!(gap > 10.0 && known.contains(&best), "{best} {gap}");
     assert!(state.qm9_best_final.as_ref().unwrap().dft_gap_ev.is_some());
 
     // Outputs: the ranked CSV (one row per result), the summary and both plots.
@@ -175,4 +198,47 @@ fn tiny_search_scores_constrained_novel_molecules_resumes_and_repeats() {
         .expect("refuses")
         .to_string();
     assert!(err.contains("--resume"), "{err}");
+}
+
+#[test]
+fn tiny_graph_search_edits_molecules_within_the_constraints_and_resumes() {
+    let scratch = scratch("graph");
+    let url = start_scorer(&scratch.join("jobs.sqlite"));
+    let run = |dir: &str, rounds, resume| {
+        optimize(&options_with(
+            Strategy::Graph,
+            scratch.join(dir),
+            &url,
+            rounds,
+            resume,
+        ))
+        .expect("graph search")
+    };
+    let first = run("a", 1, false);
+    assert_eq!(first.state.scored.len(), 2, "{:?}", first.state.scored);
+    let known = known_smiles();
+    assert_constrained(&first.state, &known);
+    // The population is kept between rounds, and holds only valid molecules.
+    let population = &first.state.population;
+    assert_eq!(population.len(), 4 * 8);
+    assert!(population.iter().all(|s| parse_smiles(s).is_ok()));
+
+    let resumed = run("a", 2, true);
+    assert_eq!(resumed.state.scored.len(), 4);
+    assert_eq!(resumed.state.scored[..2].len(), 2);
+    assert_eq!(resumed.state.scored[0].smiles, first.state.scored[0].smiles);
+    assert_constrained(&resumed.state, &known);
+
+    let again = run("b", 1, false);
+    let picks = |s: &trainer::search::SearchState| {
+        s.scored
+            .iter()
+            .map(|x| x.smiles.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        picks(&first.state),
+        picks(&again.state),
+        "same seed, same molecules"
+    );
 }

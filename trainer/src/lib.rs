@@ -5,6 +5,7 @@ pub mod backend;
 pub mod bench;
 pub mod checkpoint;
 pub mod evaluate;
+pub mod export;
 pub mod fsio;
 pub mod generate;
 pub mod oracle;

@@ -119,7 +119,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Search the latent space for molecules with a large HOMO-LUMO gap, verified by DFT
+    /// Search for molecules with a large HOMO-LUMO gap (graph edits, latent SNES or the decoder
+    /// as a policy, on the surrogate's reward), verified by DFT
     /// through a running scorer (resumable: state in OUT_DIR/search.json)
     #[command(
         after_help = "Start a scorer first (`cargo run --release -p scorer -- serve`), or use scripts/run.sh, which does."
@@ -210,6 +211,18 @@ enum Command {
         #[arg(long, value_enum, default_value = "flex")]
         backend: Backend,
     },
+    /// Write the browser app's QM9 map sample (test-split SMILES and gaps) as CSV
+    ExportMap {
+        /// How many test-split molecules
+        #[arg(long, default_value_t = trainer::export::MAP_MOLECULES)]
+        n: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "public/qm9_map.csv")]
+        out: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Benchmarks that print figures
     Bench {
         #[command(subcommand)]
@@ -275,8 +288,9 @@ struct SearchArgs {
     /// Allow molecules that are in QM9 as candidates
     #[arg(long)]
     allow_known: bool,
+    /// graph: evolve molecules by valence-checked graph edits (reaches beyond what the VAE learned);
     /// latent: SNES over z; decoder: fine-tune the decoder as a policy (REINFORCE + KL)
-    #[arg(long, value_enum, default_value = "latent")]
+    #[arg(long, value_enum, default_value = "graph")]
     strategy: Strategy,
     /// Oracle rounds at the pre-screen level
     #[arg(long, default_value_t = SearchSettings::default().rounds)]
@@ -287,10 +301,11 @@ struct SearchArgs {
     /// Best pre-screened molecules verified at the final level
     #[arg(long, default_value_t = SearchSettings::default().finalists)]
     finalists: usize,
-    /// Search updates per round (SNES steps, or REINFORCE steps with --strategy decoder)
+    /// Search updates per round (SNES steps, REINFORCE steps, or graph generations)
     #[arg(long, default_value_t = SearchSettings::default().generations)]
     generations: usize,
-    /// Search distributions (with --strategy decoder: population x samples molecules per step)
+    /// Search distributions (decoder: population x samples molecules per step;
+    /// graph: population x 8 molecules kept, population x samples offspring per generation)
     #[arg(long, default_value_t = SearchSettings::default().population)]
     population: usize,
     /// Latents per distribution and generation
@@ -498,6 +513,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             outln!(
                 "results: {}/results.csv, summary.json, best_gap.png, gap_distribution.png",
                 out_dir.display()
+            );
+        }
+        Command::ExportMap {
+            n,
+            seed,
+            out,
+            data_dir,
+        } => {
+            let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
+            let csv = trainer::export::map_sample_csv(&dataset, n, seed);
+            trainer::fsio::write_atomically(&out, csv.as_bytes())?;
+            outln!(
+                "{} molecules written to {}",
+                csv.lines().count() - 1,
+                out.display()
             );
         }
         Command::Info { data_dir } => {

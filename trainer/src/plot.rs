@@ -29,6 +29,8 @@ pub struct Panel<'a> {
     pub title: &'a str,
     pub x_desc: &'a str,
     pub series: Vec<Series<'a>>,
+    /// Where the legend goes: a corner the lines leave free.
+    pub legend: SeriesLabelPosition,
 }
 
 pub const BLUE: RGBColor = RGBColor(31, 119, 180);
@@ -77,6 +79,7 @@ fn panel(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, panel: &Pane
     }
     chart
         .configure_series_labels()
+        .position(panel.legend.clone())
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .label_font(("sans-serif", 15))
@@ -110,6 +113,7 @@ pub fn training_curves(path: &Path, history: &[EpochMetrics]) -> Result<()> {
         title,
         x_desc: "epoch",
         series: vec![("train", BLUE, line(train)), ("valid", RED, line(valid))],
+        legend: SeriesLabelPosition::UpperRight,
     };
     line_panels(
         path,

@@ -198,6 +198,7 @@ fn write_metrics(run_dir: &Path, history: &[SurrogateEpoch]) -> Result<()> {
                 ("train", BLUE, line(|m| m.train_mae_ev)),
                 ("valid", RED, line(|m| m.valid_mae_ev)),
             ],
+            legend: plotters::chart::SeriesLabelPosition::UpperRight,
         }],
     )
 }

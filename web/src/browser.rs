@@ -1,4 +1,5 @@
-//! The few browser calls the app needs: fetch bytes, time, downloads, clipboard.
+//! The few browser calls the app needs: fetch, time, downloads, clipboard,
+//! the page's address, and whether WebGPU is offered.
 
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -80,4 +81,104 @@ pub fn set_title(title: &str) {
     if let Some(document) = window().document() {
         document.set_title(title);
     }
+}
+
+/// Why an HTTP request to another service did not give an answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HttpError {
+    /// No answer: connection refused, DNS, or CORS (browsers do not say which).
+    Unreachable(String),
+    /// No answer within the time limit; the request was abandoned.
+    TimedOut,
+    /// An answer that is not 2xx, with its body.
+    Status { status: u16, body: String },
+}
+
+/// Sends a request (JSON body, if any) and returns the answer's text.
+pub async fn http(
+    method: &str,
+    url: &str,
+    json_body: Option<&str>,
+    timeout_ms: u32,
+) -> Result<String, HttpError> {
+    let unreachable = |e: JsValue| HttpError::Unreachable(describe(e));
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let controller = web_sys::AbortController::new().map_err(unreachable)?;
+    init.set_signal(Some(&controller.signal()));
+    if let Some(body) = json_body {
+        let headers = web_sys::Headers::new().map_err(unreachable)?;
+        headers
+            .set("content-type", "application/json")
+            .map_err(unreachable)?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(body));
+    }
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(unreachable)?;
+    // A hung service must not hang the page: abort after the time limit.
+    let abort = wasm_bindgen::closure::Closure::once_into_js(move || controller.abort());
+    let timer = window()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(
+            abort.unchecked_ref(),
+            timeout_ms as i32,
+        )
+        .ok();
+    let outcome = async {
+        let response = JsFuture::from(window().fetch_with_request(&request))
+            .await
+            .map_err(transport_error)?;
+        let response: web_sys::Response = response.dyn_into().map_err(unreachable)?;
+        let text = JsFuture::from(response.text().map_err(unreachable)?)
+            .await
+            .map_err(transport_error)?
+            .as_string()
+            .unwrap_or_default();
+        if response.ok() {
+            Ok(text)
+        } else {
+            Err(HttpError::Status {
+                status: response.status(),
+                body: text,
+            })
+        }
+    }
+    .await;
+    if let Some(timer) = timer {
+        window().clear_timeout_with_handle(timer);
+    }
+    outcome
+}
+
+/// A failed fetch: aborted by our timer, or no answer at all.
+fn transport_error(error: JsValue) -> HttpError {
+    let aborted = js_sys::Reflect::get(&error, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|n| n.as_string())
+        .is_some_and(|n| n == "AbortError");
+    if aborted {
+        HttpError::TimedOut
+    } else {
+        HttpError::Unreachable(describe(error))
+    }
+}
+
+/// This page's origin, e.g. `http://127.0.0.1:8080`.
+pub fn origin() -> String {
+    window().location().origin().unwrap_or_default()
+}
+
+/// The value of `name` in the page's query string, if given.
+pub fn query_param(name: &str) -> Option<String> {
+    let search = window().location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+/// Whether the browser exposes WebGPU (`navigator.gpu`).
+#[cfg(target_arch = "wasm32")]
+pub fn offers_webgpu() -> bool {
+    js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("gpu"))
+        .map(|gpu| !gpu.is_undefined() && !gpu.is_null())
+        .unwrap_or(false)
 }

@@ -1,20 +1,49 @@
-//! Sampling in the page: the same `model-core` code and weights as
-//! `trainer sample`, on burn's CPU backend compiled to wasm.
+//! The model in the page: the same `model-core` code and weights as
+//! `trainer sample`, on WebGPU (burn-wgpu) where the browser offers it and on
+//! burn's flex CPU backend compiled to wasm otherwise.
 
 use burn::prelude::Device;
-use model_core::chem::canonical_smiles;
 use model_core::chem::depict::depict_svg;
-use model_core::model::sample::{Sample, sample_with_gaps};
+use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
+use model_core::model::pca::{LatentMap, latent_map};
+use model_core::model::sample::{
+    Sample, decode_greedy, encode_means, predict_gap_ev, sample_batch, sample_batch_async,
+};
 use model_core::model::weights::load_weights;
 use model_core::model::{GraphVae, ModelConfig};
 
-pub struct Generator {
+/// Where sampling runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    WebGpu,
+    Cpu,
+}
+
+impl BackendKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            BackendKind::WebGpu => "WebGPU (burn wgpu)",
+            BackendKind::Cpu => "CPU (burn flex, wasm32)",
+        }
+    }
+}
+
+/// The weights loaded on one device.
+struct Loaded {
     model: GraphVae,
-    config: ModelConfig,
     device: Device,
 }
 
-/// One sampled molecule, ready to show.
+pub struct Generator {
+    config: ModelConfig,
+    /// Always there: encoding, greedy decoding and the fallback for sampling.
+    cpu: Loaded,
+    gpu: Option<Loaded>,
+    /// Why there is no WebGPU model, when there is none.
+    gpu_unavailable: Option<String>,
+}
+
+/// One molecule, ready to show.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Drawn {
     pub smiles: String,
@@ -27,42 +56,152 @@ pub struct Drawn {
 const BATCH: usize = 256;
 
 impl Generator {
-    pub fn from_bytes(bytes: &[u8]) -> Result<Generator, String> {
-        let device = Device::flex();
-        let (model, config) = load_weights(bytes, &device).map_err(|e| e.to_string())?;
-        Ok(Generator {
+    /// Loads the weights on the CPU, and on WebGPU when the browser offers it.
+    pub async fn load(bytes: &[u8]) -> Result<Generator, String> {
+        let cpu_device = Device::flex();
+        let (model, config) = load_weights(bytes, &cpu_device).map_err(|e| e.to_string())?;
+        let cpu = Loaded {
             model,
+            device: cpu_device,
+        };
+        let (gpu, gpu_unavailable) = match webgpu_device().await {
+            Ok(device) => match load_weights(bytes, &device) {
+                Ok((model, _)) => (Some(Loaded { model, device }), None),
+                Err(e) => (
+                    None,
+                    Some(format!("the weights did not load on WebGPU: {e}")),
+                ),
+            },
+            Err(why) => (None, Some(why)),
+        };
+        Ok(Generator {
             config,
-            device,
+            cpu,
+            gpu,
+            gpu_unavailable,
         })
     }
 
-    pub fn backend(&self) -> &'static str {
-        "CPU (burn flex, wasm32)"
+    pub fn has_webgpu(&self) -> bool {
+        self.gpu.is_some()
     }
 
-    /// Samples `n` molecules with `seed`; drawing them is a separate step.
-    pub fn sample(&self, n: usize, seed: u64, temperature: f32) -> Vec<Sample> {
-        sample_with_gaps(
-            &self.model,
-            &self.config,
-            n,
-            seed,
-            BATCH,
-            temperature,
-            &self.device,
-        )
+    pub fn webgpu_unavailable(&self) -> Option<&str> {
+        self.gpu_unavailable.as_deref()
+    }
+
+    /// Samples `n` molecules with `seed` on `backend` (WebGPU falls back to
+    /// the CPU when it is not there). Returns the backend that ran.
+    pub async fn sample(
+        &self,
+        backend: BackendKind,
+        n: usize,
+        seed: u64,
+        temperature: f32,
+    ) -> Result<(Vec<Sample>, BackendKind), String> {
+        let batches = n.div_ceil(BATCH);
+        let mut out = Vec::with_capacity(n);
+        match (&self.gpu, backend) {
+            (Some(gpu), BackendKind::WebGpu) => {
+                for k in 0..batches {
+                    let size = BATCH.min(n - k * BATCH);
+                    let batch = sample_batch_async(
+                        &gpu.model,
+                        &self.config,
+                        seed,
+                        k,
+                        size,
+                        temperature,
+                        &gpu.device,
+                    )
+                    .await
+                    .map_err(|e| format!("WebGPU sampling failed: {e}"))?;
+                    out.extend(batch);
+                }
+                Ok((out, BackendKind::WebGpu))
+            }
+            _ => {
+                for k in 0..batches {
+                    let size = BATCH.min(n - k * BATCH);
+                    out.extend(sample_batch(
+                        &self.cpu.model,
+                        &self.config,
+                        seed,
+                        k,
+                        size,
+                        temperature,
+                        &self.cpu.device,
+                    ));
+                    // Let the page breathe between batches.
+                    crate::browser::next_frame().await;
+                }
+                Ok((out, BackendKind::Cpu))
+            }
+        }
+    }
+
+    /// Mean latents of `molecules` (on the CPU), `[n, latent]` row-major.
+    pub fn encode(&self, molecules: &[&Molecule]) -> Vec<f32> {
+        encode_means(&self.cpu.model, molecules, &self.cpu.device)
+    }
+
+    pub fn latent_size(&self) -> usize {
+        self.config.latent
+    }
+
+    /// Greedy decoding of latents (on the CPU).
+    pub fn decode(&self, z: &[f32]) -> Vec<Molecule> {
+        decode_greedy(&self.cpu.model, &self.config, z, &self.cpu.device)
+    }
+
+    /// The gap head's prediction for latents, in eV.
+    pub fn predict_gaps(&self, z: &[f32]) -> Vec<f64> {
+        predict_gap_ev(&self.cpu.model, &self.config, z, &self.cpu.device)
+    }
+
+    /// Parses `smiles` and predicts its gap from its mean latent.
+    pub fn read(&self, smiles: &str) -> Result<Drawn, String> {
+        let molecule = parse_smiles(smiles.trim()).map_err(|e| e.to_string())?;
+        let z = self.encode(&[&molecule]);
+        let gap = self.predict_gaps(&z)[0];
+        Ok(draw(&molecule, gap))
+    }
+
+    /// The 2D principal-component map of the latents of `molecules`.
+    pub fn map(&self, molecules: &[&Molecule]) -> LatentMap {
+        latent_map(&self.encode(molecules), self.config.latent)
     }
 }
 
-/// The canonical SMILES and 2D drawing of a sampled molecule.
-pub fn draw(sample: &Sample) -> Drawn {
-    Drawn {
-        smiles: canonical_smiles(&sample.molecule),
-        svg: depict_svg(&sample.molecule),
-        predicted_gap_ev: sample.predicted_gap_ev,
-        heavy_atoms: sample.molecule.heavy_atom_count(),
+/// Initialises WebGPU, or says why it is not there.
+#[cfg(target_arch = "wasm32")]
+async fn webgpu_device() -> Result<Device, String> {
+    if !crate::browser::offers_webgpu() {
+        return Err("this browser offers no WebGPU (navigator.gpu is missing)".into());
     }
+    Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| format!("WebGPU did not start: {e}"))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn webgpu_device() -> Result<Device, String> {
+    Err("WebGPU exists only in the browser build".into())
+}
+
+/// The canonical SMILES and 2D drawing of a molecule.
+pub fn draw(molecule: &Molecule, predicted_gap_ev: f64) -> Drawn {
+    Drawn {
+        smiles: canonical_smiles(molecule),
+        svg: depict_svg(molecule),
+        predicted_gap_ev,
+        heavy_atoms: molecule.heavy_atom_count(),
+    }
+}
+
+pub fn draw_sample(sample: &Sample) -> Drawn {
+    draw(&sample.molecule, sample.predicted_gap_ev)
 }
 
 pub fn csv(molecules: &[Drawn]) -> String {

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "depict")]
 pub mod depict;
+pub mod edit;
 pub mod element;
 pub mod molecule;
 pub mod random_smiles;

@@ -7,6 +7,7 @@ pub mod construction;
 pub mod decoder;
 pub mod encoder;
 pub mod order;
+pub mod pca;
 pub mod sample;
 pub mod surrogate;
 pub mod target;

@@ -62,12 +62,173 @@ fn choose(logits: &[f32], allowed: &[bool], how: Choice, rng: &mut SeededRng) ->
     }
 }
 
-fn floats(tensor: Tensor<2>) -> Vec<f32> {
+fn floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor
         .into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
         .expect("f32 data")
+}
+
+/// A device result that could not be read back (a lost GPU device, say).
+#[derive(Debug, thiserror::Error)]
+#[error("reading a result back from the device failed: {0}")]
+pub struct ReadError(String);
+
+async fn floats_async<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, ReadError> {
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| ReadError(format!("{e:?}")))?;
+    Ok(data.convert::<f32>().try_to_vec::<f32>().expect("f32 data"))
+}
+
+/// One batch of graphs under construction. The decoder's tensors stay on the
+/// device; each step's logits are read back (synchronously with
+/// [`decode_latents`], or awaited with [`decode_latents_async`], which is what
+/// WebGPU in a browser needs) and the choices are made on the CPU.
+struct Decoding<'a> {
+    model: &'a GraphVae,
+    z: Tensor<2>,
+    state: Tensor<2>,
+    constructions: Vec<Construction>,
+    prev_token: Vec<i64>,
+    prev_bonds: Vec<f32>,
+    nodes: Vec<Tensor<2>>,
+    /// Which graphs added an atom this step (and so choose its bonds).
+    added: Vec<bool>,
+    new_node: Option<Tensor<2>>,
+    max_atoms: usize,
+    device: Device,
+}
+
+impl<'a> Decoding<'a> {
+    fn new(
+        model: &'a GraphVae,
+        z: &[f32],
+        latent: usize,
+        max_atoms: usize,
+        device: &Device,
+    ) -> Self {
+        let n = z.len() / latent;
+        let z = Tensor::<2>::from_data(TensorData::new(z.to_vec(), [n, latent]), device);
+        Decoding {
+            model,
+            state: model.decoder.start_state(z.clone()),
+            z,
+            constructions: vec![Construction::new(); n],
+            prev_token: vec![START_TOKEN as i64; n],
+            prev_bonds: vec![0f32; n * 3],
+            nodes: Vec::with_capacity(max_atoms),
+            added: vec![false; n],
+            new_node: None,
+            max_atoms,
+            device: device.clone(),
+        }
+    }
+
+    fn graphs(&self) -> usize {
+        self.constructions.len()
+    }
+
+    /// Whether another atom step may run.
+    fn can_step(&self) -> bool {
+        self.nodes.len() <= self.max_atoms
+    }
+
+    /// Advances the decoder's state; the logits of the next atom choice, `[n, ATOM_CHOICES]`.
+    fn atom_logits(&mut self) -> Tensor<2> {
+        let n = self.graphs();
+        let tokens = Tensor::<2, Int>::from_data(
+            TensorData::new(self.prev_token.clone(), [n, 1]),
+            &self.device,
+        );
+        let bonds = Tensor::<3>::from_data(
+            TensorData::new(self.prev_bonds.clone(), [n, 1, 3]),
+            &self.device,
+        );
+        let (state, logits) =
+            self.model
+                .decoder
+                .step(self.z.clone(), self.state.clone(), tokens, bonds);
+        self.state = state;
+        logits
+    }
+
+    /// Makes each graph's atom choice; false when every graph has stopped.
+    fn take_atoms(&mut self, logits: &[f32], how: Choice, rng: &mut SeededRng) -> bool {
+        let max_atoms = self.max_atoms;
+        for (i, c) in self.constructions.iter_mut().enumerate() {
+            let choice = if c.is_stopped() {
+                STOP
+            } else {
+                let row = &logits[i * ATOM_CHOICES..(i + 1) * ATOM_CHOICES];
+                choose(row, &c.atom_mask(max_atoms), how, rng)
+            };
+            self.added[i] = !c.is_stopped() && choice != STOP;
+            if !c.is_stopped() {
+                c.choose_atom(choice);
+            }
+            self.prev_token[i] = choice as i64;
+        }
+        if !self.added.iter().any(|&a| a) {
+            return false;
+        }
+        let n = self.graphs();
+        let choices = Tensor::<1, Int>::from_data(
+            TensorData::new(self.prev_token.clone(), [n]),
+            &self.device,
+        );
+        self.new_node = Some(self.model.decoder.added_node(self.state.clone(), choices));
+        self.prev_bonds.iter_mut().for_each(|b| *b = 0.0);
+        true
+    }
+
+    /// Logits of the new atoms' bonds to every earlier atom,
+    /// `[n, earlier, BOND_CHOICES]`; `None` for the first atom.
+    fn bond_logits(&self) -> Option<Tensor<3>> {
+        let node = self.new_node.clone().expect("an atom was just added");
+        (!self.nodes.is_empty()).then(|| {
+            let earlier = Tensor::stack::<3>(self.nodes.clone(), 1);
+            self.model.decoder.bond_logits(node, earlier)
+        })
+    }
+
+    /// Makes the bond choices of the graphs that added an atom.
+    fn take_bonds(&mut self, logits: &[f32], how: Choice, rng: &mut SeededRng) {
+        let step = self.nodes.len();
+        for (i, c) in self.constructions.iter_mut().enumerate() {
+            if !self.added[i] {
+                continue;
+            }
+            for target in 0..step {
+                let at = (i * step + target) * BOND_CHOICES;
+                let choice = choose(
+                    &logits[at..at + BOND_CHOICES],
+                    &c.bond_mask(target),
+                    how,
+                    rng,
+                );
+                c.choose_bond(target, choice);
+                if choice > 0 {
+                    self.prev_bonds[i * 3 + choice - 1] += 1.0;
+                }
+            }
+        }
+    }
+
+    /// Ends the step: the new atoms join the earlier ones.
+    fn push_node(&mut self) {
+        let node = self.new_node.take().expect("an atom was just added");
+        self.nodes.push(node);
+    }
+
+    fn finish(self) -> Vec<Molecule> {
+        self.constructions
+            .iter()
+            .map(|c| c.molecule().expect("every construction has a first atom"))
+            .collect()
+    }
 }
 
 /// Decodes latents `z` (`[n, latent]`, row-major) into molecules.
@@ -80,74 +241,43 @@ pub fn decode_latents(
     rng: &mut SeededRng,
     device: &Device,
 ) -> Vec<Molecule> {
-    let n = z.len() / latent;
-    let decoder = &model.decoder;
-    let z = Tensor::<2>::from_data(TensorData::new(z.to_vec(), [n, latent]), device);
-    let mut state = decoder.start_state(z.clone());
-    let mut constructions = vec![Construction::new(); n];
-    let mut prev_token = vec![START_TOKEN as i64; n];
-    let mut prev_bonds = vec![0f32; n * 3];
-    let mut nodes: Vec<Tensor<2>> = Vec::with_capacity(max_atoms);
-    for step in 0..=max_atoms {
-        let tokens =
-            Tensor::<2, Int>::from_data(TensorData::new(prev_token.clone(), [n, 1]), device);
-        let bonds = Tensor::<3>::from_data(TensorData::new(prev_bonds.clone(), [n, 1, 3]), device);
-        let (next_state, logits) = decoder.step(z.clone(), state, tokens, bonds);
-        state = next_state;
-        let logits = floats(logits);
-        let mut added = vec![false; n];
-        for (i, c) in constructions.iter_mut().enumerate() {
-            let choice = if c.is_stopped() {
-                STOP
-            } else {
-                let row = &logits[i * ATOM_CHOICES..(i + 1) * ATOM_CHOICES];
-                choose(row, &c.atom_mask(max_atoms), how, rng)
-            };
-            if !c.is_stopped() {
-                c.choose_atom(choice);
-                added[i] = choice != STOP;
-            }
-            prev_token[i] = choice as i64;
-        }
-        if !added.iter().any(|&a| a) {
+    let mut decoding = Decoding::new(model, z, latent, max_atoms, device);
+    while decoding.can_step() {
+        let logits = floats(decoding.atom_logits());
+        if !decoding.take_atoms(&logits, how, rng) {
             break;
         }
-        let choices = Tensor::<1, Int>::from_data(TensorData::new(prev_token.clone(), [n]), device);
-        let node = decoder.added_node(state.clone(), choices);
-        prev_bonds.iter_mut().for_each(|b| *b = 0.0);
-        if step > 0 {
-            let earlier = Tensor::stack::<3>(nodes.clone(), 1);
-            let logits = decoder.bond_logits(node.clone(), earlier);
-            let logits: Vec<f32> = logits
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .expect("f32 data");
-            for (i, c) in constructions.iter_mut().enumerate() {
-                if !added[i] {
-                    continue;
-                }
-                for target in 0..step {
-                    let at = (i * step + target) * BOND_CHOICES;
-                    let choice = choose(
-                        &logits[at..at + BOND_CHOICES],
-                        &c.bond_mask(target),
-                        how,
-                        rng,
-                    );
-                    c.choose_bond(target, choice);
-                    if choice > 0 {
-                        prev_bonds[i * 3 + choice - 1] += 1.0;
-                    }
-                }
-            }
+        if let Some(bonds) = decoding.bond_logits() {
+            decoding.take_bonds(&floats(bonds), how, rng);
         }
-        nodes.push(node);
+        decoding.push_node();
     }
-    constructions
-        .iter()
-        .map(|c| c.molecule().expect("every construction has a first atom"))
-        .collect()
+    decoding.finish()
+}
+
+/// [`decode_latents`] for devices whose results can only be awaited
+/// (WebGPU in a browser). Same choices, same molecules for the same logits.
+pub async fn decode_latents_async(
+    model: &GraphVae,
+    z: &[f32],
+    latent: usize,
+    max_atoms: usize,
+    how: Choice,
+    rng: &mut SeededRng,
+    device: &Device,
+) -> Result<Vec<Molecule>, ReadError> {
+    let mut decoding = Decoding::new(model, z, latent, max_atoms, device);
+    while decoding.can_step() {
+        let logits = floats_async(decoding.atom_logits()).await?;
+        if !decoding.take_atoms(&logits, how, rng) {
+            break;
+        }
+        if let Some(bonds) = decoding.bond_logits() {
+            decoding.take_bonds(&floats_async(bonds).await?, how, rng);
+        }
+        decoding.push_node();
+    }
+    Ok(decoding.finish())
 }
 
 /// Samples `n` molecules from the prior with `seed`, `batch` at a time.
@@ -194,6 +324,24 @@ pub fn encode_means(model: &GraphVae, molecules: &[&Molecule], device: &Device) 
     floats(mu)
 }
 
+fn gap_head_output(
+    model: &GraphVae,
+    config: &super::ModelConfig,
+    z: &[f32],
+    device: &Device,
+) -> Tensor<2> {
+    let n = z.len() / config.latent;
+    let z = Tensor::<2>::from_data(TensorData::new(z.to_vec(), [n, config.latent]), device);
+    model.gap_head.forward(z)
+}
+
+fn to_ev(config: &super::ModelConfig, standardised: Vec<f32>) -> Vec<f64> {
+    standardised
+        .into_iter()
+        .map(|g| g as f64 * config.gap_std_ev + config.gap_mean_ev)
+        .collect()
+}
+
 /// The gap head's prediction for latents `z` (`[n, latent]` row-major), in eV.
 pub fn predict_gap_ev(
     model: &GraphVae,
@@ -201,12 +349,7 @@ pub fn predict_gap_ev(
     z: &[f32],
     device: &Device,
 ) -> Vec<f64> {
-    let n = z.len() / config.latent;
-    let z = Tensor::<2>::from_data(TensorData::new(z.to_vec(), [n, config.latent]), device);
-    floats(model.gap_head.forward(z))
-        .into_iter()
-        .map(|g| g as f64 * config.gap_std_ev + config.gap_mean_ev)
-        .collect()
+    to_ev(config, floats(gap_head_output(model, config, z, device)))
 }
 
 /// A molecule sampled from the prior, with the gap the model predicts for its latent.
@@ -246,7 +389,7 @@ pub fn sample_batch(
     temperature: f32,
     device: &Device,
 ) -> Vec<Sample> {
-    let mut rng = SeededRng::new(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng = batch_rng(seed, index);
     let z = prior_latents(size, config.latent, &mut rng);
     let molecules = decode_latents(
         model,
@@ -258,6 +401,47 @@ pub fn sample_batch(
         device,
     );
     let gaps = predict_gap_ev(model, config, &z, device);
+    with_gaps(molecules, gaps)
+}
+
+/// [`sample_batch`] for devices whose results can only be awaited (WebGPU
+/// in a browser): the same draws, so the same molecules wherever the
+/// device computes the same logits.
+#[allow(clippy::too_many_arguments)]
+pub async fn sample_batch_async(
+    model: &GraphVae,
+    config: &super::ModelConfig,
+    seed: u64,
+    index: usize,
+    size: usize,
+    temperature: f32,
+    device: &Device,
+) -> Result<Vec<Sample>, ReadError> {
+    let mut rng = batch_rng(seed, index);
+    let z = prior_latents(size, config.latent, &mut rng);
+    let molecules = decode_latents_async(
+        model,
+        &z,
+        config.latent,
+        config.max_atoms,
+        Choice::Sample { temperature },
+        &mut rng,
+        device,
+    )
+    .await?;
+    let gaps = to_ev(
+        config,
+        floats_async(gap_head_output(model, config, &z, device)).await?,
+    );
+    Ok(with_gaps(molecules, gaps))
+}
+
+/// The generator of batch `index` of a run seeded with `seed`.
+fn batch_rng(seed: u64, index: usize) -> SeededRng {
+    SeededRng::new(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+fn with_gaps(molecules: Vec<Molecule>, gaps: Vec<f64>) -> Vec<Sample> {
     molecules
         .into_iter()
         .zip(gaps)

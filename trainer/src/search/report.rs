@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::run::{Scored, SearchState};
 use crate::fsio::write_atomically;
 use crate::plot::{self, BLUE, GREEN, GREY, Panel, RED};
+use plotters::chart::SeriesLabelPosition;
 
 /// DFT results, best first: the final level's, then the pre-screen's; failures last.
 pub fn ranked(state: &SearchState) -> Vec<&Scored> {
@@ -184,7 +185,7 @@ pub fn write_outputs(dir: &Path, state: &SearchState, qm9_gaps: &[f64]) -> Resul
 }
 
 fn best_gap_plot(path: &Path, state: &SearchState) -> Result<()> {
-    let mut best = f64::NEG_INFINITY;
+    let (mut best, mut best_final) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
     let mut prescreen = Vec::new();
     let mut finals = Vec::new();
     for s in &state.scored {
@@ -195,13 +196,14 @@ fn best_gap_plot(path: &Path, state: &SearchState) -> Result<()> {
             best = best.max(g);
             prescreen.push((s.calls as f64, best));
         } else {
-            finals.push((s.calls as f64, g));
+            best_final = best_final.max(g);
+            finals.push((s.calls as f64, best_final));
         }
     }
     let calls = state.calls().max(1) as f64;
     let mut series = vec![("best pre-screen gap (qm9 scale)", BLUE, prescreen)];
     if !finals.is_empty() {
-        series.push(("final-level gaps", GREEN, finals));
+        series.push(("best final-level gap", GREEN, finals));
     }
     if let Some((_, g)) = &state.qm9_best {
         series.push((
@@ -223,6 +225,7 @@ fn best_gap_plot(path: &Path, state: &SearchState) -> Result<()> {
             title: "best DFT gap (eV) against oracle calls",
             x_desc: "DFT calls",
             series,
+            legend: SeriesLabelPosition::LowerRight,
         }],
     )
 }
@@ -287,6 +290,7 @@ fn distribution_plot(path: &Path, state: &SearchState, qm9_gaps: &[f64]) -> Resu
                     density(&scored, lo, hi),
                 ),
             ],
+            legend: SeriesLabelPosition::UpperLeft,
         }],
     )
 }

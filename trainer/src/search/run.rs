@@ -16,6 +16,7 @@ use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
 use super::constraints::Constraints;
+use super::graph;
 use super::nes::SearchDistribution;
 use super::policy::DecoderPolicy;
 use crate::backend::Backend;
@@ -32,6 +33,9 @@ pub enum Strategy {
     Latent,
     /// The decoder fine-tuned as a policy by REINFORCE, with a KL penalty to the trained decoder
     Decoder,
+    /// Evolution on the molecular graph: valence-checked edits of a population
+    /// seeded with QM9's best and VAE samples, selected on the surrogate
+    Graph,
 }
 
 /// How hard to search; saved with the state so `--resume` continues the same run.
@@ -132,6 +136,9 @@ pub struct SearchState {
     /// Surrogate predictions for the molecules decoded in the first and last round.
     pub first_round_predictions: Vec<f64>,
     pub last_round_predictions: Vec<f64>,
+    /// The graph strategy's population (canonical SMILES), carried between rounds.
+    #[serde(default)]
+    pub population: Vec<String>,
 }
 
 impl SearchState {
@@ -237,7 +244,7 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
                 options.out_dir.display()
             );
         }
-        new_state(options, &dataset, &vae, vae_config.latent, &device)?
+        new_state(options, &dataset, &vae, &vae_config, &device)?
     };
     let surrogate = if refit_path.exists() && state.rounds_done > 0 {
         load_surrogate_file(&refit_path, &device)?.0
@@ -260,7 +267,7 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
     drop(dataset);
     let policy_path = options.out_dir.join(POLICY_FILE);
     let policy = match state.settings.strategy {
-        Strategy::Latent => None,
+        Strategy::Latent | Strategy::Graph => None,
         Strategy::Decoder => {
             let saved = if state.rounds_done > 0 && policy_path.exists() {
                 Some(std::fs::read(&policy_path)?)
@@ -298,6 +305,7 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
         let candidates = match state.settings.strategy {
             Strategy::Latent => search_round(&mut state, &models, &known, round),
             Strategy::Decoder => policy_round(&mut state, &mut models, &known, round)?,
+            Strategy::Graph => graph_round(&mut state, &models, &known, round),
         };
         if let Some(policy) = &models.policy {
             write_atomically(&policy_path, &policy.weights())?;
@@ -393,9 +401,10 @@ fn new_state(
     options: &OptimizeOptions,
     dataset: &Qm9Dataset,
     vae: &GraphVae,
-    latent: usize,
+    vae_config: &ModelConfig,
     device: &Device,
 ) -> Result<SearchState> {
+    let latent = vae_config.latent;
     let settings = options.settings.clone();
     let constraints = options.constraints.clone();
     // QM9's molecules that meet the constraints, best gap first.
@@ -419,6 +428,10 @@ fn new_state(
         let mean = model_core::model::sample::prior_latents(1, latent, &mut rng);
         distributions.push(SearchDistribution::new(mean, 1.0));
     }
+    let population = match settings.strategy {
+        Strategy::Graph => initial_population(&settings, &eligible, vae, vae_config, device),
+        Strategy::Latent | Strategy::Decoder => Vec::new(),
+    };
     Ok(SearchState {
         settings,
         constraints,
@@ -431,7 +444,40 @@ fn new_state(
         qm9_best_final: None,
         first_round_predictions: Vec::new(),
         last_round_predictions: Vec::new(),
+        population,
     })
+}
+
+/// The graph strategy's first population: QM9's best molecules under the
+/// constraints and as many molecules sampled from the VAE's prior.
+fn initial_population(
+    settings: &SearchSettings,
+    eligible: &[&Qm9Record],
+    vae: &GraphVae,
+    vae_config: &ModelConfig,
+    device: &Device,
+) -> Vec<String> {
+    let half = graph_population_size(settings) / 2;
+    let sampled = model_core::model::sample::sample_prior(
+        vae,
+        vae_config,
+        half,
+        settings.seed,
+        256,
+        1.0,
+        device,
+    );
+    eligible
+        .iter()
+        .take(half)
+        .map(|r| r.smiles.clone())
+        .chain(sampled.iter().map(canonical_smiles))
+        .collect()
+}
+
+/// Molecules the graph strategy keeps between generations.
+fn graph_population_size(settings: &SearchSettings) -> usize {
+    settings.population * 8
 }
 
 /// QM9's molecules that meet `constraints`, novelty aside (they are all in QM9).
@@ -460,9 +506,9 @@ fn search_round(
     round: usize,
 ) -> Vec<Candidate> {
     let settings = state.settings.clone();
+    let constraints = state.constraints.clone();
     let latent = models.vae_config.latent;
-    let mut pool: HashMap<String, Candidate> = HashMap::new();
-    let mut predictions = Vec::new();
+    let mut log = RoundLog::default();
     for generation in 0..settings.generations {
         let mut rng = generation_rng(&settings, round, generation);
         let draws: Vec<_> = state
@@ -475,27 +521,8 @@ fn search_round(
             .flat_map(|d| d.latents.iter().copied())
             .collect();
         let molecules = decode_greedy(&models.vae, &models.vae_config, &latents, &models.device);
-        let refs: Vec<&Molecule> = molecules.iter().collect();
-        let gaps = predict_gaps_ev(
-            &models.surrogate,
-            &models.surrogate_config,
-            &refs,
-            &models.device,
-        );
-        predictions.extend(gaps.iter().copied());
-        let mut rewards = Vec::with_capacity(molecules.len());
-        for (molecule, gap) in molecules.into_iter().zip(gaps) {
-            let smiles = canonical_smiles(&molecule);
-            let penalty = state.constraints.penalty(&molecule, known, &smiles);
-            rewards.push(gap - penalty);
-            if penalty == 0.0 {
-                pool.entry(smiles.clone()).or_insert(Candidate {
-                    molecule,
-                    smiles,
-                    predicted_gap_ev: gap,
-                });
-            }
-        }
+        let assessed = log.assess(molecules, models, &constraints, known);
+        let rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
         debug_assert_eq!(latents.len(), rewards.len() * latent);
         for (dist, (draw, rewards)) in state
             .distributions
@@ -505,11 +532,7 @@ fn search_round(
             dist.update(draw, rewards);
         }
     }
-    if round == 0 {
-        state.first_round_predictions = predictions.clone();
-    }
-    state.last_round_predictions = predictions;
-    ranked_candidates(pool)
+    log.finish(state, round)
 }
 
 /// REINFORCE generations of one round on the decoder policy; returns the
@@ -521,9 +544,9 @@ fn policy_round(
     round: usize,
 ) -> Result<Vec<Candidate>> {
     let settings = state.settings.clone();
+    let constraints = state.constraints.clone();
     let batch = settings.population * settings.samples;
-    let mut pool: HashMap<String, Candidate> = HashMap::new();
-    let mut predictions = Vec::new();
+    let mut log = RoundLog::default();
     for generation in 0..settings.generations {
         let mut rng = generation_rng(&settings, round, generation);
         let policy = models
@@ -531,34 +554,133 @@ fn policy_round(
             .as_mut()
             .expect("decoder strategy has a policy");
         let (z, molecules) = policy.sample(batch, &mut rng);
-        let refs: Vec<&Molecule> = molecules.iter().collect();
-        let gaps = predict_gaps_ev(
-            &models.surrogate,
-            &models.surrogate_config,
-            &refs,
-            &models.device,
-        );
-        predictions.extend(gaps.iter().copied());
-        let mut rewards = Vec::with_capacity(molecules.len());
-        for (molecule, &gap) in molecules.iter().zip(&gaps) {
-            let smiles = canonical_smiles(molecule);
-            let penalty = state.constraints.penalty(molecule, known, &smiles);
-            rewards.push(gap - penalty);
-            if penalty == 0.0 {
-                pool.entry(smiles.clone()).or_insert(Candidate {
-                    molecule: molecule.clone(),
-                    smiles,
-                    predicted_gap_ev: gap,
+        let assessed = log.assess(molecules, models, &constraints, known);
+        let rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
+        let molecules: Vec<Molecule> = assessed.into_iter().map(|a| a.molecule).collect();
+        models
+            .policy
+            .as_mut()
+            .expect("decoder strategy has a policy")
+            .update(&z, &molecules, &rewards)?;
+    }
+    Ok(log.finish(state, round))
+}
+
+/// Graph-evolution generations of one round; returns the candidates that meet
+/// every constraint, best predicted gap first.
+fn graph_round(
+    state: &mut SearchState,
+    models: &Models,
+    known: &HashSet<String>,
+    round: usize,
+) -> Vec<Candidate> {
+    let settings = state.settings.clone();
+    let constraints = state.constraints.clone();
+    // Rewards come from the surrogate as refitted so far, so the population is re-scored.
+    let parents = graph::parse_population(&state.population);
+    let mut population = assess(parents, models, &constraints, known);
+    let mut log = RoundLog::default();
+    let per_generation = settings.population * settings.samples;
+    for generation in 0..settings.generations {
+        if population.is_empty() {
+            break;
+        }
+        let mut rng = generation_rng(&settings, round, generation);
+        let children =
+            graph::offspring(&population, &constraints.elements, per_generation, &mut rng);
+        population.extend(log.assess(children, models, &constraints, known));
+        population = graph::select(population, graph_population_size(&settings));
+    }
+    state.population = graph::population_smiles(&population);
+    log.finish(state, round)
+}
+
+/// A molecule the surrogate has predicted and the constraints have judged.
+#[derive(Clone, Debug)]
+pub struct Assessed {
+    pub molecule: Molecule,
+    pub smiles: String,
+    pub gap_ev: f64,
+    /// How far it is from the constraints, in eV (0 when it meets them).
+    pub penalty: f64,
+}
+
+impl Assessed {
+    /// What the search climbs: the predicted gap minus the penalties.
+    pub fn reward(&self) -> f64 {
+        self.gap_ev - self.penalty
+    }
+}
+
+/// The surrogate's gaps and the constraints' penalties for `molecules`, in order.
+fn assess(
+    molecules: Vec<Molecule>,
+    models: &Models,
+    constraints: &Constraints,
+    known: &HashSet<String>,
+) -> Vec<Assessed> {
+    let refs: Vec<&Molecule> = molecules.iter().collect();
+    let gaps = predict_gaps_ev(
+        &models.surrogate,
+        &models.surrogate_config,
+        &refs,
+        &models.device,
+    );
+    molecules
+        .into_iter()
+        .zip(gaps)
+        .map(|(molecule, gap_ev)| {
+            let smiles = canonical_smiles(&molecule);
+            let penalty = constraints.penalty(&molecule, known, &smiles);
+            Assessed {
+                molecule,
+                smiles,
+                gap_ev,
+                penalty,
+            }
+        })
+        .collect()
+}
+
+/// What one round of any strategy proposed: every prediction, and the
+/// distinct molecules that meet every constraint.
+#[derive(Default)]
+struct RoundLog {
+    pool: HashMap<String, Candidate>,
+    predictions: Vec<f64>,
+}
+
+impl RoundLog {
+    /// [`assess`], recording what it saw.
+    fn assess(
+        &mut self,
+        molecules: Vec<Molecule>,
+        models: &Models,
+        constraints: &Constraints,
+        known: &HashSet<String>,
+    ) -> Vec<Assessed> {
+        let assessed = assess(molecules, models, constraints, known);
+        for a in &assessed {
+            self.predictions.push(a.gap_ev);
+            if a.penalty == 0.0 {
+                self.pool.entry(a.smiles.clone()).or_insert(Candidate {
+                    molecule: a.molecule.clone(),
+                    smiles: a.smiles.clone(),
+                    predicted_gap_ev: a.gap_ev,
                 });
             }
         }
-        policy.update(&z, &molecules, &rewards)?;
+        assessed
     }
-    if round == 0 {
-        state.first_round_predictions = predictions.clone();
+
+    /// Records the round's predictions in `state`; the candidates, best predicted gap first.
+    fn finish(self, state: &mut SearchState, round: usize) -> Vec<Candidate> {
+        if round == 0 {
+            state.first_round_predictions = self.predictions.clone();
+        }
+        state.last_round_predictions = self.predictions;
+        ranked_candidates(self.pool)
     }
-    state.last_round_predictions = predictions;
-    Ok(ranked_candidates(pool))
 }
 
 fn ranked_candidates(pool: HashMap<String, Candidate>) -> Vec<Candidate> {

@@ -1,0 +1,220 @@
+//! The Generate view: sample N molecules with a seed, draw them, copy,
+//! download, or send them to the Score view.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::app::{ModelState, generator};
+use crate::browser;
+use crate::generate::{self, BackendKind, Drawn};
+use crate::score_view::ScoreQueue;
+
+const FIRST_BATCH: usize = 100;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Status {
+    Waiting,
+    Sampling,
+    Failed(String),
+    Ready {
+        backend: BackendKind,
+        count: usize,
+        sample_ms: f64,
+        draw_ms: f64,
+    },
+}
+
+/// Samples `n` molecules with `seed` and publishes them with their timings.
+async fn run_sampling(
+    backend: BackendKind,
+    n: usize,
+    seed: u64,
+    temperature: f32,
+    status: RwSignal<Status>,
+    molecules: RwSignal<Vec<Drawn>>,
+) {
+    let Some(generator) = generator() else {
+        return;
+    };
+    status.set(Status::Sampling);
+    browser::next_frame().await;
+    let start = browser::now_ms();
+    let (samples, ran_on) = match generator.sample(backend, n, seed, temperature).await {
+        Ok(done) => done,
+        Err(e) => {
+            status.set(Status::Failed(e));
+            return;
+        }
+    };
+    let sampled = browser::now_ms();
+    let drawn: Vec<Drawn> = samples.iter().map(generate::draw_sample).collect();
+    let done = browser::now_ms();
+    molecules.set(drawn);
+    status.set(Status::Ready {
+        backend: ran_on,
+        count: n,
+        sample_ms: sampled - start,
+        draw_ms: done - sampled,
+    });
+    browser::set_title(&format!("molgap: {n} molecules"));
+}
+
+#[component]
+pub fn GenerateView() -> impl IntoView {
+    let model = expect_context::<RwSignal<ModelState>>();
+    let status = RwSignal::new(Status::Waiting);
+    let molecules = RwSignal::new(Vec::<Drawn>::new());
+    let count = RwSignal::new(FIRST_BATCH);
+    let seed = RwSignal::new(0u64);
+    let temperature = RwSignal::new(1.0f32);
+    // WebGPU where the browser has it; `?backend=cpu` or the selector changes it.
+    let backend = RwSignal::new(BackendKind::WebGpu);
+    if browser::query_param("backend").as_deref() == Some("cpu") {
+        backend.set(BackendKind::Cpu);
+    }
+    let has_webgpu =
+        move || model.get() == ModelState::Ready && generator().is_some_and(|g| g.has_webgpu());
+
+    // The first batch, as soon as the weights are in.
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) {
+            return true;
+        }
+        if model.get() != ModelState::Ready {
+            return false;
+        }
+        spawn_local(run_sampling(
+            backend.get_untracked(),
+            FIRST_BATCH,
+            0,
+            1.0,
+            status,
+            molecules,
+        ));
+        true
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        spawn_local(run_sampling(
+            backend.get(),
+            count.get(),
+            seed.get(),
+            temperature.get(),
+            status,
+            molecules,
+        ));
+    };
+    // Sampling needs loaded weights and no sampling under way.
+    let busy = move || model.get() != ModelState::Ready || matches!(status.get(), Status::Sampling);
+    let state = move || match (model.get(), status.get()) {
+        (ModelState::Failed(_), _) => "failed",
+        (_, Status::Sampling) | (ModelState::Loading, _) | (_, Status::Waiting) => "sampling",
+        (_, Status::Failed(_)) => "failed",
+        (_, Status::Ready { .. }) => "ready",
+    };
+
+    view! {
+        <div id="generate" data-state=state>
+            <form class="controls" on:submit=on_submit aria-label="sampling settings">
+                <label>"molecules"
+                    <input type="number" min="1" max="10000" prop:value=move || count.get().to_string()
+                        on:input=move |ev| {
+                            if let Ok(v) = event_target_value(&ev).parse::<usize>() {
+                                count.set(v.clamp(1, 10_000));
+                            }
+                        } />
+                </label>
+                <label>"seed"
+                    <input type="number" min="0" prop:value=move || seed.get().to_string()
+                        on:input=move |ev| {
+                            if let Ok(v) = event_target_value(&ev).parse::<u64>() {
+                                seed.set(v);
+                            }
+                        } />
+                </label>
+                <label>"temperature"
+                    <input type="number" min="0.1" max="3" step="0.1" prop:value=move || temperature.get().to_string()
+                        on:input=move |ev| {
+                            if let Ok(v) = event_target_value(&ev).parse::<f32>() {
+                                temperature.set(v.clamp(0.1, 3.0));
+                            }
+                        } />
+                </label>
+                <label>"backend"
+                    <select id="backend-choice" on:change=move |ev| {
+                        backend.set(if event_target_value(&ev) == "cpu" { BackendKind::Cpu } else { BackendKind::WebGpu });
+                    }>
+                        <option value="webgpu" selected=move || backend.get() == BackendKind::WebGpu
+                            disabled=move || !has_webgpu()>"WebGPU"</option>
+                        <option value="cpu" selected=move || backend.get() == BackendKind::Cpu>"CPU (wasm)"</option>
+                    </select>
+                </label>
+                <button type="submit" id="sample" disabled=busy>"Sample"</button>
+                <button type="button" class="secondary" id="download-csv"
+                    disabled=move || molecules.with(Vec::is_empty)
+                    on:click=move |_| {
+                        let text = molecules.with(|m| generate::csv(m));
+                        let _ = browser::download("molgap-samples.csv", "text/csv", &text);
+                    }>"Download CSV"</button>
+                <button type="button" class="secondary" id="download-smi"
+                    disabled=move || molecules.with(Vec::is_empty)
+                    on:click=move |_| {
+                        let text = molecules.with(|m| m.iter().map(|d| format!("{}\n", d.smiles)).collect::<String>());
+                        let _ = browser::download("molgap-samples.smi", "chemical/x-daylight-smiles", &text);
+                    }>"Download SMILES"</button>
+            </form>
+            <p class="status" role="status" aria-live="polite" id="status">
+                {move || match (model.get(), status.get()) {
+                    (ModelState::Failed(message), _) => view! { <span class="error">{message}</span> }.into_any(),
+                    (ModelState::Loading, _) => view! { <span>"Loading the model weights…"</span> }.into_any(),
+                    (_, Status::Waiting | Status::Sampling) => view! { <span>"Sampling…"</span> }.into_any(),
+                    (_, Status::Failed(message)) => view! { <span class="error">{message}</span> }.into_any(),
+                    (_, Status::Ready { backend, count, sample_ms, draw_ms }) => {
+                        let rate = count as f64 / (sample_ms / 1000.0).max(1e-9);
+                        let fallback = generator()
+                            .and_then(|g| g.webgpu_unavailable().map(|w| format!(" WebGPU is not used: {w}.")))
+                            .unwrap_or_default();
+                        view! {
+                            <span>
+                                {format!("{count} molecules sampled in {sample_ms:.0} ms ({rate:.0} molecules/s) on ")}
+                                <strong id="backend">{backend.label()}</strong>
+                                {format!("; drawn in {draw_ms:.0} ms.{fallback}")}
+                            </span>
+                        }.into_any()
+                    }
+                }}
+            </p>
+            <section class="grid" aria-label="sampled molecules">
+                <For each=move || molecules.get().into_iter().enumerate() key=|(i, d)| (*i, d.smiles.clone()) let((_, d))>
+                    <MoleculeCard molecule=d />
+                </For>
+            </section>
+        </div>
+    }
+}
+
+/// A drawn molecule with its facts and actions.
+#[component]
+pub fn MoleculeCard(molecule: Drawn) -> impl IntoView {
+    let queue = expect_context::<ScoreQueue>();
+    let smiles = molecule.smiles.clone();
+    let copy_label = format!("copy SMILES {}", molecule.smiles);
+    let score_label = format!("score {} with DFT", molecule.smiles);
+    let for_queue = molecule.clone();
+    view! {
+        <article class="molecule" data-smiles=molecule.smiles.clone()>
+            <div class="drawing" role="img" aria-label=format!("structure of {}", molecule.smiles) inner_html=molecule.svg />
+            <code>{molecule.smiles.clone()}</code>
+            <div class="facts">
+                <span title="gap predicted from the latent (eV)">{format!("gap {:.2} eV", molecule.predicted_gap_ev)}</span>
+                <span>{format!("{} heavy", molecule.heavy_atoms)}</span>
+            </div>
+            <div class="actions">
+                <button type="button" aria-label=copy_label on:click=move |_| browser::copy_to_clipboard(&smiles)>"copy"</button>
+                <button type="button" class="score" aria-label=score_label
+                    on:click=move |_| queue.add(for_queue.clone())>"score"</button>
+            </div>
+        </article>
+    }
+}

@@ -1,0 +1,263 @@
+//! The Score view: molecules sent to the DFT scorer, each job's state as it
+//! changes, DFT HOMO, LUMO and gap beside the model's prediction, and a 3D
+//! view of the geometry the scorer computed on.
+
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::prelude::*;
+
+use crate::app::generator;
+use crate::browser;
+use crate::generate::Drawn;
+use crate::scorer::{self, Job, JobState, ScorerClient};
+
+#[wasm_bindgen(module = "/src/viewer3d.js")]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn show_xyz(element: &web_sys::HtmlElement, xyz: &str) -> Result<JsValue, JsValue>;
+}
+
+/// Levels of theory the scorer offers, fastest first.
+const LEVELS: [(&str, &str); 3] = [
+    ("tiny", "B3LYP/STO-3G (seconds)"),
+    ("fast", "B3LYP/3-21G (pre-screen)"),
+    ("qm9", "B3LYP/6-31G(2df,p), as QM9 (about a minute)"),
+];
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EntryState {
+    Sending,
+    Job(Job),
+    /// The scorer could not be reached or refused; the message says what to do.
+    Error(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub key: usize,
+    pub molecule: Drawn,
+    pub level: String,
+    pub state: EntryState,
+}
+
+/// The molecules sent for scoring, and where and how to score them.
+#[derive(Clone, Copy)]
+pub struct ScoreQueue {
+    entries: RwSignal<Vec<Entry>>,
+    next_key: RwSignal<usize>,
+    pub url: RwSignal<String>,
+    pub level: RwSignal<String>,
+}
+
+impl ScoreQueue {
+    pub fn new() -> ScoreQueue {
+        let url = browser::query_param("scorer").unwrap_or_else(|| scorer::DEFAULT_URL.into());
+        ScoreQueue {
+            entries: RwSignal::new(Vec::new()),
+            next_key: RwSignal::new(0),
+            url: RwSignal::new(url),
+            level: RwSignal::new("tiny".into()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.with(Vec::len)
+    }
+
+    /// Adds `molecule` to the list and sends it to the scorer.
+    pub fn add(&self, molecule: Drawn) {
+        let key = self.next_key.get_untracked();
+        self.next_key.set(key + 1);
+        self.entries.update(|e| {
+            e.push(Entry {
+                key,
+                molecule,
+                level: self.level.get_untracked(),
+                state: EntryState::Sending,
+            })
+        });
+        spawn_local(self.watch(key));
+    }
+
+    fn set_state(&self, key: usize, state: EntryState) {
+        self.entries.update(|entries| {
+            if let Some(e) = entries.iter_mut().find(|e| e.key == key) {
+                e.state = state;
+            }
+        });
+    }
+
+    /// Submits entry `key` and follows its job until it is done or failed.
+    async fn watch(self, key: usize) {
+        let Some(entry) = self
+            .entries
+            .with_untracked(|e| e.iter().find(|e| e.key == key).cloned())
+        else {
+            return;
+        };
+        self.set_state(key, EntryState::Sending);
+        let client = ScorerClient::new(&self.url.get_untracked());
+        let mut job = match client.submit(&entry.molecule.smiles, &entry.level).await {
+            Ok(job) => job,
+            Err(message) => return self.set_state(key, EntryState::Error(message)),
+        };
+        loop {
+            self.set_state(key, EntryState::Job(job.clone()));
+            if job.state.is_final() {
+                return;
+            }
+            job = match client.poll(job.id).await {
+                Ok(next) => next,
+                Err(message) => return self.set_state(key, EntryState::Error(message)),
+            };
+        }
+    }
+}
+
+#[component]
+pub fn ScoreView() -> impl IntoView {
+    let queue = expect_context::<ScoreQueue>();
+    let health = RwSignal::new(None::<Result<String, String>>);
+    let typed = RwSignal::new(String::new());
+    let typed_error = RwSignal::new(None::<String>);
+
+    let check = move || {
+        let client = ScorerClient::new(&queue.url.get_untracked());
+        health.set(Some(Ok("Checking…".into())));
+        spawn_local(async move {
+            let answer = client.health().await.map(|h| {
+                let pyscf = h
+                    .worker_versions
+                    .get("pyscf")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("?");
+                format!("The scorer answers: {} workers, PySCF {pyscf}.", h.workers)
+            });
+            health.set(Some(answer));
+        });
+    };
+    let add_typed = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(g) = generator() else {
+            typed_error.set(Some("The model is still loading.".into()));
+            return;
+        };
+        match g.read(&typed.get_untracked()) {
+            Ok(drawn) => {
+                typed_error.set(None);
+                typed.set(String::new());
+                queue.add(drawn);
+            }
+            Err(e) => typed_error.set(Some(format!("Not sent: {e}"))),
+        }
+    };
+
+    view! {
+        <div id="score">
+            <form class="controls" aria-label="scorer settings" on:submit=move |ev| { ev.prevent_default(); check(); }>
+                <label class="wide">"scorer URL"
+                    <input type="url" id="scorer-url" prop:value=move || queue.url.get()
+                        on:input=move |ev| queue.url.set(event_target_value(&ev)) />
+                </label>
+                <label>"level"
+                    <select id="scorer-level" on:change=move |ev| queue.level.set(event_target_value(&ev))>
+                        {LEVELS.into_iter().map(|(id, text)| view! {
+                            <option value=id selected=move || queue.level.get() == id>{format!("{id}: {text}")}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit" class="secondary" id="check-scorer">"Check scorer"</button>
+            </form>
+            <p class="status" role="status" aria-live="polite" id="scorer-health">
+                {move || match health.get() {
+                    None => "Send molecules here with a card's “score” button, or type a SMILES below. The scorer runs on your machine: `cargo run --release -p scorer -- serve`.".to_string().into_any(),
+                    Some(Ok(text)) => text.into_any(),
+                    Some(Err(e)) => view! { <span class="error">{e}</span> }.into_any(),
+                }}
+            </p>
+            <form class="controls" aria-label="score a SMILES" on:submit=add_typed>
+                <label class="wide">"SMILES"
+                    <input type="text" id="score-smiles" placeholder="e.g. FC(F)(F)CC(F)(F)F" prop:value=move || typed.get()
+                        on:input=move |ev| typed.set(event_target_value(&ev)) />
+                </label>
+                <button type="submit" id="score-typed">"Score"</button>
+            </form>
+            {move || typed_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="jobs" aria-label="scoring jobs">
+                <For each=move || queue.entries.get() key=|e| (e.key, format!("{:?}", e.state)) let(entry)>
+                    <JobRow entry=entry />
+                </For>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn JobRow(entry: Entry) -> impl IntoView {
+    let queue = expect_context::<ScoreQueue>();
+    let viewer = NodeRef::<html::Div>::new();
+    let viewer_error = RwSignal::new(None::<String>);
+    let opened = RwSignal::new(false);
+    let (state_label, detail) = match &entry.state {
+        EntryState::Sending => ("sending", None),
+        EntryState::Job(job) => (job.state.label(), Some(job.clone())),
+        EntryState::Error(_) => ("unreachable", None),
+    };
+    let key = entry.key;
+    let predicted = entry.molecule.predicted_gap_ev;
+    let result = detail.as_ref().and_then(|j| j.result.clone());
+    let xyz = result.as_ref().map(|r| r.xyz.clone());
+    let show_3d = move |_| {
+        let Some(xyz) = xyz.clone() else { return };
+        let Some(element) = viewer.get_untracked() else {
+            return;
+        };
+        opened.set(true);
+        spawn_local(async move {
+            // The viewer sizes itself from its element, which must be shown first.
+            browser::next_frame().await;
+            let element: &web_sys::HtmlElement = &element;
+            if let Err(e) = show_xyz(element, &xyz).await {
+                viewer_error.set(Some(format!("{e:?}")));
+            }
+        });
+    };
+    view! {
+        <article class="job" data-state=state_label data-smiles=entry.molecule.smiles.clone()>
+            <div class="drawing" role="img" aria-label=format!("structure of {}", entry.molecule.smiles)
+                inner_html=entry.molecule.svg.clone() />
+            <div class="job-facts">
+                <code>{entry.molecule.smiles.clone()}</code>
+                <p><span class=format!("pill {state_label}")>{state_label}</span>{format!(" at level {}", entry.level)}</p>
+                <table>
+                    <tr><th scope="row">"predicted gap"</th><td>{format!("{predicted:.2} eV")}</td></tr>
+                    {result.clone().map(|r| view! {
+                        <tr><th scope="row">"DFT HOMO"</th><td class="homo">{format!("{:.3} eV", r.homo_ev)}</td></tr>
+                        <tr><th scope="row">"DFT LUMO"</th><td class="lumo">{format!("{:.3} eV", r.lumo_ev)}</td></tr>
+                        <tr><th scope="row">"DFT gap"</th><td class="dft-gap"><strong>{format!("{:.3} eV", r.gap_ev)}</strong>
+                            {format!(" ({:+.2} eV from the prediction)", r.gap_ev - predicted)}</td></tr>
+                        <tr><th scope="row">"method"</th><td>{format!("{}/{}, {} geometry, {:.1} s{}", r.method, r.basis, r.geometry, r.wall_s,
+                            if r.converged { "" } else { ", SCF not converged" })}</td></tr>
+                    })}
+                </table>
+                {match &entry.state {
+                    EntryState::Error(message) => Some(view! {
+                        <p class="error">{message.clone()}</p>
+                        <button type="button" class="secondary retry" on:click=move |_| spawn_local(queue.watch(key))>"Retry"</button>
+                    }.into_any()),
+                    EntryState::Job(job) if job.state == JobState::Failed => Some(view! {
+                        <p class="error">{format!("The calculation failed: {}", job.error.clone().unwrap_or_default())}</p>
+                    }.into_any()),
+                    _ => None,
+                }}
+                {result.is_some().then(|| view! {
+                    <button type="button" class="secondary show-3d" on:click=show_3d>"3D view"</button>
+                })}
+                {move || viewer_error.get().map(|e| view! { <p class="error">{e}</p> })}
+            </div>
+            <div class="viewer3d" node_ref=viewer aria-label="3D geometry used by the scorer"
+                style:display=move || if opened.get() { "block" } else { "none" }></div>
+        </article>
+    }
+}
