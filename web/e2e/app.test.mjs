@@ -116,7 +116,9 @@ await check('loads, samples and draws at least 100 molecules on the expected bac
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   const started = Date.now();
-  await page.goto(base);
+  // SwiftShader's adapter is a software fallback, so the page would start on
+  // the CPU; ?backend=webgpu makes it sample on WebGPU all the same.
+  await page.goto(webgpu ? `${base}?backend=webgpu` : base);
   await ready(page);
   report('first_molecules_drawn_ms', Date.now() - started);
   const drawings = await page.$$eval('#generate .molecule .drawing svg', (svgs) => svgs.length);
@@ -198,6 +200,11 @@ await check('phone-sized viewport shows the grid without sideways scrolling', as
   await ready(page);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  // Left to choose, the page samples on the CPU and says why WebGPU was not used.
+  const status = await page.textContent('#status');
+  assert.match(await page.textContent('#backend'), /CPU/);
+  if (webgpu) assert.match(status, /WebGPU is not used: its adapter .* is a software fallback/, status);
+  else assert.match(status, /WebGPU is not used: this browser offers no WebGPU adapter/, status);
   await page.screenshot({ path: path.join(out, 'generate-phone.png') });
   await page.close();
 });
@@ -210,14 +217,12 @@ await check('explore: a latent path between two molecules and a clickable QM9 ma
     await page.goto(base);
     await ready(page);
     await page.click('#tab-explore');
-    const started = Date.now();
     await page.waitForSelector('svg.map circle', { timeout: 300_000 });
-    if (size === 'desktop') report('map_ms', Date.now() - started);
     const points = await page.$$eval('svg.map circle', (c) => c.length);
     assert.ok(points >= 1000, `only ${points} points on the map`);
     assert.match(await page.textContent('#map-status'), /principal components/);
     // Click a point: its molecule and QM9 gap appear.
-    await page.click('svg.map circle >> nth=10');
+    await page.click('svg.map circle >> nth=10', { force: true }); // points overlap: whichever is on top
     await page.waitForSelector('.map-detail .molecule svg');
     assert.match(await page.textContent('#map-picked'), /QM9 DFT gap \d+\.\d+ eV/);
     // Keyboard: the map takes arrow keys.
@@ -238,7 +243,7 @@ await check('explore: a latent path between two molecules and a clickable QM9 ma
     await page.fill('#interp-to', 'OC1=CC=CN=C1');
     await page.click('#interpolate');
     await page.waitForSelector('.strip .molecule');
-    await page.click('svg.map circle >> nth=700');
+    await page.click('svg.map circle >> nth=700', { force: true });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `explore is ${overflow}px wider than the viewport`);
     assert.deepEqual(errors, []);

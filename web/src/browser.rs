@@ -175,10 +175,40 @@ pub fn query_param(name: &str) -> Option<String> {
         .get(name)
 }
 
-/// Whether the browser exposes WebGPU (`navigator.gpu`).
+/// The browser's WebGPU adapter, as far as this app cares.
 #[cfg(target_arch = "wasm32")]
-pub fn offers_webgpu() -> bool {
-    js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("gpu"))
-        .map(|gpu| !gpu.is_undefined() && !gpu.is_null())
-        .unwrap_or(false)
+pub struct Adapter {
+    /// A software adapter (`info.isFallbackAdapter`), such as SwiftShader.
+    pub fallback: bool,
+    /// Vendor and architecture, e.g. "google swiftshader".
+    pub name: String,
+}
+
+/// Asks `navigator.gpu` for an adapter; `None` without WebGPU or an adapter.
+#[cfg(target_arch = "wasm32")]
+pub async fn webgpu_adapter() -> Option<Adapter> {
+    let get =
+        |target: &JsValue, key: &str| js_sys::Reflect::get(target, &JsValue::from_str(key)).ok();
+    let gpu = get(&window().navigator(), "gpu").filter(|g| !g.is_undefined() && !g.is_null())?;
+    let request: js_sys::Function = get(&gpu, "requestAdapter")?.dyn_into().ok()?;
+    let promise: js_sys::Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
+    let adapter = JsFuture::from(promise)
+        .await
+        .ok()
+        .filter(|a| !a.is_null())?;
+    let info = get(&adapter, "info").unwrap_or(JsValue::UNDEFINED);
+    let text = |key| {
+        get(&info, key)
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    let fallback = get(&info, "isFallbackAdapter")
+        .or_else(|| get(&adapter, "isFallbackAdapter"))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let name = format!("{} {}", text("vendor"), text("architecture"));
+    Some(Adapter {
+        fallback,
+        name: name.trim().to_string(),
+    })
 }

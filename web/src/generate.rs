@@ -39,8 +39,9 @@ pub struct Generator {
     /// Always there: encoding, greedy decoding and the fallback for sampling.
     cpu: Loaded,
     gpu: Option<Loaded>,
-    /// Why there is no WebGPU model, when there is none.
-    gpu_unavailable: Option<String>,
+    /// Why sampling does not start on WebGPU: there is none, or its adapter
+    /// is a software fallback (slower than the CPU backend).
+    gpu_note: Option<String>,
 }
 
 /// One molecule, ready to show.
@@ -64,9 +65,9 @@ impl Generator {
             model,
             device: cpu_device,
         };
-        let (gpu, gpu_unavailable) = match webgpu_device().await {
-            Ok(device) => match load_weights(bytes, &device) {
-                Ok((model, _)) => (Some(Loaded { model, device }), None),
+        let (gpu, gpu_note) = match webgpu_device().await {
+            Ok((device, software)) => match load_weights(bytes, &device) {
+                Ok((model, _)) => (Some(Loaded { model, device }), software),
                 Err(e) => (
                     None,
                     Some(format!("the weights did not load on WebGPU: {e}")),
@@ -78,7 +79,7 @@ impl Generator {
             config,
             cpu,
             gpu,
-            gpu_unavailable,
+            gpu_note,
         })
     }
 
@@ -86,8 +87,18 @@ impl Generator {
         self.gpu.is_some()
     }
 
-    pub fn webgpu_unavailable(&self) -> Option<&str> {
-        self.gpu_unavailable.as_deref()
+    /// Where sampling starts: WebGPU on a hardware adapter, the CPU otherwise.
+    pub fn preferred_backend(&self) -> BackendKind {
+        if self.gpu.is_some() && self.gpu_note.is_none() {
+            BackendKind::WebGpu
+        } else {
+            BackendKind::Cpu
+        }
+    }
+
+    /// Why sampling does not start on WebGPU, if it does not.
+    pub fn webgpu_note(&self) -> Option<&str> {
+        self.gpu_note.as_deref()
     }
 
     /// Samples `n` molecules with `seed` on `backend` (WebGPU falls back to
@@ -173,20 +184,29 @@ impl Generator {
     }
 }
 
-/// Initialises WebGPU, or says why it is not there.
+/// Initialises WebGPU, or says why it is not there. With the device comes a
+/// note when the adapter is a software fallback (SwiftShader, say), which
+/// runs this model more slowly than the CPU backend.
 #[cfg(target_arch = "wasm32")]
-async fn webgpu_device() -> Result<Device, String> {
-    if !crate::browser::offers_webgpu() {
-        return Err("this browser offers no WebGPU (navigator.gpu is missing)".into());
-    }
-    Device::wgpu_options()
+async fn webgpu_device() -> Result<(Device, Option<String>), String> {
+    let Some(adapter) = crate::browser::webgpu_adapter().await else {
+        return Err("this browser offers no WebGPU adapter".into());
+    };
+    let device = Device::wgpu_options()
         .init_async()
         .await
-        .map_err(|e| format!("WebGPU did not start: {e}"))
+        .map_err(|e| format!("WebGPU did not start: {e}"))?;
+    let note = adapter.fallback.then(|| {
+        format!(
+            "its adapter ({}) is a software fallback, slower than the CPU here; choose WebGPU in the backend menu to use it anyway",
+            adapter.name
+        )
+    });
+    Ok((device, note))
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-async fn webgpu_device() -> Result<Device, String> {
+async fn webgpu_device() -> Result<(Device, Option<String>), String> {
     Err("WebGPU exists only in the browser build".into())
 }
 

@@ -67,11 +67,8 @@ pub fn GenerateView() -> impl IntoView {
     let count = RwSignal::new(FIRST_BATCH);
     let seed = RwSignal::new(0u64);
     let temperature = RwSignal::new(1.0f32);
-    // WebGPU where the browser has it; `?backend=cpu` or the selector changes it.
-    let backend = RwSignal::new(BackendKind::WebGpu);
-    if browser::query_param("backend").as_deref() == Some("cpu") {
-        backend.set(BackendKind::Cpu);
-    }
+    // Chosen when the weights are in: `?backend=cpu|webgpu`, else the model's preference.
+    let backend = RwSignal::new(BackendKind::Cpu);
     let has_webgpu =
         move || model.get() == ModelState::Ready && generator().is_some_and(|g| g.has_webgpu());
 
@@ -83,14 +80,16 @@ pub fn GenerateView() -> impl IntoView {
         if model.get() != ModelState::Ready {
             return false;
         }
-        spawn_local(run_sampling(
-            backend.get_untracked(),
-            FIRST_BATCH,
-            0,
-            1.0,
-            status,
-            molecules,
-        ));
+        let Some(g) = generator() else {
+            return false;
+        };
+        let chosen = match browser::query_param("backend").as_deref() {
+            Some("cpu") => BackendKind::Cpu,
+            Some("webgpu") if g.has_webgpu() => BackendKind::WebGpu,
+            _ => g.preferred_backend(),
+        };
+        backend.set(chosen);
+        spawn_local(run_sampling(chosen, FIRST_BATCH, 0, 1.0, status, molecules));
         true
     });
 
@@ -173,7 +172,8 @@ pub fn GenerateView() -> impl IntoView {
                     (_, Status::Ready { backend, count, sample_ms, draw_ms }) => {
                         let rate = count as f64 / (sample_ms / 1000.0).max(1e-9);
                         let fallback = generator()
-                            .and_then(|g| g.webgpu_unavailable().map(|w| format!(" WebGPU is not used: {w}.")))
+                            .filter(|_| backend == BackendKind::Cpu)
+                            .and_then(|g| g.webgpu_note().map(|w| format!(" WebGPU is not used: {w}.")))
                             .unwrap_or_default();
                         view! {
                             <span>

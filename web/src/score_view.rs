@@ -127,12 +127,14 @@ pub fn ScoreView() -> impl IntoView {
         health.set(Some(Ok("Checking…".into())));
         spawn_local(async move {
             let answer = client.health().await.map(|h| {
+                // Workers report their versions once they have started.
                 let pyscf = h
                     .worker_versions
                     .get("pyscf")
                     .and_then(|v| v.as_str())
-                    .unwrap_or("?");
-                format!("The scorer answers: {} workers, PySCF {pyscf}.", h.workers)
+                    .map(|v| format!(", PySCF {v}"))
+                    .unwrap_or_default();
+                format!("The scorer answers: {} PySCF workers{pyscf}.", h.workers)
             });
             health.set(Some(answer));
         });
