@@ -17,7 +17,7 @@ cargo test --workspace
 echo "== web app: trunk build --release"
 scripts/trunk.sh build --release
 echo "== web app in headless Chromium against a real scorer (CPU wasm, then WebGPU); screenshots in target/web-e2e"
-cargo build --quiet -p scorer
+# `cargo test --workspace` above built the scorer binary (its tests run it).
 scorer_bin="${CARGO_TARGET_DIR:-target}/debug/scorer"
 node web/e2e/app.test.mjs --out target/web-e2e --scorer-bin "$scorer_bin"
 node web/e2e/app.test.mjs --webgpu --out target/web-e2e --scorer-bin "$scorer_bin"
