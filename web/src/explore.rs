@@ -10,6 +10,7 @@ use crate::browser;
 use crate::generate::{Drawn, draw};
 use crate::sample_view::MoleculeCard;
 use model_core::chem::{Molecule, parse_smiles};
+use model_core::model::pca::latent_map;
 
 /// A small QM9 sample (test split) with its DFT gaps, shipped in `public/`.
 const MAP_URL: &str = "qm9_map.csv";
@@ -103,8 +104,8 @@ async fn load_map(state: RwSignal<MapState>) {
         let text = String::from_utf8(bytes).map_err(|e| e.to_string())?;
         let rows = parse_map_csv(&text)?;
         let molecules: Vec<&Molecule> = rows.iter().map(|(m, _)| m).collect();
-        let map = g.map(&molecules);
         let z = g.encode(&molecules);
+        let map = latent_map(&z, g.latent_size());
         let predicted = g.predict_gaps(&z);
         let (xs, ys): (Vec<f64>, Vec<f64>) = map.points.iter().map(|p| (p[0], p[1])).unzip();
         let scale = |v: &[f64], size: f64, flip: bool| {

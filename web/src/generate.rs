@@ -5,7 +5,6 @@
 use burn::prelude::Device;
 use model_core::chem::depict::depict_svg;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
-use model_core::model::pca::{LatentMap, latent_map};
 use model_core::model::sample::{
     Sample, decode_greedy, encode_means, predict_gap_ev, sample_batch, sample_batch_async,
 };
@@ -110,13 +109,16 @@ impl Generator {
         seed: u64,
         temperature: f32,
     ) -> Result<(Vec<Sample>, BackendKind), String> {
-        let batches = n.div_ceil(BATCH);
+        let ran_on = match self.gpu {
+            Some(_) if backend == BackendKind::WebGpu => BackendKind::WebGpu,
+            _ => BackendKind::Cpu,
+        };
         let mut out = Vec::with_capacity(n);
-        match (&self.gpu, backend) {
-            (Some(gpu), BackendKind::WebGpu) => {
-                for k in 0..batches {
-                    let size = BATCH.min(n - k * BATCH);
-                    let batch = sample_batch_async(
+        for k in 0..n.div_ceil(BATCH) {
+            let size = BATCH.min(n - k * BATCH);
+            match (&self.gpu, ran_on) {
+                (Some(gpu), BackendKind::WebGpu) => out.extend(
+                    sample_batch_async(
                         &gpu.model,
                         &self.config,
                         seed,
@@ -126,14 +128,9 @@ impl Generator {
                         &gpu.device,
                     )
                     .await
-                    .map_err(|e| format!("WebGPU sampling failed: {e}"))?;
-                    out.extend(batch);
-                }
-                Ok((out, BackendKind::WebGpu))
-            }
-            _ => {
-                for k in 0..batches {
-                    let size = BATCH.min(n - k * BATCH);
+                    .map_err(|e| format!("WebGPU sampling failed: {e}"))?,
+                ),
+                _ => {
                     out.extend(sample_batch(
                         &self.cpu.model,
                         &self.config,
@@ -143,12 +140,12 @@ impl Generator {
                         temperature,
                         &self.cpu.device,
                     ));
-                    // Let the page breathe between batches.
+                    // Let the page breathe between batches (WebGPU batches await anyway).
                     crate::browser::next_frame().await;
                 }
-                Ok((out, BackendKind::Cpu))
             }
         }
+        Ok((out, ran_on))
     }
 
     /// Mean latents of `molecules` (on the CPU), `[n, latent]` row-major.
@@ -176,11 +173,6 @@ impl Generator {
         let z = self.encode(&[&molecule]);
         let gap = self.predict_gaps(&z)[0];
         Ok(draw(&molecule, gap))
-    }
-
-    /// The 2D principal-component map of the latents of `molecules`.
-    pub fn map(&self, molecules: &[&Molecule]) -> LatentMap {
-        latent_map(&self.encode(molecules), self.config.latent)
     }
 }
 

@@ -163,12 +163,11 @@ impl<'a> Decoding<'a> {
                 STOP
             } else {
                 let row = &logits[i * ATOM_CHOICES..(i + 1) * ATOM_CHOICES];
-                choose(row, &c.atom_mask(max_atoms), how, rng)
-            };
-            self.added[i] = !c.is_stopped() && choice != STOP;
-            if !c.is_stopped() {
+                let choice = choose(row, &c.atom_mask(max_atoms), how, rng);
                 c.choose_atom(choice);
-            }
+                choice
+            };
+            self.added[i] = choice != STOP;
             self.prev_token[i] = choice as i64;
         }
         if !self.added.iter().any(|&a| a) {

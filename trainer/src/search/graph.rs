@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use model_core::chem::edit::mutate;
-use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
+use model_core::chem::{Molecule, parse_smiles};
 use model_core::rng::SeededRng;
 
 use super::run::Assessed;
@@ -76,18 +76,15 @@ pub fn parse_population(smiles: &[String]) -> Vec<Molecule> {
         .collect()
 }
 
-/// The canonical SMILES of `members`, for the saved state.
+/// The canonical SMILES of `members` (as assessed), for the saved state.
 pub fn population_smiles(members: &[Assessed]) -> Vec<String> {
-    members
-        .iter()
-        .map(|m| canonical_smiles(&m.molecule))
-        .collect()
+    members.iter().map(|m| m.smiles.clone()).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use model_core::chem::Element;
+    use model_core::chem::{Element, canonical_smiles};
 
     fn member(smiles: &str, gap_ev: f64, penalty: f64) -> Assessed {
         let molecule = parse_smiles(smiles).unwrap();

@@ -6,8 +6,9 @@
 //! perfluorinated ethers), SNES search distributions over the VAE's latent
 //! space, or the decoder fine-tuned as a policy (REINFORCE with a KL penalty).
 //! The best new candidates go to the DFT oracle (the scorer) at a pre-screen
-//! level; the surrogate is refitted on what DFT found. At the end the finalists are verified at the
-//! `qm9` level, beside QM9's own best molecule under the same constraints.
+//! level; the surrogate is refitted on what DFT found. At the end the
+//! finalists are verified at the `qm9` level, beside QM9's own best molecule
+//! under the same constraints.
 
 pub mod constraints;
 pub mod graph;

@@ -549,11 +549,11 @@ fn policy_round(
     let mut log = RoundLog::default();
     for generation in 0..settings.generations {
         let mut rng = generation_rng(&settings, round, generation);
-        let policy = models
+        let (z, molecules) = models
             .policy
             .as_mut()
-            .expect("decoder strategy has a policy");
-        let (z, molecules) = policy.sample(batch, &mut rng);
+            .expect("decoder strategy has a policy")
+            .sample(batch, &mut rng);
         let assessed = log.assess(molecules, models, &constraints, known);
         let rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
         let molecules: Vec<Molecule> = assessed.into_iter().map(|a| a.molecule).collect();
