@@ -7,6 +7,7 @@ use model_core::chem::{
 };
 use model_core::rng::SeededRng;
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 /// A random connected molecule under the valence table, or `None` when the
 /// draw paints itself into a corner.
@@ -67,8 +68,28 @@ fn random_molecule(seed: u64) -> Option<Molecule> {
     Molecule::new(atoms, bonds).ok()
 }
 
+/// 2,000 cases from a fixed seed, so CI runs the same cases every time.
+/// `PROPTEST_CASES` and `PROPTEST_RNG_SEED` widen a search by hand.
+fn config() -> ProptestConfig {
+    let from_env = ProptestConfig::default();
+    ProptestConfig {
+        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
+            from_env.cases
+        } else {
+            2000
+        },
+        rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+            from_env.rng_seed
+        } else {
+            RngSeed::Fixed(0x6d6f_6c67_6170)
+        },
+        failure_persistence: None,
+        ..from_env
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {

@@ -5,6 +5,7 @@
 //! project (data validation, decoder masks, the scorer's input validation) goes
 //! through it.
 
+pub mod atom_order;
 #[cfg(feature = "depict")]
 pub mod depict;
 pub mod edit;

@@ -13,6 +13,7 @@
 use chematic::core as cm;
 use chematic::smiles as cs;
 
+use super::atom_order::in_canonical_order;
 use super::molecule::ChargeLabel;
 use super::{Atom, Bond, BondOrder, Element, Molecule, MoleculeError, valence};
 
@@ -150,7 +151,8 @@ pub fn parse_smiles_with(smiles: &str, options: &SmilesOptions) -> Result<Molecu
 
 /// The canonical SMILES of a molecule (RDKit-compatible, aromatic form).
 pub fn canonical_smiles(molecule: &Molecule) -> String {
-    let chematic_molecule = to_chematic(molecule);
+    // The writer's ring perception follows atom order; give it one order.
+    let chematic_molecule = to_chematic(&in_canonical_order(molecule));
     // The writer only fails for inputs our Molecule type cannot hold (query
     // atoms, metals, stereo); every valid Molecule writes.
     cs::rdkit_canonical_smiles(&chematic_molecule)
