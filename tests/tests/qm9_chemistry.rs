@@ -89,12 +89,13 @@ fn canonical_smiles_ignore_atom_order_over_all_qm9() {
                 Ok(m) if canonical_smiles(&m) == canonical => {}
                 Ok(m) => failures.push(format!(
                     "{}: {spelled} -> {}",
-                    record.smiles,
+                    record.source_smiles,
                     canonical_smiles(&m)
                 )),
-                Err(e) => {
-                    failures.push(format!("{}: {spelled} does not parse: {e}", record.smiles))
-                }
+                Err(e) => failures.push(format!(
+                    "{}: {spelled} does not parse: {e}",
+                    record.source_smiles
+                )),
             }
         }
         match parse_smiles(&canonical) {
@@ -103,11 +104,11 @@ fn canonical_smiles_ignore_atom_order_over_all_qm9() {
                     && canonical_smiles(&back) == canonical => {}
             Ok(_) => failures.push(format!(
                 "{}: canonical {canonical} is a different graph",
-                record.smiles
+                record.source_smiles
             )),
             Err(e) => failures.push(format!(
                 "{}: canonical {canonical} does not parse: {e}",
-                record.smiles
+                record.source_smiles
             )),
         }
     }
@@ -130,13 +131,13 @@ fn every_qm9_molecule_can_be_built_under_the_decoder_masks() {
         let target = match decoding_target(&record.molecule, 9) {
             Ok(t) => t,
             Err(e) => {
-                failures.push(format!("{}: {e}", record.smiles));
+                failures.push(format!("{}: {e}", record.source_smiles));
                 continue;
             }
         };
         let rebuilt = canonical_smiles(&target.replay());
         if rebuilt != record.canonical {
-            failures.push(format!("{} rebuilt as {rebuilt}", record.smiles));
+            failures.push(format!("{} rebuilt as {rebuilt}", record.source_smiles));
         }
     }
     assert!(

@@ -14,7 +14,7 @@ pub fn map_sample_csv(dataset: &Qm9Dataset, n: usize, seed: u64) -> String {
     test.truncate(n);
     let mut out = String::from("smiles,gap_ev\n");
     for record in test {
-        out.push_str(&format!("{},{:.3}\n", record.smiles, record.gap_ev()));
+        out.push_str(&format!("{},{:.3}\n", record.canonical, record.gap_ev()));
     }
     out
 }

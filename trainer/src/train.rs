@@ -123,7 +123,7 @@ pub(crate) fn examples(
         .map(|r| {
             Ok(Example {
                 target: decoding_target(&r.molecule, max_atoms)
-                    .with_context(|| format!("QM9 #{} {}", r.index, r.smiles))?,
+                    .with_context(|| format!("QM9 #{} {}", r.index, r.source_smiles))?,
                 molecule: r.molecule.clone(),
                 gap_ev: r.gap_ev(),
             })

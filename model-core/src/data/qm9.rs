@@ -38,7 +38,7 @@ pub struct Qm9Record {
     /// QM9's own molecule number (1..=133885; 3,054 numbers are absent).
     pub index: u32,
     /// The SMILES as QM9 gives it (kekulé).
-    pub smiles: String,
+    pub source_smiles: String,
     /// Canonical SMILES of [`Qm9Record::molecule`].
     pub canonical: String,
     pub molecule: Molecule,
@@ -161,7 +161,7 @@ impl<'a> Qm9Row<'a> {
         }
         Ok(Qm9Record {
             index,
-            smiles: self.smiles.to_string(),
+            source_smiles: self.smiles.to_string(),
             canonical: canonical_smiles(&molecule),
             molecule,
             homo_ha,

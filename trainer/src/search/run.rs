@@ -204,7 +204,11 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
     let state_path = options.out_dir.join(STATE_FILE);
     let (initial_surrogate, surrogate_config) = load_surrogate_file(&options.surrogate, &device)?;
     let dataset = crate::prepare::load_dataset(&options.dataset)?;
-    let known: HashSet<String> = dataset.records.iter().map(|r| r.smiles.clone()).collect();
+    let known: HashSet<String> = dataset
+        .records
+        .iter()
+        .map(|r| r.canonical.clone())
+        .collect();
     let scorer = Scorer::connect(&options.scorer_url)?;
     let prescreen_map = LevelMap::for_level(&options.settings.prescreen_level)?;
     let final_map = LevelMap::for_level(&options.settings.final_level)?;
@@ -410,7 +414,7 @@ fn new_state(
     // QM9's molecules that meet the constraints, best gap first.
     let mut eligible = eligible_in_qm9(dataset, &constraints);
     eligible.sort_by(|a, b| b.gap_ev().total_cmp(&a.gap_ev()));
-    let qm9_best = eligible.first().map(|r| (r.smiles.clone(), r.gap_ev()));
+    let qm9_best = eligible.first().map(|r| (r.canonical.clone(), r.gap_ev()));
     // Half the distributions start at QM9's best molecules, half at the prior.
     let from_qm9 = settings.population.div_ceil(2).min(eligible.len());
     let starts: Vec<&Molecule> = eligible
@@ -470,7 +474,7 @@ fn initial_population(
     eligible
         .iter()
         .take(half)
-        .map(|r| r.smiles.clone())
+        .map(|r| r.canonical.clone())
         .chain(sampled.iter().map(canonical_smiles))
         .collect()
 }
@@ -486,7 +490,7 @@ fn eligible_in_qm9<'a>(dataset: &'a Qm9Dataset, constraints: &Constraints) -> Ve
     dataset
         .records
         .iter()
-        .filter(|r| constraints.penalty(&r.molecule, &none, &r.smiles) == 0.0)
+        .filter(|r| constraints.penalty(&r.molecule, &none, &r.canonical) == 0.0)
         .collect()
 }
 
