@@ -1,19 +1,19 @@
 //! A tiny gap search end to end: shipped VAE and surrogate weights, real QM9,
 //! a real scorer (PySCF workers) on 127.0.0.1 at the STO-3G level.
 
-use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use e2e_tests::{project_python, workspace_root};
+use model_core::chem::rings::ring_frameworks;
 use model_core::chem::{Element, parse_smiles};
 use scorer::serve::{ServeConfig, serve};
 use scorer::validate::Limits;
 use scorer::workers::WorkerConfig;
 use trainer::backend::Backend;
 use trainer::search::{
-    Constraints, OptimizeOptions, SearchSettings, Strategy, optimize, parse_elements,
+    Constraints, OptimizeOptions, Qm9Reference, SearchSettings, Strategy, optimize, parse_elements,
 };
 
 /// Starts a scorer in this process; returns its URL. It lives until the test process ends.
@@ -81,6 +81,7 @@ fn options_with(
             elements: parse_elements("CNO").unwrap(),
             neutral: true,
             novel: true,
+            known_ring_systems: true,
         },
         settings: SearchSettings {
             strategy,
@@ -108,18 +109,19 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn known_smiles() -> HashSet<String> {
+fn qm9_reference() -> Qm9Reference {
     let dataset = trainer::prepare::load_dataset(&trainer::prepare::dataset_path(
         &workspace_root().join("data"),
     ))
     .unwrap();
-    dataset.records.into_iter().map(|r| r.canonical).collect()
+    Qm9Reference::from_dataset(&dataset)
 }
 
-/// Every scored molecule meets the CNO task's constraints, and has a DFT gap
+/// Every scored molecule meets the CNO task's constraints (new to QM9, built
+/// from ring systems QM9 has), and has a DFT gap
 /// or a reason it has none. Novel cages can be too strained for RDKit to embed
 /// in 3D; those jobs fail with that reason, and at least one molecule scores.
-fn assert_constrained(state: &trainer::search::SearchState, known: &HashSet<String>) {
+fn assert_constrained(state: &trainer::search::SearchState, known: &Qm9Reference) {
     let mut gaps = 0;
     for s in &state.scored {
         let m = parse_smiles(&s.smiles).unwrap();
@@ -132,6 +134,9 @@ fn assert_constrained(state: &trainer::search::SearchState, known: &HashSet<Stri
             s.smiles
         );
         assert!(s.novel && !known.contains(&s.smiles), "{}", s.smiles);
+        for framework in ring_frameworks(&m) {
+            assert!(known.frameworks.contains(&framework), "{}", s.smiles);
+        }
         match (s.dft_gap_ev, &s.error) {
             (Some(gap), None) => {
                 assert!((2.0..25.0).contains(&gap), "{} gap {gap}", s.smiles);
@@ -154,7 +159,7 @@ fn tiny_search_scores_constrained_novel_molecules_resumes_and_repeats() {
     assert_eq!(state.rounds_done, 1);
     assert_eq!(state.scored.len(), 2, "{:?}", state.scored);
 
-    let known = known_smiles();
+    let known = qm9_reference();
     assert_constrained(state, &known);
     // QM9's best C/N/O molecule with 9 heavy atoms, found from the data and scored as reference.
     let (best, gap) = state.qm9_best.clone().unwrap();
@@ -224,7 +229,7 @@ fn tiny_graph_search_edits_molecules_within_the_constraints_and_resumes() {
     };
     let first = run("a", 1, false);
     assert_eq!(first.state.scored.len(), 2, "{:?}", first.state.scored);
-    let known = known_smiles();
+    let known = qm9_reference();
     assert_constrained(&first.state, &known);
     // The population is kept between rounds, and holds only valid molecules.
     let population = &first.state.population;

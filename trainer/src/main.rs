@@ -288,6 +288,10 @@ struct SearchArgs {
     /// Allow molecules that are in QM9 as candidates
     #[arg(long)]
     allow_known: bool,
+    /// Allow ring systems whose framework no QM9 molecule has (new cages are
+    /// mostly too strained for RDKit to embed, so their DFT jobs fail)
+    #[arg(long)]
+    allow_new_ring_systems: bool,
     /// graph: evolve molecules by valence-checked graph edits (reaches beyond what the VAE learned);
     /// latent: SNES over z; decoder: fine-tune the decoder as a policy (REINFORCE + KL)
     #[arg(long, value_enum, default_value = "graph")]
@@ -329,6 +333,7 @@ impl SearchArgs {
             elements: parse_elements(&self.elements)?,
             neutral: !self.allow_charged,
             novel: !self.allow_known,
+            known_ring_systems: !self.allow_new_ring_systems,
         };
         let settings = SearchSettings {
             strategy: self.strategy,

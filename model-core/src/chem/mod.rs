@@ -12,6 +12,7 @@ pub mod edit;
 pub mod element;
 pub mod molecule;
 pub mod random_smiles;
+pub mod rings;
 pub mod smiles;
 pub mod valence;
 

@@ -1,4 +1,5 @@
-//! What a searched molecule must be: its size, its elements, neutral, new.
+//! What a searched molecule must be: its size, its elements, neutral, new,
+//! and built from ring systems QM9 already has.
 //!
 //! The same rules act twice: as a graded penalty in the search's reward (so
 //! the search is pulled back towards them) and as a hard filter on what goes
@@ -7,7 +8,9 @@
 use std::collections::HashSet;
 
 use anyhow::{Result, bail};
+use model_core::chem::rings::ring_frameworks;
 use model_core::chem::{Element, Molecule};
+use model_core::data::Qm9Dataset;
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Constraints {
@@ -17,6 +20,42 @@ pub struct Constraints {
     pub neutral: bool,
     /// Only molecules not in QM9 count as candidates.
     pub novel: bool,
+    /// Only ring systems whose framework some QM9 molecule has. New cage
+    /// frameworks are mostly too strained for RDKit to embed in 3D, so DFT
+    /// never sees them (`false` in search states written before this rule).
+    #[serde(default)]
+    pub known_ring_systems: bool,
+}
+
+/// What QM9 already holds: its molecules and its ring-system frameworks.
+#[derive(Clone, Debug, Default)]
+pub struct Qm9Reference {
+    /// Canonical SMILES.
+    pub molecules: HashSet<String>,
+    /// Generic ring-system frameworks (`model_core::chem::rings`).
+    pub frameworks: HashSet<String>,
+}
+
+impl Qm9Reference {
+    pub fn from_dataset(dataset: &Qm9Dataset) -> Qm9Reference {
+        let mut frameworks = HashSet::new();
+        for record in &dataset.records {
+            frameworks.extend(ring_frameworks(&record.molecule));
+        }
+        Qm9Reference {
+            molecules: dataset
+                .records
+                .iter()
+                .map(|r| r.canonical.clone())
+                .collect(),
+            frameworks,
+        }
+    }
+
+    /// Whether QM9 holds the molecule with this canonical SMILES.
+    pub fn contains(&self, canonical: &str) -> bool {
+        self.molecules.contains(canonical)
+    }
 }
 
 /// Penalties in eV, against rewards that are gaps of a few eV.
@@ -24,6 +63,7 @@ const PER_ATOM_OFF: f64 = 1.0;
 const PER_FORBIDDEN_ATOM: f64 = 2.0;
 const PER_CHARGED_ATOM: f64 = 2.0;
 const KNOWN: f64 = 0.5;
+const PER_NEW_RING_SYSTEM: f64 = 2.0;
 
 /// Parses an element list like `CNOF` or `C,N,O`.
 pub fn parse_elements(text: &str) -> Result<Vec<Element>> {
@@ -49,7 +89,16 @@ pub fn parse_elements(text: &str) -> Result<Vec<Element>> {
 
 impl Constraints {
     /// How far `molecule` is from the constraints, in eV (0 when it meets them).
-    pub fn penalty(&self, molecule: &Molecule, known: &HashSet<String>, canonical: &str) -> f64 {
+    pub fn penalty(&self, molecule: &Molecule, known: &Qm9Reference, canonical: &str) -> f64 {
+        let mut penalty = self.penalty_novelty_aside(molecule, known);
+        if self.novel && known.contains(canonical) {
+            penalty += KNOWN;
+        }
+        penalty
+    }
+
+    /// [`Constraints::penalty`] for a molecule whether or not QM9 has it.
+    pub fn penalty_novelty_aside(&self, molecule: &Molecule, known: &Qm9Reference) -> f64 {
         let mut penalty = 0.0;
         if let Some(n) = self.heavy_atoms {
             penalty += PER_ATOM_OFF * molecule.heavy_atom_count().abs_diff(n) as f64;
@@ -62,8 +111,12 @@ impl Constraints {
                 penalty += PER_CHARGED_ATOM;
             }
         }
-        if self.novel && known.contains(canonical) {
-            penalty += KNOWN;
+        if self.known_ring_systems {
+            let new = ring_frameworks(molecule)
+                .iter()
+                .filter(|f| !known.frameworks.contains(*f))
+                .count();
+            penalty += PER_NEW_RING_SYSTEM * new as f64;
         }
         penalty
     }
@@ -74,9 +127,14 @@ impl Constraints {
             .heavy_atoms
             .map_or("any size".to_string(), |n| format!("{n} heavy atoms"));
         format!(
-            "{size}, elements {elements}{}{}",
+            "{size}, elements {elements}{}{}{}",
             if self.neutral { ", neutral" } else { "" },
-            if self.novel { ", not in QM9" } else { "" }
+            if self.novel { ", not in QM9" } else { "" },
+            if self.known_ring_systems {
+                ", ring systems QM9 has"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -92,23 +150,51 @@ mod tests {
             elements: parse_elements("CNO").unwrap(),
             neutral: true,
             novel: true,
+            known_ring_systems: true,
         }
     }
 
-    fn penalty(smiles: &str, known: &HashSet<String>) -> f64 {
+    /// A QM9 stand-in holding these molecules and their ring frameworks.
+    fn reference(smiles: &[&str]) -> Qm9Reference {
+        let molecules: Vec<Molecule> = smiles.iter().map(|s| parse_smiles(s).unwrap()).collect();
+        Qm9Reference {
+            molecules: molecules.iter().map(canonical_smiles).collect(),
+            frameworks: molecules.iter().flat_map(ring_frameworks).collect(),
+        }
+    }
+
+    fn penalty(smiles: &str, known: &Qm9Reference) -> f64 {
         let m = parse_smiles(smiles).unwrap();
         constraints().penalty(&m, known, &canonical_smiles(&m))
     }
 
     #[test]
     fn penalties_grow_with_each_broken_rule() {
-        let none = HashSet::new();
+        let none = Qm9Reference::default();
         assert_eq!(penalty("CCCCCCCCO", &none), 0.0);
         assert_eq!(penalty("CCCCCCCO", &none), 1.0);
         assert_eq!(penalty("CCCCCCCCF", &none), 2.0);
         assert_eq!(penalty("CCCCCC[N+](=O)[O-]", &none), 4.0);
-        let known = HashSet::from([canonical_smiles(&parse_smiles("CCCCCCCCO").unwrap())]);
+        let known = reference(&["CCCCCCCCO"]);
         assert_eq!(penalty("OCCCCCCCC", &known), 0.5);
+    }
+
+    #[test]
+    fn ring_systems_must_have_a_framework_qm9_has() {
+        // QM9 stand-in: a cyclohexane and a bicyclo[1.1.1]pentane.
+        let known = reference(&["C1CCCCC1", "C1C2CC1C2"]);
+        // Same frameworks with other atoms, bonds and substituents: allowed.
+        assert_eq!(penalty("CCC1=CC(O)CNC1", &known), 0.0);
+        assert_eq!(penalty("CCCCC12CC(N1)C2", &known), 0.0);
+        // A new cage, and a molecule with one new and one known system.
+        assert_eq!(penalty("CC12CC3CC4C1C3C42", &known), 2.0);
+        assert_eq!(penalty("C1CC1CC1C2CC1C2", &known), 2.0);
+        let lenient = Constraints {
+            known_ring_systems: false,
+            ..constraints()
+        };
+        let cage = parse_smiles("CC12CC3CC4C1C3C42").unwrap();
+        assert_eq!(lenient.penalty(&cage, &known, "x"), 0.0);
     }
 
     #[test]

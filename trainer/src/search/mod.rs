@@ -17,5 +17,5 @@ pub mod policy;
 pub mod report;
 pub mod run;
 
-pub use constraints::{Constraints, parse_elements};
+pub use constraints::{Constraints, Qm9Reference, parse_elements};
 pub use run::{OptimizeOptions, SearchOutcome, SearchSettings, SearchState, Strategy, optimize};

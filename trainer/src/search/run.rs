@@ -15,7 +15,7 @@ use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
-use super::constraints::Constraints;
+use super::constraints::{Constraints, Qm9Reference};
 use super::graph;
 use super::nes::SearchDistribution;
 use super::policy::DecoderPolicy;
@@ -204,11 +204,7 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
     let state_path = options.out_dir.join(STATE_FILE);
     let (initial_surrogate, surrogate_config) = load_surrogate_file(&options.surrogate, &device)?;
     let dataset = crate::prepare::load_dataset(&options.dataset)?;
-    let known: HashSet<String> = dataset
-        .records
-        .iter()
-        .map(|r| r.canonical.clone())
-        .collect();
+    let known = Qm9Reference::from_dataset(&dataset);
     let scorer = Scorer::connect(&options.scorer_url)?;
     let prescreen_map = LevelMap::for_level(&options.settings.prescreen_level)?;
     let final_map = LevelMap::for_level(&options.settings.final_level)?;
@@ -248,14 +244,14 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
                 options.out_dir.display()
             );
         }
-        new_state(options, &dataset, &vae, &vae_config, &device)?
+        new_state(options, &dataset, &known, &vae, &vae_config, &device)?
     };
     let surrogate = if refit_path.exists() && state.rounds_done > 0 {
         load_surrogate_file(&refit_path, &device)?.0
     } else {
         initial_surrogate.clone()
     };
-    let qm9_gaps: Vec<f64> = eligible_in_qm9(&dataset, &state.constraints)
+    let qm9_gaps: Vec<f64> = eligible_in_qm9(&dataset, &state.constraints, &known)
         .iter()
         .map(|r| r.gap_ev())
         .collect();
@@ -404,6 +400,7 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
 fn new_state(
     options: &OptimizeOptions,
     dataset: &Qm9Dataset,
+    known: &Qm9Reference,
     vae: &GraphVae,
     vae_config: &ModelConfig,
     device: &Device,
@@ -412,7 +409,7 @@ fn new_state(
     let settings = options.settings.clone();
     let constraints = options.constraints.clone();
     // QM9's molecules that meet the constraints, best gap first.
-    let mut eligible = eligible_in_qm9(dataset, &constraints);
+    let mut eligible = eligible_in_qm9(dataset, &constraints, known);
     eligible.sort_by(|a, b| b.gap_ev().total_cmp(&a.gap_ev()));
     let qm9_best = eligible.first().map(|r| (r.canonical.clone(), r.gap_ev()));
     // Half the distributions start at QM9's best molecules, half at the prior.
@@ -485,12 +482,15 @@ fn graph_population_size(settings: &SearchSettings) -> usize {
 }
 
 /// QM9's molecules that meet `constraints`, novelty aside (they are all in QM9).
-fn eligible_in_qm9<'a>(dataset: &'a Qm9Dataset, constraints: &Constraints) -> Vec<&'a Qm9Record> {
-    let none = HashSet::new();
+fn eligible_in_qm9<'a>(
+    dataset: &'a Qm9Dataset,
+    constraints: &Constraints,
+    known: &Qm9Reference,
+) -> Vec<&'a Qm9Record> {
     dataset
         .records
         .iter()
-        .filter(|r| constraints.penalty(&r.molecule, &none, &r.canonical) == 0.0)
+        .filter(|r| constraints.penalty_novelty_aside(&r.molecule, known) == 0.0)
         .collect()
 }
 
@@ -506,7 +506,7 @@ fn generation_rng(settings: &SearchSettings, round: usize, generation: usize) ->
 fn search_round(
     state: &mut SearchState,
     models: &Models,
-    known: &HashSet<String>,
+    known: &Qm9Reference,
     round: usize,
 ) -> Vec<Candidate> {
     let settings = state.settings.clone();
@@ -544,7 +544,7 @@ fn search_round(
 fn policy_round(
     state: &mut SearchState,
     models: &mut Models,
-    known: &HashSet<String>,
+    known: &Qm9Reference,
     round: usize,
 ) -> Result<Vec<Candidate>> {
     let settings = state.settings.clone();
@@ -575,7 +575,7 @@ fn policy_round(
 fn graph_round(
     state: &mut SearchState,
     models: &Models,
-    known: &HashSet<String>,
+    known: &Qm9Reference,
     round: usize,
 ) -> Vec<Candidate> {
     let settings = state.settings.clone();
@@ -621,7 +621,7 @@ fn assess(
     molecules: Vec<Molecule>,
     models: &Models,
     constraints: &Constraints,
-    known: &HashSet<String>,
+    known: &Qm9Reference,
 ) -> Vec<Assessed> {
     let refs: Vec<&Molecule> = molecules.iter().collect();
     let gaps = predict_gaps_ev(
@@ -661,7 +661,7 @@ impl RoundLog {
         molecules: Vec<Molecule>,
         models: &Models,
         constraints: &Constraints,
-        known: &HashSet<String>,
+        known: &Qm9Reference,
     ) -> Vec<Assessed> {
         let assessed = assess(molecules, models, constraints, known);
         for a in &assessed {
@@ -733,7 +733,7 @@ fn scored_entry(
     round: usize,
     level: &str,
     map: LevelMap,
-    known: &HashSet<String>,
+    known: &Qm9Reference,
 ) -> Scored {
     let (dft, error) = match outcome {
         Outcome::Done {
@@ -776,7 +776,7 @@ fn finals(
     models: &Models,
     scorer: &Scorer,
     map: LevelMap,
-    known: &HashSet<String>,
+    known: &Qm9Reference,
     progress: bool,
 ) -> Result<()> {
     let level = state.settings.final_level.clone();
