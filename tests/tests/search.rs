@@ -118,9 +118,9 @@ fn qm9_reference() -> Qm9Reference {
 }
 
 /// Every scored molecule meets the CNO task's constraints (new to QM9, built
-/// from ring systems QM9 has), and has a DFT gap
-/// or a reason it has none. Novel cages can be too strained for RDKit to embed
-/// in 3D; those jobs fail with that reason, and at least one molecule scores.
+/// from ring systems QM9 has) and has a DFT gap or a reason it has none: some
+/// novel molecules cannot be embedded in 3D, and those jobs fail with that
+/// reason. At least one molecule must score.
 fn assert_constrained(state: &trainer::search::SearchState, known: &Qm9Reference) {
     let mut gaps = 0;
     for s in &state.scored {

@@ -292,15 +292,17 @@ impl Molecule {
     }
 }
 
+/// The representative of `x` in a union-find forest, halving paths on the way.
+pub(crate) fn find(parent: &mut [usize], mut x: usize) -> usize {
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
+}
+
 fn count_fragments(n: usize, bonds: &[Bond]) -> usize {
     let mut parent: Vec<usize> = (0..n).collect();
-    fn find(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
     let mut fragments = n;
     for b in bonds {
         let (ra, rb) = (

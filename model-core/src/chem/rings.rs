@@ -6,32 +6,42 @@
 //! `C1CCCCC1`. Rings sharing an atom (spiro) or a bond (fused, bridged) form
 //! one system.
 
+use std::collections::VecDeque;
+
+use super::molecule::find;
 use super::{Atom, Bond, BondOrder, Element, Molecule, canonical_smiles};
 
-/// `true` for each bond that lies on a ring: removing it leaves its atoms
-/// connected.
-pub fn ring_bonds(molecule: &Molecule) -> Vec<bool> {
+/// The size of the smallest ring through each bond (`None` off rings): the
+/// shortest path between its atoms that avoids the bond itself, plus one.
+pub fn smallest_ring_through_bonds(molecule: &Molecule) -> Vec<Option<usize>> {
     let adjacency = molecule.adjacency();
     molecule
         .bonds()
         .iter()
         .map(|bond| {
-            let (from, to) = (bond.a as usize, bond.b as usize);
-            // Depth-first search from one end, not crossing the bond itself.
-            let mut seen = vec![false; adjacency.len()];
-            let mut stack = vec![from];
-            seen[from] = true;
-            while let Some(atom) = stack.pop() {
-                for &(next, _) in &adjacency[atom] {
-                    let crossing = (atom == from && next == to) || (atom == to && next == from);
-                    if !crossing && !seen[next] {
-                        seen[next] = true;
-                        stack.push(next);
+            let (a, b) = (bond.a as usize, bond.b as usize);
+            let mut distance = vec![usize::MAX; adjacency.len()];
+            distance[a] = 0;
+            let mut queue = VecDeque::from([a]);
+            while let Some(at) = queue.pop_front() {
+                for &(next, _) in &adjacency[at] {
+                    let skipped = (at == a && next == b) || (at == b && next == a);
+                    if !skipped && distance[next] == usize::MAX {
+                        distance[next] = distance[at] + 1;
+                        queue.push_back(next);
                     }
                 }
             }
-            seen[to]
+            (distance[b] != usize::MAX).then(|| distance[b] + 1)
         })
+        .collect()
+}
+
+/// `true` for each bond that lies on a ring.
+pub fn ring_bonds(molecule: &Molecule) -> Vec<bool> {
+    smallest_ring_through_bonds(molecule)
+        .iter()
+        .map(Option::is_some)
         .collect()
 }
 
@@ -47,17 +57,10 @@ pub fn ring_systems(molecule: &Molecule) -> Vec<RingSystem> {
     let on_ring = ring_bonds(molecule);
     let n = molecule.heavy_atom_count();
     let mut parent: Vec<usize> = (0..n).collect();
-    fn root(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
     for (bond, _) in molecule.bonds().iter().zip(&on_ring).filter(|(_, r)| **r) {
         let (a, b) = (
-            root(&mut parent, bond.a as usize),
-            root(&mut parent, bond.b as usize),
+            find(&mut parent, bond.a as usize),
+            find(&mut parent, bond.b as usize),
         );
         parent[a.max(b)] = a.min(b);
     }
@@ -69,7 +72,7 @@ pub fn ring_systems(molecule: &Molecule) -> Vec<RingSystem> {
         .enumerate()
         .filter(|(i, _)| on_ring[*i])
     {
-        let r = root(&mut parent, bond.a as usize);
+        let r = find(&mut parent, bond.a as usize);
         let index = *system_of_root[r].get_or_insert_with(|| {
             systems.push(RingSystem {
                 atoms: Vec::new(),

@@ -4,8 +4,6 @@
 //! the VAE need not know: strained three- and four-membered rings and
 //! unsaturation move the gap by electronvolts.
 
-use std::collections::VecDeque;
-
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
 use burn::tensor::{Int, TensorData};
@@ -16,6 +14,7 @@ use super::construction::ATOM_CHOICES;
 use super::decoder::Mlp;
 use super::encoder::{MessageLayer, pool};
 use crate::chem::Molecule;
+use crate::chem::rings::smallest_ring_through_bonds;
 
 /// Sizes of the surrogate, saved with its weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,29 +47,13 @@ const SUM_SCALE: usize = 9;
 
 /// The smallest ring through each atom (0 when it is in none).
 pub fn smallest_rings(molecule: &Molecule) -> Vec<usize> {
-    let adjacency = molecule.adjacency();
-    let mut smallest = vec![0usize; adjacency.len()];
-    for bond in molecule.bonds() {
-        // The shortest path from a to b that avoids this bond closes the smallest ring through it.
-        let (a, b) = (bond.a as usize, bond.b as usize);
-        let mut distance = vec![usize::MAX; adjacency.len()];
-        distance[a] = 0;
-        let mut queue = VecDeque::from([a]);
-        while let Some(at) = queue.pop_front() {
-            for &(next, _) in &adjacency[at] {
-                let skipped = (at == a && next == b) || (at == b && next == a);
-                if !skipped && distance[next] == usize::MAX {
-                    distance[next] = distance[at] + 1;
-                    queue.push_back(next);
-                }
-            }
-        }
-        if distance[b] != usize::MAX {
-            let ring = distance[b] + 1;
-            for atom in [a, b] {
-                if smallest[atom] == 0 || ring < smallest[atom] {
-                    smallest[atom] = ring;
-                }
+    let mut smallest = vec![0usize; molecule.heavy_atom_count()];
+    let through_bonds = smallest_ring_through_bonds(molecule);
+    for (bond, ring) in molecule.bonds().iter().zip(through_bonds) {
+        let Some(ring) = ring else { continue };
+        for atom in [bond.a as usize, bond.b as usize] {
+            if smallest[atom] == 0 || ring < smallest[atom] {
+                smallest[atom] = ring;
             }
         }
     }
