@@ -15,6 +15,10 @@ use serde_json::json;
 /// Where the shipped default weights live.
 pub const DEFAULT_WEIGHTS: &str = "public/weights.bin";
 
+/// The shipped weights as `trainer train` left them (maximum likelihood),
+/// before `trainer tune-novelty` made the default ones from them.
+pub const MLE_WEIGHTS: &str = "public/weights_mle.bin";
+
 pub fn load_model(path: &Path, device: &Device) -> Result<(GraphVae, ModelConfig)> {
     let bytes = std::fs::read(path).with_context(|| {
         format!(

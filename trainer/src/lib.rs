@@ -4,10 +4,12 @@
 pub mod backend;
 pub mod bench;
 pub mod checkpoint;
+pub mod decoder_policy;
 pub mod evaluate;
 pub mod export;
 pub mod fsio;
 pub mod generate;
+pub mod novelty_tuning;
 pub mod oracle;
 pub mod plot;
 pub mod prepare;

@@ -88,6 +88,11 @@ fn panel(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, panel: &Pane
     Ok(())
 }
 
+/// One line's points from a history of records: (x, y) of each.
+pub fn points<T>(history: &[T], x: impl Fn(&T) -> f64, y: impl Fn(&T) -> f64) -> Vec<(f64, f64)> {
+    history.iter().map(|m| (x(m), y(m))).collect()
+}
+
 /// Panels side by side in one PNG, 500 pixels wide each.
 pub fn line_panels(path: &Path, panels: &[Panel]) -> Result<()> {
     register_font();
@@ -103,12 +108,7 @@ pub fn line_panels(path: &Path, panels: &[Panel]) -> Result<()> {
 
 /// Reconstruction, KL and gap losses per epoch, train against validation.
 pub fn training_curves(path: &Path, history: &[EpochMetrics]) -> Result<()> {
-    let line = |f: fn(&EpochMetrics) -> f64| {
-        history
-            .iter()
-            .map(|m| (m.epoch as f64, f(m)))
-            .collect::<Vec<_>>()
-    };
+    let line = |f: fn(&EpochMetrics) -> f64| points(history, |m| m.epoch as f64, f);
     let pair = |title, train: fn(&EpochMetrics) -> f64, valid: fn(&EpochMetrics) -> f64| Panel {
         title,
         x_desc: "epoch",

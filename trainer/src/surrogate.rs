@@ -183,12 +183,7 @@ fn write_metrics(run_dir: &Path, history: &[SurrogateEpoch]) -> Result<()> {
         ));
     }
     write_atomically(&run_dir.join("metrics.csv"), csv.as_bytes())?;
-    let line = |f: fn(&SurrogateEpoch) -> f64| {
-        history
-            .iter()
-            .map(|m| (m.epoch as f64, f(m)))
-            .collect::<Vec<_>>()
-    };
+    let line = |f: fn(&SurrogateEpoch) -> f64| plot::points(history, |m| m.epoch as f64, f);
     plot::line_panels(
         &run_dir.join("curves.png"),
         &[Panel {

@@ -13,7 +13,6 @@
 pub mod constraints;
 pub mod graph;
 pub mod nes;
-pub mod policy;
 pub mod report;
 pub mod run;
 

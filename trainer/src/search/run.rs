@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use super::constraints::{Constraints, Qm9Reference};
 use super::graph;
 use super::nes::SearchDistribution;
-use super::policy::DecoderPolicy;
 use crate::backend::Backend;
+use crate::decoder_policy::{Baseline, DecoderPolicy, PolicySettings};
 use crate::fsio::write_atomically;
 use crate::oracle::{LevelMap, Outcome, Scorer};
 use crate::surrogate::{Labelled, RefitSettings, load_surrogate_file, refit};
@@ -278,6 +278,7 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
                 &vae,
                 &vae_config,
                 saved.as_deref(),
+                PolicySettings::default(),
                 &device,
             )?)
         }
@@ -565,7 +566,7 @@ fn policy_round(
             .policy
             .as_mut()
             .expect("decoder strategy has a policy")
-            .update(&z, &molecules, &rewards)?;
+            .update(&z, &molecules, &rewards, Baseline::Batch)?;
     }
     Ok(log.finish(state, round))
 }
