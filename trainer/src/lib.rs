@@ -12,6 +12,7 @@ pub mod generate;
 pub mod novelty_tuning;
 pub mod oracle;
 pub mod plot;
+pub mod predict;
 pub mod prepare;
 pub mod python;
 pub mod search;

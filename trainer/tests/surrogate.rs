@@ -103,3 +103,59 @@ fn search_refuses_broken_surrogates_and_a_missing_scorer() {
         "{stderr}"
     );
 }
+
+#[test]
+fn predict_gives_gaps_beside_qm9_and_flags_bad_input() {
+    let data = prepared_data_dir();
+    let dataset = trainer::prepare::load_dataset(&data.join("qm9.bin")).unwrap();
+    let data = data.to_str().unwrap();
+    let dir = scratch_dir("predict");
+    let qm9_best_f = "FC(F)(F)CC(F)(F)F";
+    let qm9_gap = dataset
+        .records
+        .iter()
+        .find(|r| r.canonical == qm9_best_f)
+        .map(|r| r.gap_ev())
+        .expect("QM9 holds its best fluorinated molecule");
+    let surrogate = common::workspace_root().join(trainer::surrogate::DEFAULT_SURROGATE);
+    let input = format!("{qm9_best_f}\nC1C2C3CC4C1C3CC24\nOCC\nCC(C\n");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["predict", "--data-dir", data, "--file", "-", "CCCCCCCCCC"])
+        .arg("--surrogate")
+        .arg(&surrogate)
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // One unparsable input: the others are still answered, and the exit code says so.
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    let rows: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows[0][2], "predicted_gap_ev");
+    let row = |input: &str| rows.iter().find(|r| r[0] == input).unwrap().clone();
+
+    let best = row(qm9_best_f);
+    let given: f64 = best[3].parse().unwrap();
+    assert!((given - qm9_gap).abs() < 1e-3, "{best:?} vs {qm9_gap}");
+    let predicted: f64 = best[2].parse().unwrap();
+    assert!((predicted - qm9_gap).abs() < 1.0, "{best:?}");
+    assert_eq!(best[4], "yes");
+
+    // A cage with a framework QM9 lacks; decane is not in QM9 (10 heavy atoms).
+    assert_eq!(row("C1C2C3CC4C1C3CC24")[4], "no");
+    let decane = row("CCCCCCCCCC");
+    assert_eq!(decane[3], "-");
+    assert_eq!(row("OCC")[1], "CCO");
+    assert!(row("CC(C")[1].starts_with("error: "));
+    std::fs::remove_dir_all(dir).ok();
+}
