@@ -21,8 +21,18 @@ LEVELS = {
 }
 
 
+# Conformers relaxed per molecule; the lowest in force-field energy is used.
+CONFORMERS = 4
+
+
 def embed(smiles, seed):
-    """3D geometry: ETKDG with a fixed seed, then MMFF94 relaxation."""
+    """3D geometry: ETKDG conformers from a fixed seed, each relaxed with
+    MMFF94 (UFF where MMFF lacks parameters); the lowest-energy one.
+
+    One conformer is not enough: ETKDG can leave the spiro carbon of a
+    spiropentane inverted (both rings in one plane), a geometry over
+    100 kcal/mol above the right one whose DFT gap comes out 7 eV too small.
+    """
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         raise ValueError(f"RDKit cannot parse {smiles!r}")
@@ -38,13 +48,24 @@ def embed(smiles, seed):
             break
     else:
         raise ValueError("RDKit could not embed the molecule in 3D (6 attempts)")
+    # More conformers where they come easily; a molecule that was hard to
+    # embed keeps the one it has.
+    params = AllChem.ETKDGv3()
+    params.randomSeed = seed + 1000
+    params.maxIterations = 200
+    extra = Chem.Mol(mol)
+    ids = AllChem.EmbedMultipleConfs(extra, CONFORMERS - 1, params)
+    for conf_id in ids:
+        mol.AddConformer(extra.GetConformer(conf_id), assignId=True)
     if AllChem.MMFFHasAllMoleculeParams(mol):
-        AllChem.MMFFOptimizeMolecule(mol, mmffVariant="MMFF94", maxIters=2000)
+        energies = AllChem.MMFFOptimizeMoleculeConfs(mol, mmffVariant="MMFF94", maxIters=2000)
         relaxation = "MMFF94"
     else:
-        AllChem.UFFOptimizeMolecule(mol, maxIters=2000)
+        energies = AllChem.UFFOptimizeMoleculeConfs(mol, maxIters=2000)
         relaxation = "UFF"
-    pos = mol.GetConformer().GetPositions()
+    conformers = list(mol.GetConformers())
+    best = min(range(len(conformers)), key=lambda i: energies[i][1])
+    pos = conformers[best].GetPositions()
     atoms = [(a.GetSymbol(), tuple(pos[i])) for i, a in enumerate(mol.GetAtoms())]
     return atoms, relaxation
 

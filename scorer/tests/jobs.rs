@@ -60,6 +60,22 @@ fn water_is_computed_then_served_from_the_store() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// From the job's seed, ETKDG's first conformer of this spiropentane has the
+/// spiro carbon inverted (both rings in one plane): its STO-3G gap came out
+/// 1.9 eV. The lowest-energy of several conformers has the real geometry.
+#[test]
+fn a_strained_spiro_centre_gets_its_real_geometry() {
+    let dir = scratch("spiro");
+    let scorer = Scorer::start(&dir.join("jobs.sqlite"), &["--workers", "1"]);
+    let job = submit_one(&scorer, "CC(C)CC1CC12CC2", "tiny");
+    let done = scorer.wait(job["id"].as_i64().unwrap(), LONG);
+    assert_eq!(done["state"], "done", "{done}");
+    let gap = done["result"]["gap_ev"].as_f64().unwrap();
+    // A saturated hydrocarbon: its gap at this level is above 10 eV.
+    assert!(gap > 10.0, "gap {gap} eV");
+    std::fs::remove_dir_all(dir).ok();
+}
+
 #[test]
 fn restart_mid_queue_loses_no_job() {
     let dir = scratch("restart");
