@@ -5,9 +5,9 @@
 //! that learns its distribution well keeps landing on training molecules. The
 //! decoder is tuned as a policy (`DecoderPolicy`: REINFORCE with a KL penalty
 //! to the trained decoder): a sample earns 1 when it is not a training
-//! molecule, no earlier sample of its batch is the same molecule and its ring
-//! systems have frameworks QM9 has (new ones are mostly strained cages), else
-//! 0. Rewards are compared within strata of heavy-atom and ring count, so
+//! molecule, repeats none of the recent samples (its batch and the last
+//! `repeat_window` before it) and its ring systems have frameworks QM9 has
+//! (new ones are mostly strained cages), else 0. Rewards are compared within strata of heavy-atom and ring count, so
 //! novelty is not bought by shifting sizes or ring counts; the KL penalty
 //! keeps the rest close to what was learned. The encoder and the gap head are
 //! untouched.
@@ -48,10 +48,8 @@ pub struct NoveltyTuneConfig {
     pub eval_every: usize,
     pub eval_samples: usize,
     /// Reward only novel molecules whose ring systems have QM9 frameworks.
-    #[serde(default)]
     pub known_ring_systems: bool,
     /// A sample that repeats one of the last this many earns nothing.
-    #[serde(default)]
     pub repeat_window: usize,
 }
 
@@ -127,7 +125,6 @@ impl fmt::Display for SampleFigures {
 struct Progress {
     steps_done: usize,
     /// `RecentSamples`, oldest first.
-    #[serde(default)]
     recent: Vec<String>,
     config: NoveltyTuneConfig,
     history: Vec<TuneMetrics>,
