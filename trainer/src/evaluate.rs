@@ -15,17 +15,18 @@
 //! - distribution match: KL(test ‖ samples) of heavy-atom count, ring count,
 //!   bond orders, elements and formal charges.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::time::Instant;
 
 use burn::prelude::Device;
-use model_core::chem::rings::ring_frameworks;
 use model_core::chem::{Element, Molecule, canonical_smiles, parse_smiles};
 use model_core::data::{Qm9Dataset, Split};
 use model_core::model::sample::{decode_greedy, encode_means};
 use model_core::model::{GraphVae, ModelConfig};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::search::Qm9Reference;
 
 #[derive(Debug, Serialize)]
 pub struct Evaluation {
@@ -44,6 +45,86 @@ pub struct Evaluation {
     pub distribution_kl: BTreeMap<&'static str, f64>,
     /// The histograms the KLs compare: property -> (test, samples).
     pub histograms: BTreeMap<&'static str, (Vec<f64>, Vec<f64>)>,
+}
+
+/// QM9's canonical SMILES, split into what a model trained on and what it
+/// did not, and what QM9 holds as a whole (molecules, ring frameworks).
+pub struct Qm9Sets {
+    pub train: HashSet<String>,
+    pub held_out: HashSet<String>,
+    pub reference: Qm9Reference,
+}
+
+impl Qm9Sets {
+    pub fn from_dataset(dataset: &Qm9Dataset) -> Qm9Sets {
+        let set = |splits: &[Split]| {
+            splits
+                .iter()
+                .flat_map(|s| dataset.split_records(*s))
+                .map(|r| r.canonical.clone())
+                .collect()
+        };
+        Qm9Sets {
+            train: set(&[Split::Train]),
+            held_out: set(&[Split::Valid, Split::Test]),
+            reference: Qm9Reference::from_dataset(dataset),
+        }
+    }
+}
+
+/// What a set of valid samples looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleFigures {
+    /// Distinct samples not in the training split, over distinct samples.
+    pub novelty: f64,
+    /// Distinct samples over samples.
+    pub uniqueness: f64,
+    /// Share of the novel molecules whose ring systems have QM9 frameworks.
+    pub novel_on_qm9_frameworks: f64,
+    /// Share of distinct samples that are validation or test molecules of
+    /// QM9: a model that still generates QM9's chemistry keeps finding them.
+    pub held_out_qm9: f64,
+}
+
+impl fmt::Display for SampleFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "novelty {:.2}% ({:.2}% of it on QM9 ring frameworks), uniqueness {:.2}%, held-out QM9 {:.2}%",
+            100.0 * self.novelty,
+            100.0 * self.novel_on_qm9_frameworks,
+            100.0 * self.uniqueness,
+            100.0 * self.held_out_qm9
+        )
+    }
+}
+
+/// The figures of valid samples, each a molecule with its canonical SMILES.
+pub fn sample_figures(samples: &[(&Molecule, &str)], sets: &Qm9Sets) -> SampleFigures {
+    let mut distinct: HashMap<&str, &Molecule> = HashMap::new();
+    for (m, s) in samples {
+        distinct.entry(s).or_insert(m);
+    }
+    let novel: Vec<&Molecule> = distinct
+        .iter()
+        .filter(|(s, _)| !sets.train.contains(**s))
+        .map(|(_, m)| *m)
+        .collect();
+    let on_frameworks = novel
+        .iter()
+        .filter(|m| sets.reference.has_ring_frameworks_of(m))
+        .count();
+    let held_out = distinct
+        .keys()
+        .filter(|s| sets.held_out.contains(**s))
+        .count();
+    let d = distinct.len().max(1) as f64;
+    SampleFigures {
+        novelty: novel.len() as f64 / d,
+        uniqueness: distinct.len() as f64 / samples.len().max(1) as f64,
+        novel_on_qm9_frameworks: on_frameworks as f64 / novel.len().max(1) as f64,
+        held_out_qm9: held_out as f64 / d,
+    }
 }
 
 /// Normalised histograms of the properties compared.
@@ -110,23 +191,8 @@ pub fn evaluate(
             (canonical_smiles(&back) == c && back.formula() == m.formula()).then_some((m, c))
         })
         .collect();
-    let distinct: HashSet<&str> = valid.iter().map(|(_, c)| c.as_str()).collect();
-    let training: HashSet<&str> = dataset
-        .split_records(Split::Train)
-        .map(|r| r.canonical.as_str())
-        .collect();
-    let novel: Vec<&Molecule> = valid
-        .iter()
-        .filter(|(_, c)| !training.contains(c.as_str()))
-        .map(|(m, c)| (c.as_str(), *m))
-        .collect::<BTreeMap<&str, &Molecule>>()
-        .into_values()
-        .collect();
-    let frameworks = crate::search::Qm9Reference::from_dataset(dataset).frameworks;
-    let on_known_frameworks = novel
-        .iter()
-        .filter(|m| ring_frameworks(m).iter().all(|f| frameworks.contains(f)))
-        .count();
+    let pairs: Vec<(&Molecule, &str)> = valid.iter().map(|(m, c)| (*m, c.as_str())).collect();
+    let figures = sample_figures(&pairs, &Qm9Sets::from_dataset(dataset));
 
     let test: Vec<_> = dataset.split_records(Split::Test).collect();
     let mut reconstructed = 0;
@@ -154,9 +220,9 @@ pub fn evaluate(
         seed,
         temperature,
         validity: valid.len() as f64 / n as f64,
-        uniqueness: distinct.len() as f64 / valid.len().max(1) as f64,
-        novelty: novel.len() as f64 / distinct.len().max(1) as f64,
-        novel_on_qm9_frameworks: on_known_frameworks as f64 / novel.len().max(1) as f64,
+        uniqueness: figures.uniqueness,
+        novelty: figures.novelty,
+        novel_on_qm9_frameworks: figures.novel_on_qm9_frameworks,
         reconstruction: reconstructed as f64 / test.len().max(1) as f64,
         reconstructed: test.len(),
         sampling_molecules_per_second,
@@ -218,5 +284,32 @@ impl fmt::Display for Evaluation {
             writeln!(f, "    {k:<14} {v:.4}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(items: &[&str]) -> HashSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn figures_count_distinct_molecules() {
+        let sets = Qm9Sets {
+            train: set(&["CC"]),
+            held_out: set(&["CN"]),
+            reference: Qm9Reference::default(),
+        };
+        let smiles = ["CC", "CC", "CN", "C1CC1"];
+        let molecules: Vec<Molecule> = smiles.iter().map(|s| parse_smiles(s).unwrap()).collect();
+        let pairs: Vec<(&Molecule, &str)> = molecules.iter().zip(smiles).collect();
+        let f = sample_figures(&pairs, &sets);
+        assert!((f.novelty - 2.0 / 3.0).abs() < 1e-12);
+        assert!((f.uniqueness - 0.75).abs() < 1e-12);
+        assert!((f.held_out_qm9 - 1.0 / 3.0).abs() < 1e-12);
+        // CN has no rings; cyclopropane's framework is not in the empty set.
+        assert!((f.novel_on_qm9_frameworks - 0.5).abs() < 1e-12);
     }
 }

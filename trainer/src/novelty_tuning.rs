@@ -7,10 +7,10 @@
 //! to the trained decoder): a sample earns 1 when it is not a training
 //! molecule, repeats none of the recent samples (its batch and the last
 //! `repeat_window` before it) and its ring systems have frameworks QM9 has
-//! (new ones are mostly strained cages), else 0. Rewards are compared within strata of heavy-atom and ring count, so
-//! novelty is not bought by shifting sizes or ring counts; the KL penalty
-//! keeps the rest close to what was learned. The encoder and the gap head are
-//! untouched.
+//! (new ones are mostly strained cages), else 0. Rewards are compared within
+//! strata of heavy-atom and ring count, so novelty is not bought by shifting
+//! sizes or ring counts; the KL penalty keeps the rest close to what was
+//! learned. The encoder and the gap head are untouched.
 //!
 //! Every `eval_every` steps it samples a fixed-seed evaluation set (novelty,
 //! uniqueness, and the share of samples that are held-out QM9 molecules, a
@@ -18,24 +18,21 @@
 //! redraws `curves.png` and writes `checkpoint.bin`, so `--resume` continues.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use model_core::chem::rings::ring_frameworks;
 use model_core::chem::{Molecule, canonical_smiles};
-use model_core::data::{Qm9Dataset, Split};
 use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::checkpoint::{self, Checkpoint};
 use crate::decoder_policy::{Baseline, DecoderPolicy, PolicySettings};
+use crate::evaluate::{Qm9Sets, SampleFigures, sample_figures};
 use crate::fsio::write_atomically;
 use crate::plot::{self, BLUE, GREEN, GREY, Panel, RED};
-use crate::search::Qm9Reference;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NoveltyTuneConfig {
@@ -95,31 +92,6 @@ pub struct TuneMetrics {
     pub seconds: f64,
 }
 
-/// What a set of samples looks like, with `trainer evaluate`'s definitions.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SampleFigures {
-    pub novelty: f64,
-    pub uniqueness: f64,
-    /// Share of the novel molecules whose ring systems have QM9 frameworks.
-    pub novel_on_qm9_frameworks: f64,
-    /// Share of distinct samples that are validation or test molecules of
-    /// QM9: a model that still generates QM9's chemistry keeps finding them.
-    pub held_out_qm9: f64,
-}
-
-impl fmt::Display for SampleFigures {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "novelty {:.2}% ({:.2}% of it on QM9 ring frameworks), uniqueness {:.2}%, held-out QM9 {:.2}%",
-            100.0 * self.novelty,
-            100.0 * self.novel_on_qm9_frameworks,
-            100.0 * self.uniqueness,
-            100.0 * self.held_out_qm9
-        )
-    }
-}
-
 /// Progress saved in each checkpoint beside the policy and its optimizer.
 #[derive(Serialize, Deserialize)]
 struct Progress {
@@ -132,31 +104,6 @@ struct Progress {
 
 const CHECKPOINT_MAGIC: &[u8; 8] = b"MOLGAPNT";
 const EVAL_SEED: u64 = 0x006E_6F76_656C_7479; // "novelty"
-
-/// QM9's canonical SMILES, split into what the model trained on and what it
-/// did not, and QM9's ring-system frameworks.
-pub struct Qm9Sets {
-    pub train: HashSet<String>,
-    pub held_out: HashSet<String>,
-    pub frameworks: HashSet<String>,
-}
-
-impl Qm9Sets {
-    pub fn from_dataset(dataset: &Qm9Dataset) -> Qm9Sets {
-        let set = |splits: &[Split]| {
-            splits
-                .iter()
-                .flat_map(|s| dataset.split_records(*s))
-                .map(|r| r.canonical.clone())
-                .collect()
-        };
-        Qm9Sets {
-            train: set(&[Split::Train]),
-            held_out: set(&[Split::Valid, Split::Test]),
-            frameworks: Qm9Reference::from_dataset(dataset).frameworks,
-        }
-    }
-}
 
 /// The canonical SMILES of the last `window` samples, oldest first: a
 /// molecule among them is a repeat. Uniqueness is judged on 10,000 samples,
@@ -219,7 +166,7 @@ pub fn novelty_rewards(
         .map(|(m, s)| {
             let first = seen.insert(s.as_str()) && !recent.contains(s);
             let known_frameworks =
-                !known_frameworks_only || on_known_frameworks(m, &sets.frameworks);
+                !known_frameworks_only || sets.reference.has_ring_frameworks_of(m);
             if first && known_frameworks && !sets.train.contains(s) {
                 1.0
             } else {
@@ -227,40 +174,6 @@ pub fn novelty_rewards(
             }
         })
         .collect()
-}
-
-fn on_known_frameworks(molecule: &Molecule, frameworks: &HashSet<String>) -> bool {
-    ring_frameworks(molecule)
-        .iter()
-        .all(|f| frameworks.contains(f))
-}
-
-/// The figures of `molecules`, whose canonical SMILES are `smiles`.
-pub fn sample_figures(molecules: &[Molecule], smiles: &[String], sets: &Qm9Sets) -> SampleFigures {
-    let mut distinct: HashMap<&str, &Molecule> = HashMap::new();
-    for (m, s) in molecules.iter().zip(smiles) {
-        distinct.entry(s.as_str()).or_insert(m);
-    }
-    let novel: Vec<&Molecule> = distinct
-        .iter()
-        .filter(|(s, _)| !sets.train.contains(**s))
-        .map(|(_, m)| *m)
-        .collect();
-    let on_frameworks = novel
-        .iter()
-        .filter(|m| on_known_frameworks(m, &sets.frameworks))
-        .count();
-    let held_out = distinct
-        .keys()
-        .filter(|s| sets.held_out.contains(**s))
-        .count();
-    let d = distinct.len().max(1) as f64;
-    SampleFigures {
-        novelty: novel.len() as f64 / d,
-        uniqueness: distinct.len() as f64 / smiles.len().max(1) as f64,
-        novel_on_qm9_frameworks: on_frameworks as f64 / novel.len().max(1) as f64,
-        held_out_qm9: held_out as f64 / d,
-    }
 }
 
 /// Heavy-atom count and ring count: rewards are compared within these, so
@@ -370,7 +283,11 @@ pub fn tune_novelty(options: NoveltyTuneOptions) -> Result<Vec<TuneMetrics>> {
         let mut rng = SeededRng::new(EVAL_SEED);
         let (_, molecules) = policy.sample(config.eval_samples, &mut rng);
         let smiles: Vec<String> = molecules.iter().map(canonical_smiles).collect();
-        sample_figures(&molecules, &smiles, &sets)
+        let pairs: Vec<(&Molecule, &str)> = molecules
+            .iter()
+            .zip(smiles.iter().map(String::as_str))
+            .collect();
+        sample_figures(&pairs, &sets)
     };
     if first_step == 0 {
         let samples = evaluate(&policy);
@@ -475,6 +392,7 @@ pub fn tune_novelty(options: NoveltyTuneOptions) -> Result<Vec<TuneMetrics>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::search::Qm9Reference;
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
@@ -495,7 +413,7 @@ mod tests {
         let sets = Qm9Sets {
             train: strings(&["CC", "CO"]).into_iter().collect(),
             held_out: HashSet::new(),
-            frameworks: HashSet::new(),
+            reference: Qm9Reference::default(),
         };
         // CCN has left the two-sample window; CCC is still in it.
         let got = rewards(&["CC", "CN", "NC", "OC", "NN", "NCC", "CCC"], &sets, false);
@@ -507,30 +425,13 @@ mod tests {
         let sets = Qm9Sets {
             train: HashSet::new(),
             held_out: HashSet::new(),
-            frameworks: strings(&["C1CC1"]).into_iter().collect(),
+            reference: Qm9Reference {
+                molecules: HashSet::new(),
+                frameworks: strings(&["C1CC1"]).into_iter().collect(),
+            },
         };
         let smiles = ["CC1CC1", "C1CCC1", "C12CC1C2", "CCO"];
         assert_eq!(rewards(&smiles, &sets, true), vec![1.0, 0.0, 0.0, 1.0]);
         assert_eq!(rewards(&smiles, &sets, false), vec![1.0; 4]);
-    }
-
-    #[test]
-    fn figures_count_distinct_molecules() {
-        let sets = Qm9Sets {
-            train: strings(&["CC"]).into_iter().collect(),
-            held_out: strings(&["CN"]).into_iter().collect(),
-            frameworks: HashSet::new(),
-        };
-        let smiles = ["CC", "CC", "CN", "C1CC1"];
-        let molecules: Vec<Molecule> = smiles
-            .iter()
-            .map(|s| model_core::chem::parse_smiles(s).unwrap())
-            .collect();
-        let f = sample_figures(&molecules, &strings(&smiles), &sets);
-        assert!((f.novelty - 2.0 / 3.0).abs() < 1e-12);
-        assert!((f.uniqueness - 0.75).abs() < 1e-12);
-        assert!((f.held_out_qm9 - 1.0 / 3.0).abs() < 1e-12);
-        // CN has no rings; cyclopropane's framework is not in the empty set.
-        assert!((f.novel_on_qm9_frameworks - 0.5).abs() < 1e-12);
     }
 }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use burn::prelude::Device;
-use model_core::chem::rings::ring_frameworks;
 use model_core::chem::{Molecule, canonical_smiles};
 use model_core::data::Qm9Dataset;
 use model_core::model::surrogate::{GapSurrogate, SurrogateConfig, predict_gaps_ev};
@@ -25,7 +24,7 @@ pub struct Prediction {
 /// QM9's gaps by canonical SMILES, and its ring frameworks.
 pub struct Qm9Lookup {
     gaps: HashMap<String, f64>,
-    frameworks: std::collections::HashSet<String>,
+    reference: Qm9Reference,
 }
 
 impl Qm9Lookup {
@@ -36,7 +35,7 @@ impl Qm9Lookup {
                 .iter()
                 .map(|r| (r.canonical.clone(), r.gap_ev()))
                 .collect(),
-            frameworks: Qm9Reference::from_dataset(dataset).frameworks,
+            reference: Qm9Reference::from_dataset(dataset),
         }
     }
 }
@@ -57,9 +56,7 @@ pub fn predict(
             let canonical = canonical_smiles(m);
             Prediction {
                 qm9_gap_ev: qm9.gaps.get(&canonical).copied(),
-                on_qm9_frameworks: ring_frameworks(m)
-                    .iter()
-                    .all(|f| qm9.frameworks.contains(f)),
+                on_qm9_frameworks: qm9.reference.has_ring_frameworks_of(m),
                 canonical,
                 predicted_gap_ev,
             }

@@ -56,6 +56,19 @@ impl Qm9Reference {
     pub fn contains(&self, canonical: &str) -> bool {
         self.molecules.contains(canonical)
     }
+
+    /// How many of the molecule's ring systems have a framework no QM9 molecule has.
+    pub fn new_ring_frameworks(&self, molecule: &Molecule) -> usize {
+        ring_frameworks(molecule)
+            .iter()
+            .filter(|f| !self.frameworks.contains(*f))
+            .count()
+    }
+
+    /// Whether every ring system of the molecule has a framework QM9 has.
+    pub fn has_ring_frameworks_of(&self, molecule: &Molecule) -> bool {
+        self.new_ring_frameworks(molecule) == 0
+    }
 }
 
 /// Penalties in eV, against rewards that are gaps of a few eV.
@@ -112,11 +125,7 @@ impl Constraints {
             }
         }
         if self.known_ring_systems {
-            let new = ring_frameworks(molecule)
-                .iter()
-                .filter(|f| !known.frameworks.contains(*f))
-                .count();
-            penalty += PER_NEW_RING_SYSTEM * new as f64;
+            penalty += PER_NEW_RING_SYSTEM * known.new_ring_frameworks(molecule) as f64;
         }
         penalty
     }
