@@ -2,6 +2,7 @@
 
 Used by the worker (one job at a time) and by the level calibration script.
 """
+import os
 import time
 
 import numpy as np
@@ -74,15 +75,44 @@ def single_point(atoms, charge, level):
     return single_point_at(atoms, charge, *LEVELS[level])
 
 
+# SCF attempts, most robust last: plain DIIS; then a level shift with damping
+# from the last density; then second-order (Newton) SCF. An SCF that none of
+# them converges is an error, never a result.
+SCF_ATTEMPTS = (
+    ("diis", 100),
+    ("level-shift 0.25 Ha, damping 0.5", 200),
+    ("second-order (newton)", 50),
+)
+
+
+def _cycle_cap():
+    """MOLGAP_SCF_MAX_CYCLE caps every attempt's iterations (tests use 0)."""
+    cap = os.environ.get("MOLGAP_SCF_MAX_CYCLE")
+    return None if cap is None else int(cap)
+
+
 def single_point_at(atoms, charge, xc, basis, density_fit):
     mol = gto.M(atom=atoms, basis=basis, charge=charge, spin=0, unit="Angstrom", verbose=0)
-    mf = dft.RKS(mol)
-    mf.xc = xc
-    if density_fit:
-        mf = mf.density_fit()
-    mf.conv_tol = 1e-9
-    mf.max_cycle = 100
-    energy = mf.kernel()
+    cap = _cycle_cap()
+    dm = None
+    tried = []
+    for name, cycles in SCF_ATTEMPTS:
+        mf = dft.RKS(mol)
+        mf.xc = xc
+        if density_fit:
+            mf = mf.density_fit()
+        if name.startswith("level-shift"):
+            mf.level_shift = 0.25
+            mf.damp = 0.5
+        elif name.startswith("second-order"):
+            mf = mf.newton()
+        mf.conv_tol = 1e-9
+        mf.max_cycle = cycles if cap is None else min(cycles, cap)
+        energy = mf.kernel(dm0=dm)
+        tried.append(name)
+        if mf.converged:
+            break
+        dm = mf.make_rdm1()
     occupied = mf.mo_occ > 0
     homo = float(np.max(mf.mo_energy[occupied]))
     lumo = float(np.min(mf.mo_energy[~occupied]))
@@ -95,6 +125,7 @@ def single_point_at(atoms, charge, xc, basis, density_fit):
         "lumo_ev": lumo * HARTREE_TO_EV,
         "gap_ev": (lumo - homo) * HARTREE_TO_EV,
         "converged": bool(mf.converged),
+        "scf_attempts": tried,
         "method": f"RKS/{xc}",
         "basis": basis,
         "density_fitting": density_fit,

@@ -5,6 +5,10 @@ Protocol: one JSON object per line. On start the worker prints
 {"job": ID, "smiles": S, "charge": Q, "level": NAME, "seed": N} it prints
 {"job": ID, "ok": true, "result": {...}} or {"job": ID, "ok": false, "error": MSG}.
 Anything else the libraries print goes to stderr, never to the protocol stream.
+
+The scorer runs this under `python -I` with `dft` already installed as a module
+(see scorer/src/workers.rs): nothing is imported from a directory on disk but
+the interpreter's own site-packages.
 """
 import json
 import os
@@ -15,7 +19,6 @@ protocol = os.fdopen(os.dup(1), "w", buffering=1)
 os.dup2(2, 1)
 sys.stdout = sys.stderr
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pyscf  # noqa: E402
 import rdkit  # noqa: E402
 

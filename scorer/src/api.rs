@@ -1,31 +1,43 @@
 //! The versioned JSON API (see `scorer/openapi.yaml`).
 //!
 //! Every error is JSON, `{"error": MESSAGE, "code": CODE}`, with a 4xx status
-//! that says whose fault it is; bad molecules are refused here, before any
-//! worker sees them.
+//! that says whose fault it is (`guard::json_errors` rewrites the few that
+//! axum and tower-http produce as text); bad molecules are refused here,
+//! before any worker sees them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use std::net::SocketAddr;
+
+use anyhow::{Result, bail};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Json, Router, middleware};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
+use crate::guard::{self, Access};
 use crate::level::Level;
+use crate::limit::{NewJobLimiter, Refusal};
 use crate::store::{Disposition, Store};
 use crate::validate::{Limits, validate_smiles};
 use crate::workers::Signals;
 
 /// Longest a client may ask `GET /v1/jobs/{id}?wait=` to hold the request.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
-/// Suggested pause after a 429.
+/// Longest any request may take (a full long-poll and some).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
+/// Longest a client may take to send its body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Suggested pause after a full queue.
 const RETRY_AFTER_S: u64 = 30;
 
 pub struct AppState {
@@ -36,18 +48,47 @@ pub struct AppState {
     pub workers: usize,
     pub job_timeout: Duration,
     pub worker_versions: Arc<Mutex<Value>>,
+    pub new_jobs: NewJobLimiter,
 }
 
-pub fn router(state: Arc<AppState>, allowed_origins: &[String], max_body_bytes: usize) -> Router {
-    let origins: Vec<HeaderValue> = allowed_origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
+/// How the HTTP layer is set up, beside the handlers' state.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Web origins allowed by CORS; `*` allows any.
+    pub allowed_origins: Vec<String>,
+    pub max_body_bytes: usize,
+    pub access: Access,
+}
+
+/// The CORS origins, checked: `*` alone means any origin; anything else must
+/// be `scheme://host[:port]`.
+fn allowed_origins(origins: &[String]) -> Result<AllowOrigin> {
+    if origins.iter().any(|o| o == "*") {
+        return Ok(AllowOrigin::any());
+    }
+    let mut values = Vec::with_capacity(origins.len());
+    for origin in origins {
+        let uri: axum::http::Uri = origin
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--allow-origin {origin:?} is not an origin"))?;
+        let bare = uri.path_and_query().is_none_or(|p| p.as_str() == "/");
+        if uri.scheme().is_none() || uri.authority().is_none() || !bare {
+            bail!(
+                "--allow-origin {origin:?} is not an origin; write it as scheme://host[:port], e.g. http://127.0.0.1:8080"
+            );
+        }
+        values.push(HeaderValue::from_str(origin.trim_end_matches('/'))?);
+    }
+    Ok(AllowOrigin::list(values))
+}
+
+pub fn router(state: Arc<AppState>, http: &HttpConfig) -> Result<Router> {
     let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(allowed_origins(&http.allowed_origins)?)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE]);
-    Router::new()
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
+    let access = http.access.clone();
+    Ok(Router::new()
         .route("/v1/jobs", post(submit))
         .route("/v1/jobs/{id}", get(job))
         .route("/v1/molecules", get(molecule))
@@ -59,9 +100,24 @@ pub fn router(state: Arc<AppState>, allowed_origins: &[String], max_body_bytes: 
                 "no such endpoint; see /v1/health and the README",
             )
         })
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(http.max_body_bytes))
+        // Outermost last: errors become JSON, panics 500s, then the time
+        // limits, the request's shape, its Host, CORS, and the token.
+        .layer(middleware::from_fn_with_state(
+            access.clone(),
+            guard::check_token,
+        ))
         .layer(cors)
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(access, guard::check_host))
+        .layer(middleware::from_fn(guard::request_shape))
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn(guard::json_errors))
+        .with_state(state))
 }
 
 #[derive(Debug)]
@@ -70,15 +126,18 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     details: Option<Value>,
+    /// Seconds for `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
     }
 
@@ -98,10 +157,10 @@ impl IntoResponse for ApiError {
             body["details"] = details;
         }
         let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -137,6 +196,7 @@ fn parse_level(name: Option<&str>) -> Result<Level, ApiError> {
 
 async fn submit(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Json<SubmitRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(request) = body.map_err(|rejection| {
@@ -203,17 +263,35 @@ async fn submit(
         error.details = Some(Value::Array(problems));
         return Err(error);
     }
+    // Every molecule may create a row; tokens for those that join an
+    // existing job are given back below.
+    let client = peer.ip();
+    state
+        .new_jobs
+        .take(client, valid.len(), Instant::now())
+        .map_err(|refusal| rate_limited(refusal, valid.len()))?;
     let taken = state
         .store
         .submit(&valid, level, state.queue_capacity)
-        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            state.new_jobs.give_back(client, valid.len());
+            ApiError::internal(e)
+        })?
         .map_err(|full| {
-            ApiError::new(
+            state.new_jobs.give_back(client, valid.len());
+            let mut error = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "queue_full",
                 full.to_string(),
-            )
+            );
+            error.retry_after = Some(RETRY_AFTER_S);
+            error
         })?;
+    let joined = taken
+        .iter()
+        .filter(|(_, d)| *d == Disposition::Joined)
+        .count();
+    state.new_jobs.give_back(client, joined);
     if taken.iter().any(|(_, d)| *d == Disposition::Queued) {
         state.signals.work_arrived();
     }
@@ -226,6 +304,30 @@ async fn submit(
         })
         .collect();
     Ok((StatusCode::ACCEPTED, Json(json!({ "jobs": jobs }))))
+}
+
+fn rate_limited(refusal: Refusal, wanted: usize) -> ApiError {
+    match refusal {
+        Refusal::Wait(wait) => {
+            let mut error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "this client has used its allowance of new jobs; {wanted} more are possible in {:.0} s",
+                    wait.as_secs_f64().ceil()
+                ),
+            );
+            error.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+            error
+        }
+        Refusal::NeverInOneRequest { per_minute } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_molecules",
+            format!(
+                "{wanted} molecules in one request, more than this scorer allows a client per minute ({per_minute}); send fewer at once"
+            ),
+        ),
+    }
 }
 
 /// `GET /v1/jobs/{id}[?wait=SECONDS]`: with `wait`, holds the request until
@@ -249,7 +351,8 @@ async fn job(
             .parse::<f64>()
             .ok()
             .filter(|w| w.is_finite() && *w >= 0.0)
-            .map(|w| Duration::from_secs_f64(w).min(MAX_WAIT))
+            // Bounded before the conversion, which panics past u64 seconds.
+            .map(|w| Duration::from_secs_f64(w.min(MAX_WAIT.as_secs_f64())))
             .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -329,6 +432,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiEr
         "limits": {
             "max_heavy_atoms": state.limits.max_heavy_atoms,
             "max_molecules_per_request": state.limits.max_molecules_per_request,
+            "max_new_jobs_per_minute": state.new_jobs.per_minute(),
         },
         "levels": levels,
         "worker_versions": versions,

@@ -5,7 +5,9 @@
 //! processes that do the quantum chemistry.
 
 pub mod api;
+pub mod guard;
 pub mod level;
+pub mod limit;
 pub mod serve;
 pub mod store;
 pub mod validate;

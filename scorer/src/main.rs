@@ -23,9 +23,25 @@ struct Cli {
 enum Command {
     /// Serve the JSON API (see the README's Scorer section)
     Serve {
-        /// Address to listen on; 127.0.0.1 keeps the service local
+        /// Address to listen on; 127.0.0.1 keeps the service local. Any other
+        /// address needs an access token (MOLGAP_SCORER_TOKEN or --token-file)
         #[arg(long, default_value = "127.0.0.1")]
         bind: IpAddr,
+        /// File holding the access token clients must send as
+        /// `Authorization: Bearer TOKEN` [default: $MOLGAP_SCORER_TOKEN, else none]
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Another name the service answers to when bound to loopback (e.g. a
+        /// reverse proxy's); requests to other names get 403 (repeatable)
+        #[arg(long = "allow-host")]
+        allow_host: Vec<String>,
+        /// Seconds a client may take to send its request head
+        #[arg(long, default_value_t = 10.0)]
+        header_timeout: f64,
+        /// New jobs (queued or answered from the cache) one client address may
+        /// create per minute; past it, submissions get 429 with Retry-After
+        #[arg(long, default_value_t = 600)]
+        max_new_jobs_per_minute: usize,
         /// Port; 0 picks a free one (the chosen address is printed)
         #[arg(long, default_value_t = 8765)]
         port: u16,
@@ -50,18 +66,37 @@ enum Command {
         /// Largest request body in bytes
         #[arg(long, default_value_t = 64 * 1024)]
         max_body: usize,
-        /// Web origins allowed by CORS (repeatable)
+        /// Web origins allowed by CORS (repeatable; '*' allows any page)
         #[arg(long = "allow-origin", default_values_t = ["http://127.0.0.1:8080".to_string(), "http://localhost:8080".to_string()])]
         allow_origin: Vec<String>,
-        /// Python with pyscf and rdkit [default: .venv/bin/python, else python3]
+        /// Python with pyscf and rdkit [default: $MOLGAP_PYTHON, else .venv/bin/python, else python3]
         #[arg(long)]
         python: Option<PathBuf>,
     },
 }
 
+/// The access token: from the file, else from the environment; never empty.
+fn read_token(file: Option<&PathBuf>) -> Result<Option<String>, String> {
+    let token = match file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?,
+        ),
+        None => std::env::var("MOLGAP_SCORER_TOKEN").ok(),
+    };
+    match token.map(|t| t.trim().to_string()) {
+        Some(t) if t.is_empty() => Err("the access token is empty".to_string()),
+        other => Ok(other),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let Command::Serve {
         bind,
+        token_file,
+        allow_host,
+        header_timeout,
+        max_new_jobs_per_minute,
         port,
         db,
         workers,
@@ -75,14 +110,23 @@ fn main() -> std::process::ExitCode {
     } = Cli::parse().command;
     let cores = default_workers();
     let workers = workers.unwrap_or(cores).max(1);
-    let python = python.unwrap_or_else(|| {
-        let venv = PathBuf::from(".venv/bin/python");
-        if venv.exists() {
-            venv
-        } else {
-            PathBuf::from("python3")
+    let python = python
+        .or_else(|| std::env::var_os("MOLGAP_PYTHON").map(PathBuf::from))
+        .unwrap_or_else(|| {
+            let venv = PathBuf::from(".venv/bin/python");
+            if venv.exists() {
+                venv
+            } else {
+                PathBuf::from("python3")
+            }
+        });
+    let token = match read_token(token_file.as_ref()) {
+        Ok(token) => token,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
         }
-    });
+    };
     let config = ServeConfig {
         bind,
         port,
@@ -100,6 +144,10 @@ fn main() -> std::process::ExitCode {
         },
         allowed_origins: allow_origin,
         max_body_bytes: max_body,
+        token,
+        extra_hosts: allow_host,
+        header_timeout: std::time::Duration::from_secs_f64(header_timeout.clamp(0.1, 3600.0)),
+        max_new_jobs_per_minute: max_new_jobs_per_minute.max(1),
     };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(serve(config)) {

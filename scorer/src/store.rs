@@ -3,6 +3,11 @@
 //! A job is written before it is acknowledged, so a restart loses nothing:
 //! jobs found `running` at start-up were cut off and are queued again. Results
 //! are keyed by (canonical SMILES, level), so a molecule is computed once.
+//!
+//! One service owns a store at a time: `open` takes an exclusive lock on
+//! `<store>.lock` and holds it for the life of the `Store`, so a second
+//! instance on the same file stops with a message instead of requeueing the
+//! first one's running jobs.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -130,6 +135,58 @@ pub struct QueueCounts {
 
 pub struct Store {
     db: Mutex<Connection>,
+    /// Held (locked) while this store is open; released when it is dropped.
+    _instance_lock: std::fs::File,
+}
+
+/// Another process holds the store's instance lock.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the job store {store} is in use by another scorer ({holder}); stop that one, or give this one its own --db"
+)]
+pub struct StoreInUse {
+    pub store: String,
+    pub holder: String,
+}
+
+/// Takes the exclusive instance lock beside `path` and writes our pid in it.
+fn lock_instance(path: &Path) -> Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let lock_path = {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        std::path::PathBuf::from(name)
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => "pid unknown".to_string(),
+                pid => format!("pid {pid}"),
+            };
+            return Err(StoreInUse {
+                store: path.display().to_string(),
+                holder,
+            }
+            .into());
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()));
+        }
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    writeln!(file, "{}", std::process::id())?;
+    Ok(file)
 }
 
 fn now() -> f64 {
@@ -140,12 +197,15 @@ fn now() -> f64 {
 }
 
 impl Store {
-    /// Opens (or creates) the store and queues again any job that a previous
-    /// run left `running`. Returns the store and how many jobs it requeued.
+    /// Opens (or creates) the store, taking its instance lock (an error
+    /// [`StoreInUse`] if another process holds it), and queues again any job
+    /// that a previous run left `running`. Returns the store and how many jobs
+    /// it requeued.
     pub fn open(path: &Path) -> Result<(Store, usize)> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        let instance_lock = lock_instance(path)?;
         let db = Connection::open(path)
             .with_context(|| format!("cannot open job store {}", path.display()))?;
         db.pragma_update(None, "journal_mode", "WAL")?;
@@ -157,7 +217,13 @@ impl Store {
             "UPDATE jobs SET state = 'queued', worker_pid = NULL, started_at = NULL WHERE state = 'running'",
             [],
         )?;
-        Ok((Store { db: Mutex::new(db) }, requeued))
+        Ok((
+            Store {
+                db: Mutex::new(db),
+                _instance_lock: instance_lock,
+            },
+            requeued,
+        ))
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {

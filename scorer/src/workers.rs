@@ -4,10 +4,16 @@
 //! A slot claims the oldest queued job from the store, sends it to its process
 //! and waits up to the job timeout. A timeout kills the process; a process that
 //! dies fails only the job it held, with the reason, and the slot starts a new
-//! process for the next job.
+//! process for the next job. A process found dead before a job is sent (killed
+//! while idle) is replaced first, so the job never sees it.
+//!
+//! The Python sources are compiled into the binary and handed to an isolated
+//! interpreter (`python -I`) on its stdin: no script directory exists that
+//! another user could plant a module in, and neither the working directory
+//! nor `PYTHONPATH` is on its `sys.path`.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,8 +28,18 @@ use crate::store::{ClaimedJob, Store};
 
 const WORKER_PY: &str = include_str!("../py/worker.py");
 const DFT_PY: &str = include_str!("../py/dft.py");
+/// Reads the two sources from the first stdin line, installs `dft` as a module
+/// and runs the worker as `__main__`; later lines are the job protocol.
+const BOOTSTRAP_PY: &str = "import json, sys, types\n\
+sources = json.loads(sys.stdin.readline())\n\
+dft = types.ModuleType('dft')\n\
+exec(compile(sources['dft'], 'dft.py', 'exec'), dft.__dict__)\n\
+sys.modules['dft'] = dft\n\
+exec(compile(sources['worker'], 'worker.py', 'exec'), {'__name__': '__main__'})\n";
 /// How long a new worker may take to import PySCF and RDKit.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest pause between attempts to store a finished job.
+const STORE_RETRY_MAX: Duration = Duration::from_secs(10);
 /// Seed of the RDKit embedding, so a molecule always gets the same geometry.
 pub const EMBED_SEED: u64 = 0xF00D;
 
@@ -66,18 +82,8 @@ impl Signals {
     }
 }
 
-/// Writes the embedded Python sources to `dir` and returns the worker script.
-pub fn install_scripts(dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("dft.py"), DFT_PY)?;
-    let worker = dir.join("worker.py");
-    std::fs::write(&worker, WORKER_PY)?;
-    Ok(worker)
-}
-
 pub fn start_pool(
     config: WorkerConfig,
-    script: PathBuf,
     store: Arc<Store>,
     signals: Arc<Signals>,
     versions: Arc<Mutex<Value>>,
@@ -86,7 +92,6 @@ pub fn start_pool(
         let slot = Slot {
             index: slot,
             config: config.clone(),
-            script: script.clone(),
             store: store.clone(),
             signals: signals.clone(),
             versions: versions.clone(),
@@ -98,7 +103,6 @@ pub fn start_pool(
 struct Slot {
     index: usize,
     config: WorkerConfig,
-    script: PathBuf,
     store: Arc<Store>,
     signals: Arc<Signals>,
     /// Code versions the workers report, shared with the health endpoint.
@@ -127,17 +131,38 @@ impl Slot {
             };
             self.signals.job_changed();
             let outcome = self.compute(&mut process, &job).await;
-            let stored = match outcome {
-                Ok((result, versions)) => self.store.finish_ok(&job, &result, &versions),
-                Err(reason) => self.store.finish_err(job.id, &reason),
-            };
-            if let Err(e) = stored {
-                eprintln!(
-                    "worker slot {}: cannot store job {}: {e:#}",
-                    self.index, job.id
-                );
-            }
+            self.store_outcome(&job, outcome).await;
             self.signals.job_changed();
+        }
+    }
+
+    /// Writes a finished job to the store, retrying until the store takes it:
+    /// a result is never dropped because the store was busy or locked. The
+    /// slot takes no new job meanwhile (it could not claim one either).
+    async fn store_outcome(
+        &self,
+        job: &ClaimedJob,
+        outcome: std::result::Result<(Value, Value), String>,
+    ) {
+        let mut pause = Duration::from_millis(250);
+        loop {
+            let stored = match &outcome {
+                Ok((result, versions)) => self.store.finish_ok(job, result, versions),
+                Err(reason) => self.store.finish_err(job.id, reason),
+            };
+            match stored {
+                Ok(()) => return,
+                Err(e) => {
+                    eprintln!(
+                        "worker slot {}: cannot store job {} yet ({e:#}); retrying in {:.1} s",
+                        self.index,
+                        job.id,
+                        pause.as_secs_f64()
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(STORE_RETRY_MAX);
+                }
+            }
         }
     }
 
@@ -147,8 +172,17 @@ impl Slot {
         process: &mut Option<WorkerProcess>,
         job: &ClaimedJob,
     ) -> std::result::Result<(Value, Value), String> {
+        if let Some(status) = process.as_mut().and_then(WorkerProcess::exited) {
+            eprintln!(
+                "worker slot {}: the idle worker {}; starting a new one for job {}",
+                self.index,
+                describe_exit(status),
+                job.id
+            );
+            *process = None;
+        }
         if process.is_none() {
-            let started = WorkerProcess::start(&self.config, &self.script)
+            let started = WorkerProcess::start(&self.config)
                 .await
                 .map_err(|e| format!("worker could not start: {e:#}"))?;
             *self.versions.lock().unwrap_or_else(|e| e.into_inner()) = started.versions.clone();
@@ -172,7 +206,16 @@ impl Slot {
                     "worker": worker.versions,
                 });
                 if reply["ok"].as_bool() == Some(true) {
-                    Ok((reply["result"].clone(), versions))
+                    let result = reply["result"].clone();
+                    // The worker already retried with more robust SCF settings;
+                    // an unconverged gap is not a result and is never cached.
+                    if result["converged"] != Value::Bool(true) {
+                        return Err(format!(
+                            "the SCF did not converge (attempts: {}); not stored as a result",
+                            result["scf_attempts"]
+                        ));
+                    }
+                    Ok((result, versions))
                 } else {
                     Err(reply["error"]
                         .as_str()
@@ -206,11 +249,12 @@ struct WorkerProcess {
 }
 
 impl WorkerProcess {
-    async fn start(config: &WorkerConfig, script: &Path) -> Result<WorkerProcess> {
+    async fn start(config: &WorkerConfig) -> Result<WorkerProcess> {
         let threads = config.threads_per_worker.to_string();
+        // -I: isolated (no script or working directory on sys.path, no
+        // PYTHON* variables, no user site-packages).
         let mut child = Command::new(&config.python)
-            .arg("-u")
-            .arg(script)
+            .args(["-I", "-u", "-c", BOOTSTRAP_PY])
             .env("OMP_NUM_THREADS", &threads)
             .env("OPENBLAS_NUM_THREADS", &threads)
             .env("MKL_NUM_THREADS", &threads)
@@ -221,7 +265,13 @@ impl WorkerProcess {
             .spawn()
             .with_context(|| format!("cannot run {}", config.python.display()))?;
         let pid = child.id().unwrap_or(0);
-        let stdin = child.stdin.take().expect("piped");
+        let mut stdin = child.stdin.take().expect("piped");
+        let mut sources = json!({"dft": DFT_PY, "worker": WORKER_PY}).to_string();
+        sources.push('\n');
+        stdin
+            .write_all(sources.as_bytes())
+            .await
+            .context("cannot hand the worker its sources")?;
         let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let mut stderr = BufReader::new(child.stderr.take().expect("piped")).lines();
@@ -260,6 +310,11 @@ impl WorkerProcess {
             pid,
             versions: hello["versions"].clone(),
         })
+    }
+
+    /// The exit status, if the process has stopped.
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     async fn call(&mut self, request: &Value) -> Result<Value> {

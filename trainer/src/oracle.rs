@@ -16,10 +16,24 @@ pub enum Outcome {
 pub struct Scorer {
     base: String,
     agent: ureq::Agent,
+    /// `Authorization` header value, from `MOLGAP_SCORER_TOKEN`.
+    authorization: Option<String>,
 }
 
 /// Most molecules one request may carry (the scorer's default limit).
 const MAX_PER_REQUEST: usize = 100;
+/// Submissions answered 429 are retried this many times, each after the
+/// scorer's `Retry-After` (capped), then given up with the scorer's message.
+const MAX_SUBMIT_ATTEMPTS: usize = 60;
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(60);
+
+/// The pause a 429 asks for: its `Retry-After` in seconds, else 10 s.
+fn retry_pause(retry_after: Option<&str>) -> Duration {
+    retry_after
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(10), Duration::from_secs)
+        .clamp(Duration::from_secs(1), MAX_RETRY_PAUSE)
+}
 
 impl Scorer {
     /// Connects to the scorer at `url` and checks that it answers.
@@ -32,6 +46,9 @@ impl Scorer {
         let scorer = Scorer {
             base: url.trim_end_matches('/').to_string(),
             agent,
+            authorization: std::env::var("MOLGAP_SCORER_TOKEN")
+                .ok()
+                .map(|t| format!("Bearer {}", t.trim())),
         };
         let health = scorer.get("/v1/health").with_context(|| {
             format!(
@@ -45,7 +62,11 @@ impl Scorer {
     }
 
     fn get(&self, path: &str) -> Result<Value> {
-        let mut response = self.agent.get(format!("{}{path}", self.base)).call()?;
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(auth) = &self.authorization {
+            request = request.header("authorization", auth);
+        }
+        let mut response = request.call()?;
         let status = response.status();
         let body: Value = response.body_mut().read_json()?;
         if !status.is_success() {
@@ -58,16 +79,29 @@ impl Scorer {
     pub fn submit(&self, smiles: &[String], level: &str) -> Result<Vec<i64>> {
         let mut ids = Vec::with_capacity(smiles.len());
         for chunk in smiles.chunks(MAX_PER_REQUEST) {
-            loop {
-                let mut response = self
-                    .agent
-                    .post(format!("{}/v1/jobs", self.base))
-                    .send_json(json!({"smiles": chunk, "level": level}))?;
+            for attempt in 1.. {
+                let mut request = self.agent.post(format!("{}/v1/jobs", self.base));
+                if let Some(auth) = &self.authorization {
+                    request = request.header("authorization", auth);
+                }
+                let mut response = request.send_json(json!({"smiles": chunk, "level": level}))?;
                 let status = response.status();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 let body: Value = response.body_mut().read_json()?;
                 if status.as_u16() == 429 {
-                    // The queue is full: wait for it to drain rather than lose the molecules.
-                    std::thread::sleep(Duration::from_secs(10));
+                    // A full queue or this client's allowance: wait as the
+                    // scorer asks rather than lose the molecules, a bounded number of times.
+                    if attempt == MAX_SUBMIT_ATTEMPTS {
+                        bail!(
+                            "the scorer still refuses after {attempt} attempts: {}",
+                            body["error"]
+                        );
+                    }
+                    std::thread::sleep(retry_pause(retry_after.as_deref()));
                     continue;
                 }
                 if !status.is_success() {
@@ -190,6 +224,15 @@ impl LevelMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_429_waits_as_asked_within_bounds() {
+        assert_eq!(retry_pause(Some("7")), Duration::from_secs(7));
+        assert_eq!(retry_pause(Some("0")), Duration::from_secs(1));
+        assert_eq!(retry_pause(Some("86400")), MAX_RETRY_PAUSE);
+        assert_eq!(retry_pause(Some("soon")), Duration::from_secs(10));
+        assert_eq!(retry_pause(None), Duration::from_secs(10));
+    }
 
     #[test]
     fn fit_recovers_a_line() {

@@ -39,13 +39,19 @@ pub struct Scorer {
 impl Scorer {
     /// Starts `scorer serve` on a free port with the job store `db`.
     pub fn start(db: &Path, extra: &[&str]) -> Scorer {
+        Scorer::start_in(db, extra, &[], None)
+    }
+
+    /// Starts `scorer serve` with extra environment variables and, if given,
+    /// its own working directory.
+    pub fn start_in(db: &Path, extra: &[&str], env: &[(&str, &str)], cwd: Option<&Path>) -> Scorer {
         let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scorer"))
-            .args(["serve", "--port", "0", "--db"])
-            .arg(db)
-            .arg("--python")
-            .arg(python())
-            .args(&args)
+        let mut command = serve_command(db, &args);
+        command.envs(env.iter().copied());
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -132,6 +138,48 @@ impl Scorer {
     }
 }
 
+fn serve_command(db: &Path, args: &[String]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scorer"));
+    command
+        .args(["serve", "--port", "0", "--db"])
+        .arg(db)
+        .arg("--python")
+        .arg(python())
+        .args(args);
+    command
+}
+
+/// Runs `scorer serve` expecting it to refuse to start; returns its stderr.
+pub fn start_fails(db: &Path, extra: &[&str], env: &[(&str, &str)]) -> String {
+    let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    let mut child = serve_command(db, &args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start scorer");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(!status.success(), "the scorer exited 0");
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            return stderr;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the scorer started, but should have refused to");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 impl Drop for Scorer {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -171,9 +219,12 @@ pub fn request(
         .unwrap();
     let body = body.unwrap_or("");
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
     );
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("host: {addr}\r\n"));
+    }
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
