@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Installs what the project needs beyond the Rust toolchain, skipping every
 # step that is already done, so a second run takes seconds.
+#
+#   scripts/setup.sh         the Python virtualenv (RDKit, PySCF) and QM9: what
+#                            the main job (scripts/run.sh) needs
+#   scripts/setup.sh --web   also the browser app's tools: the wasm32 target,
+#                            trunk, wasm-bindgen-cli, binaryen, playwright-core
+#                            and Chromium (scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+web=no
+case "${1:-}" in
+    "") ;;
+    --web) web=yes ;;
+    *) echo "usage: scripts/setup.sh [--web]" >&2; exit 2 ;;
+esac
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-    step "adding the wasm32-unknown-unknown Rust target"
-    rustup target add wasm32-unknown-unknown
-fi
+step() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # Python virtualenv with pinned packages; a stamp of requirements.txt tells
 # whether it is current.
@@ -33,6 +41,15 @@ if [ ! -f "$wheel" ] || [ "$(sha256sum "$wheel" | cut -d' ' -f1)" != "$sha" ]; t
     rm -f "$wheel"
     .venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps qm9pack==1.0.3 -d data/cache
     [ "$(sha256sum "$wheel" | cut -d' ' -f1)" = "$sha" ] || { echo "QM9 wheel checksum mismatch" >&2; exit 1; }
+fi
+if [ "$web" = no ]; then
+    step "ready (without the browser app's tools; scripts/setup.sh --web adds them)"
+    exit 0
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    step "adding the wasm32-unknown-unknown Rust target"
+    rustup target add wasm32-unknown-unknown
 fi
 # The browser app's tools. Trunk cannot download its helpers here (GitHub is
 # unreachable), so wasm-bindgen-cli comes from crates.io at the exact version

@@ -62,7 +62,7 @@ def calibrate(row):
     elements = json.loads(row["Elements"].replace("'", '"'))
     coords = json.loads(row["XYZ_Ang"])
     qm9_geometry = list(zip(elements, map(tuple, coords)))
-    rdkit_geometry, _ = dft.embed(row["SMILES"], dft.DEFAULT_SEED)
+    rdkit_geometry, _, _ = dft.embed(row["SMILES"], dft.DEFAULT_SEED)
     out = {"index": int(row["Index"]), "smiles": row["SMILES"], "heavy_atoms": sum(e != "H" for e in elements),
            "reference_gap_ev": float(row["HOMO_LUMO_gap_au"]) * dft.HARTREE_TO_EV, "levels": {}}
     r, s = timed(dft.single_point, qm9_geometry, 0, "qm9")

@@ -68,7 +68,10 @@ def embed(smiles, seed):
     best = min(range(len(conformers)), key=lambda i: energies[i][1])
     pos = conformers[best].GetPositions()
     atoms = [(a.GetSymbol(), tuple(pos[i])) for i, a in enumerate(mol.GetAtoms())]
-    return atoms, relaxation
+    # The same geometry with its bonds (V2000 mol block, hydrogens explicit),
+    # for SDF files chemists can open.
+    molblock = Chem.MolToMolBlock(mol, confId=conformers[best].GetId())
+    return atoms, relaxation, molblock
 
 
 def single_point(atoms, charge, level):
@@ -158,7 +161,7 @@ def run(job):
     if job["level"] not in LEVELS:
         raise ValueError(f"unknown level {job['level']!r}")
     wall, cpu = time.perf_counter(), time.process_time()
-    atoms, relaxation = embed(job["smiles"], job.get("seed", DEFAULT_SEED))
+    atoms, relaxation, molblock = embed(job["smiles"], job.get("seed", DEFAULT_SEED))
     embed_s = time.perf_counter() - wall
     result = single_point(atoms, job.get("charge", 0), job["level"])
     result.update(
@@ -166,6 +169,7 @@ def run(job):
             "level": job["level"],
             "geometry": relaxation,
             "xyz": xyz_block(atoms),
+            "molblock": molblock,
             "embed_s": embed_s,
             "wall_s": time.perf_counter() - wall,
             "cpu_s": time.process_time() - cpu,

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::guard::{self, Access};
@@ -58,6 +59,30 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
     pub access: Access,
+    /// The built browser app (trunk's `dist/`), served at `/` beside the API,
+    /// so the page and the API share one origin and need no CORS.
+    pub app_dir: Option<std::path::PathBuf>,
+}
+
+async fn no_endpoint() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /v1/health and the README",
+    )
+}
+
+/// What answers outside the API's routes: the app's files when there is an
+/// app, else (and for files it lacks) a JSON 404.
+fn static_files(app_dir: Option<&std::path::Path>) -> axum::routing::MethodRouter {
+    match app_dir {
+        Some(dir) => axum::routing::get_service(
+            ServeDir::new(dir)
+                .append_index_html_on_directories(true)
+                .not_found_service(axum::routing::any(no_endpoint)),
+        ),
+        None => axum::routing::any(no_endpoint),
+    }
 }
 
 /// The CORS origins, checked: `*` alone means any origin; anything else must
@@ -91,15 +116,10 @@ pub fn router(state: Arc<AppState>, http: &HttpConfig) -> Result<Router> {
     Ok(Router::new()
         .route("/v1/jobs", post(submit))
         .route("/v1/jobs/{id}", get(job))
+        .route("/v1/jobs/{id}/geometry", get(geometry))
         .route("/v1/molecules", get(molecule))
         .route("/v1/health", get(health))
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such endpoint; see /v1/health and the README",
-            )
-        })
+        .fallback_service(static_files(http.app_dir.as_deref()))
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         // Outermost last: errors become JSON, panics 500s, then the time
         // limits, the request's shape, its Host, CORS, and the token.
@@ -375,6 +395,82 @@ async fn job(
         }
         let _ = tokio::time::timeout(left, changes.changed()).await;
     }
+}
+
+/// `GET /v1/jobs/{id}/geometry?format=xyz|sdf`: the 3D geometry the DFT
+/// ran on, as XYZ or as an SDF record carrying the results as data items.
+async fn geometry(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let no_job = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_job",
+            format!("no job {id:?}"),
+        )
+    };
+    let job_id: i64 = id.parse().map_err(|_| no_job())?;
+    let format = query.get("format").map_or("sdf", String::as_str);
+    if format != "sdf" && format != "xyz" {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_format",
+            format!("format={format:?}; choose sdf or xyz"),
+        ));
+    }
+    let job = state
+        .store
+        .job(job_id)
+        .map_err(ApiError::internal)?
+        .ok_or_else(no_job)?;
+    let result = match (&job.state, &job.result) {
+        (crate::store::JobState::Done, Some(result)) => result,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_done",
+                format!(
+                    "job {job_id} is {:?}; a geometry exists once it is done",
+                    job.state
+                ),
+            ));
+        }
+    };
+    let missing = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_geometry",
+            "this result was stored before the scorer kept mol blocks; nothing to write",
+        )
+    };
+    let (content_type, body) = if format == "xyz" {
+        let xyz = result["xyz"].as_str().ok_or_else(missing)?;
+        ("chemical/x-xyz", format!("{xyz}\n"))
+    } else {
+        let molblock = result["molblock"].as_str().ok_or_else(missing)?;
+        let text = |key: &str| match &result[key] {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        let properties = [
+            ("SMILES", job.canonical.clone()),
+            ("level", job.level.clone()),
+            ("method", format!("{} {}", text("method"), text("basis"))),
+            ("homo_ev", text("homo_ev")),
+            ("lumo_ev", text("lumo_ev")),
+            ("gap_ev", text("gap_ev")),
+            ("energy_ha", text("energy_ha")),
+            ("geometry", text("geometry")),
+            ("scorer_job", job_id.to_string()),
+        ];
+        let record = model_core::chem::sdf_record(molblock, &properties)
+            .map_err(|e| ApiError::internal(e.into()))?;
+        ("chemical/x-mdl-sdfile", record)
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 /// `GET /v1/molecules?smiles=S[&level=L]`: stored results for a molecule,

@@ -69,6 +69,10 @@ enum Command {
         /// Web origins allowed by CORS (repeatable; '*' allows any page)
         #[arg(long = "allow-origin", default_values_t = ["http://127.0.0.1:8080".to_string(), "http://localhost:8080".to_string()])]
         allow_origin: Vec<String>,
+        /// Serve the built browser app (trunk's dist/) at / beside the API, on
+        /// one origin (scripts/app.sh does this)
+        #[arg(long)]
+        app: Option<PathBuf>,
         /// Python with pyscf and rdkit [default: $MOLGAP_PYTHON, else .venv/bin/python, else python3]
         #[arg(long)]
         python: Option<PathBuf>,
@@ -92,6 +96,7 @@ fn read_token(file: Option<&PathBuf>) -> Result<Option<String>, String> {
 
 fn main() -> std::process::ExitCode {
     let Command::Serve {
+        app,
         bind,
         token_file,
         allow_host,
@@ -148,6 +153,7 @@ fn main() -> std::process::ExitCode {
         extra_hosts: allow_host,
         header_timeout: std::time::Duration::from_secs_f64(header_timeout.clamp(0.1, 3600.0)),
         max_new_jobs_per_minute: max_new_jobs_per_minute.max(1),
+        app_dir: app,
     };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(serve(config)) {

@@ -47,6 +47,8 @@ pub struct ServeConfig {
     pub extra_hosts: Vec<String>,
     pub header_timeout: Duration,
     pub max_new_jobs_per_minute: usize,
+    /// The built browser app to serve at `/` (`None`: the API only).
+    pub app_dir: Option<PathBuf>,
 }
 
 /// Who may call: a token whenever the service listens beyond loopback; on
@@ -87,7 +89,16 @@ pub async fn serve(config: ServeConfig) -> Result<()> {
         allowed_origins: config.allowed_origins.clone(),
         max_body_bytes: config.max_body_bytes,
         access,
+        app_dir: config.app_dir.clone(),
     };
+    if let Some(dir) = &config.app_dir
+        && !dir.join("index.html").is_file()
+    {
+        bail!(
+            "--app {}: no index.html there; build the browser app first (scripts/trunk.sh build --release, or scripts/app.sh)",
+            dir.display()
+        );
+    }
     let app = router(state, &http)?;
     if http.allowed_origins.iter().any(|o| o == "*") {
         eprintln!(
@@ -99,6 +110,12 @@ pub async fn serve(config: ServeConfig) -> Result<()> {
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     start_pool(config.workers.clone(), store, signals, versions);
     let address = listener.local_addr()?;
+    if config.app_dir.is_some() {
+        // The page asks its scorer at ?scorer=, so the one URL works on any port.
+        println!(
+            "molgap app at http://{address}/?scorer=http://{address} (the API at /v1, same origin)"
+        );
+    }
     println!(
         "scorer listening on http://{address} ({} workers, {} s job timeout, job store {}, {requeued} interrupted jobs requeued)",
         config.workers.workers,

@@ -229,3 +229,67 @@ fn eight_clients_ten_jobs_each_all_accounted_for_none_computed_twice() {
     assert_eq!(health["queue"]["queued"], 0);
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// The geometry the DFT ran on comes back as XYZ and as an SDF record that
+/// RDKit reads, with the results as data items.
+#[test]
+fn a_done_job_serves_its_geometry_as_sdf_that_rdkit_reads() {
+    let dir = scratch("sdf");
+    let scorer = Scorer::start(&dir.join("jobs.sqlite"), &["--workers", "1"]);
+    let job = submit_one(&scorer, "CO", "tiny");
+    let id = job["id"].as_i64().unwrap();
+    let done = scorer.wait(id, LONG);
+    assert_eq!(done["state"], "done", "{done}");
+    let xyz = scorer.get(&format!("/v1/jobs/{id}/geometry?format=xyz"));
+    assert_eq!(xyz.status, 200, "{}", xyz.body);
+    assert_eq!(xyz.header("content-type"), Some("chemical/x-xyz"));
+    assert_eq!(xyz.body.lines().next(), Some("6"), "C, O and four H");
+    let sdf = scorer.get(&format!("/v1/jobs/{id}/geometry?format=sdf"));
+    assert_eq!(sdf.status, 200, "{}", sdf.body);
+    let path = dir.join("job.sdf");
+    std::fs::write(&path, &sdf.body).unwrap();
+    let read = std::process::Command::new(common::python())
+        .args([
+            "-c",
+            "import json, sys\n\
+             from rdkit import Chem\n\
+             mols = [m for m in Chem.SDMolSupplier(sys.argv[1], removeHs=False)]\n\
+             m = mols[0]\n\
+             print(json.dumps({'n': len(mols), 'atoms': m.GetNumAtoms(), 'conformer_3d': m.GetConformer().Is3D(),\n\
+                 'smiles': Chem.MolToSmiles(Chem.RemoveHs(m)), 'props': m.GetPropsAsDict()}))",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let read: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(read["n"], 1);
+    assert_eq!(read["atoms"], 6);
+    assert_eq!(read["conformer_3d"], true);
+    assert_eq!(read["smiles"], "CO");
+    let props = &read["props"];
+    for key in [
+        "SMILES",
+        "level",
+        "method",
+        "homo_ev",
+        "lumo_ev",
+        "gap_ev",
+        "energy_ha",
+        "geometry",
+        "scorer_job",
+    ] {
+        assert!(!props[key].is_null(), "{key} missing: {props}");
+    }
+    assert_eq!(props["level"], "tiny");
+    let gap = props["gap_ev"].as_f64().unwrap();
+    assert!((gap - done["result"]["gap_ev"].as_f64().unwrap()).abs() < 1e-9);
+    let bad = scorer.get(&format!("/v1/jobs/{id}/geometry?format=pdb"));
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["code"], "bad_format");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -40,6 +40,11 @@ fn start_scorer(db: &Path) -> String {
         },
         allowed_origins: Vec::new(),
         max_body_bytes: 64 * 1024,
+        token: None,
+        extra_hosts: Vec::new(),
+        header_timeout: Duration::from_secs(10),
+        max_new_jobs_per_minute: 600,
+        app_dir: None,
     };
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -182,6 +187,68 @@ fn tiny_search_scores_constrained_novel_molecules_resumes_and_repeats() {
             std::fs::metadata(dir.join(plot)).unwrap().len() > 5_000,
             "{plot}"
         );
+    }
+
+    // The verified molecules as an SD file that RDKit reads, every record
+    // with its DFT geometry (hydrogens included) and every property.
+    let verified = state
+        .scored
+        .iter()
+        .filter(|s| s.level == state.settings.final_level && s.dft_gap_ev.is_some())
+        .count();
+    assert!(verified > 0);
+    let read = std::process::Command::new(project_python())
+        .args([
+            "-c",
+            "import json, sys\n\
+             from rdkit import Chem\n\
+             out = []\n\
+             for m in Chem.SDMolSupplier(sys.argv[1], removeHs=False):\n\
+             \x20   assert m is not None, 'a record RDKit cannot read'\n\
+             \x20   out.append({'props': m.GetPropsAsDict(), 'hydrogens': sum(a.GetSymbol() == 'H' for a in m.GetAtoms()),\n\
+             \x20               'is_3d': m.GetConformer().Is3D(), 'smiles': Chem.MolToSmiles(Chem.RemoveHs(m))})\n\
+             print(json.dumps(out))",
+        ])
+        .arg(dir.join("verified.sdf"))
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let records: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), verified);
+    for record in records {
+        let props = &record["props"];
+        for key in [
+            "SMILES",
+            "level",
+            "method",
+            "dft_homo_ev",
+            "dft_lumo_ev",
+            "dft_gap_ev",
+            "gap_ev_qm9_scale",
+            "predicted_gap_ev",
+            "novel",
+            "round",
+            "geometry",
+        ] {
+            assert!(!props[key].is_null(), "{key} missing: {props}");
+        }
+        assert_eq!(record["is_3d"], true);
+        assert!(record["hydrogens"].as_u64().unwrap() > 0);
+        let scored = state
+            .scored
+            .iter()
+            .find(|s| s.smiles == props["SMILES"].as_str().unwrap())
+            .expect("a record of a scored molecule");
+        let gap = props["dft_gap_ev"].as_f64().unwrap();
+        assert!((gap - scored.dft_gap_ev.unwrap()).abs() < 1e-5, "{props}");
+        // The geometry is this molecule's (RDKit's canonical form of the same graph).
+        let ours = parse_smiles(record["smiles"].as_str().unwrap()).unwrap();
+        assert_eq!(model_core::chem::canonical_smiles(&ours), scored.smiles);
     }
 
     // Resuming with one more round keeps what was found and scores two more.

@@ -190,7 +190,7 @@ enum Command {
         after_help = "Start a scorer first (`cargo run --release -p scorer -- serve`), or use scripts/run.sh, which does."
     )]
     Optimize {
-        /// Directory for search.json, results.csv, summary.json, best_gap.png, gap_distribution.png
+        /// Directory for search.json, results.csv, summary.json, verified.sdf, best_gap.png, gap_distribution.png
         #[arg(long, default_value = "runs/search")]
         out_dir: PathBuf,
         /// Also write the ranked results CSV here
@@ -627,7 +627,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             out!("{}", search::report::table(&outcome.state, 15));
             outln!(
-                "results: {}/results.csv, summary.json, best_gap.png, gap_distribution.png",
+                "results: {}/results.csv, summary.json, verified.sdf, best_gap.png, gap_distribution.png",
                 out_dir.display()
             );
         }

@@ -75,6 +75,28 @@ impl Scorer {
         Ok(body)
     }
 
+    /// The scorer's stored result for a molecule at `level`, if it has one.
+    pub fn stored_result(&self, smiles: &str, level: &str) -> Result<Option<Value>> {
+        let mut request = self
+            .agent
+            .get(format!("{}/v1/molecules", self.base))
+            .query("smiles", smiles)
+            .query("level", level);
+        if let Some(auth) = &self.authorization {
+            request = request.header("authorization", auth);
+        }
+        let mut response = request.call()?;
+        let status = response.status();
+        let body: Value = response.body_mut().read_json()?;
+        if !status.is_success() {
+            bail!("scorer: {} ({status})", body["error"]);
+        }
+        Ok(body["results"]
+            .as_array()
+            .and_then(|r| r.first())
+            .map(|r| r["result"].clone()))
+    }
+
     /// Queues `smiles` at `level`; returns one job id per molecule.
     pub fn submit(&self, smiles: &[String], level: &str) -> Result<Vec<i64>> {
         let mut ids = Vec::with_capacity(smiles.len());

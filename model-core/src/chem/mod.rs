@@ -13,12 +13,14 @@ pub mod element;
 pub mod molecule;
 pub mod random_smiles;
 pub mod rings;
+pub mod sdf;
 pub mod smiles;
 pub mod valence;
 
 pub use element::Element;
 pub use molecule::{Atom, Bond, BondOrder, Molecule, MoleculeError};
 pub use random_smiles::write_random_smiles;
+pub use sdf::{SdfError, sdf_record};
 pub use smiles::{
     SmilesError, SmilesOptions, StereoPolicy, canonical_smiles, parse_smiles, parse_smiles_with,
 };

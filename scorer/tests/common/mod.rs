@@ -63,7 +63,7 @@ impl Scorer {
         let addr = banner
             .split("http://")
             .nth(1)
-            .and_then(|r| r.split_whitespace().next())
+            .and_then(|r| r.split(|c: char| c.is_whitespace() || c == '/').next())
             .unwrap_or_else(|| panic!("no address in {banner:?}"))
             .to_string();
         Scorer {

@@ -15,6 +15,7 @@ pub mod graph;
 pub mod nes;
 pub mod report;
 pub mod run;
+pub mod sdf;
 
 pub use constraints::{Constraints, Qm9Reference, parse_elements};
 pub use run::{OptimizeOptions, SearchOutcome, SearchSettings, SearchState, Strategy, optimize};

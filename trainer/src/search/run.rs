@@ -163,6 +163,8 @@ pub struct OptimizeOptions {
 const STATE_FILE: &str = "search.json";
 const REFIT_FILE: &str = "surrogate.bin";
 const POLICY_FILE: &str = "policy.bin";
+/// The verified molecules with their DFT geometries, for RDKit, Open Babel and viewers.
+pub const VERIFIED_SDF: &str = "verified.sdf";
 /// QM9 molecules mixed into each refit batch so the surrogate keeps its knowledge.
 const REPLAY: usize = 8192;
 
@@ -395,6 +397,18 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
         save_state(options, &state)?;
     }
     super::report::write_outputs(&options.out_dir, &state, &qm9_gaps)?;
+    let sdf_path = options.out_dir.join(VERIFIED_SDF);
+    let sdf = super::sdf::write_verified_sdf(&sdf_path, &state, |smiles, level| {
+        scorer.stored_result(smiles, level)
+    })?;
+    eprintln!(
+        "{} verified molecules with their DFT geometries in {}",
+        sdf.records,
+        sdf_path.display()
+    );
+    for (smiles, why) in &sdf.skipped {
+        eprintln!("  left out of the SDF: {smiles}: {why}");
+    }
     Ok(SearchOutcome { state, qm9_gaps })
 }
 
