@@ -4,9 +4,10 @@
 //     100 molecules (on WebGPU with --webgpu, on the CPU otherwise), is usable
 //     by keyboard and at phone size, gives the same molecules for the same seed;
 //   - Explore: the latent path between two molecules, the QM9 map, a click on it;
-//   - Score: a sampled molecule is scored by the real scorer (PySCF at STO-3G),
-//     DFT HOMO/LUMO/gap appear, the 3D view renders; a scorer that is down gives
-//     a message, not a hang;
+//   - Score: scripts/app.sh serves the app and the real scorer on one origin (no
+//     CORS flag); a sampled molecule is scored (PySCF at STO-3G), DFT
+//     HOMO/LUMO/gap appear, the 3D view renders; a scorer that is down gives a
+//     message, not a hang;
 //   - broken weights give a clear message.
 //
 //   node web/e2e/app.test.mjs [--webgpu] [--dist dist] [--out target/web-e2e] [--scorer-bin PATH]
@@ -61,25 +62,25 @@ function serve(corrupt) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-// The real scorer on a free port, allowing the test page's origin, with a fresh job store.
-async function startScorer(origin) {
-  if (!fs.existsSync(scorerBin)) {
-    throw new Error(`${scorerBin} is missing; build it with \`cargo build -p scorer\` (or pass --scorer-bin)`);
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'molgap-web-scorer-'));
-  const child = spawn(scorerBin, ['serve', '--port', '0', '--workers', '1', '--db', path.join(dir, 'jobs.sqlite'),
-    '--allow-origin', origin], { stdio: ['ignore', 'pipe', 'inherit'] });
+// The one-command app (scripts/app.sh): the scorer serving dist/ at / beside
+// its API, on one origin, with no CORS flag; resolves to the one URL it prints.
+async function startApp() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'molgap-web-app-'));
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+  const child = spawn(path.join(root, 'scripts', 'app.sh'),
+    ['--port', '0', '--workers', '1', '--db', path.join(dir, 'jobs.sqlite')],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MOLGAP_SCORER_BIN: scorerBin }, detached: true });
   const url = await new Promise((resolve, reject) => {
     let text = '';
-    const timer = setTimeout(() => reject(new Error('the scorer did not start within 60 s')), 60_000);
+    const timer = setTimeout(() => reject(new Error(`scripts/app.sh printed no URL within 120 s:\n${text}`)), 120_000);
     child.stdout.on('data', (chunk) => {
       text += chunk;
-      const m = /http:\/\/[\d.:]+/.exec(text);
-      if (m) { clearTimeout(timer); resolve(m[0]); }
+      const m = /molgap app at (http:\/\/\S+)/.exec(text);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
     });
-    child.on('exit', (code) => reject(new Error(`the scorer exited with ${code}`)));
+    child.on('exit', (code) => reject(new Error(`scripts/app.sh exited with ${code}:\n${text}`)));
   });
-  return { url, stop: () => child.kill('SIGTERM') };
+  return { url, stop: () => process.kill(-child.pid, 'SIGTERM') };
 }
 
 const launchArgs = [
@@ -252,12 +253,13 @@ await check('explore: a latent path between two molecules and a clickable QM9 ma
   }
 });
 
-await check('score: a sampled molecule is scored by the real scorer; its DFT gap and 3D view appear', async () => {
-  const scorer = await startScorer(origin);
+await check('score: scripts/app.sh serves the app and the scorer on one origin; a sampled molecule is scored, its DFT gap and 3D view appear', async () => {
+  const app = await startApp();
   try {
+    assert.equal(new URL(app.url).origin, new URL(new URL(app.url).searchParams.get('scorer')).origin);
     for (const [size, options] of [['desktop', { viewport: desktop }], ['phone', phone]]) {
       const page = await browser.newPage(options);
-      await page.goto(`${base}?scorer=${encodeURIComponent(scorer.url)}`);
+      await page.goto(app.url);
       await ready(page);
       await page.click('#tab-score');
       await page.click('#check-scorer');
@@ -288,7 +290,7 @@ await check('score: a sampled molecule is scored by the real scorer; its DFT gap
       await page.close();
     }
   } finally {
-    scorer.stop();
+    app.stop();
   }
 });
 
