@@ -110,14 +110,18 @@ pub async fn serve(config: ServeConfig) -> Result<()> {
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     start_pool(config.workers.clone(), store, signals, versions);
     let address = listener.local_addr()?;
-    if config.app_dir.is_some() {
-        // The page asks its scorer at ?scorer=, so the one URL works on any port.
-        println!(
-            "molgap app at http://{address}/?scorer=http://{address} (the API at /v1, same origin)"
-        );
-    }
+    // One line: a reader that takes only the first line and closes the pipe
+    // must not make a later println! fail (it panics on a closed stdout).
+    // The page asks its scorer at ?scorer=, so the app's URL works on any port.
+    let app_url = if config.app_dir.is_some() {
+        format!(
+            "; molgap app at http://{address}/?scorer=http://{address} (the API at /v1, same origin)"
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "scorer listening on http://{address} ({} workers, {} s job timeout, job store {}, {requeued} interrupted jobs requeued)",
+        "scorer listening on http://{address} ({} workers, {} s job timeout, job store {}, {requeued} interrupted jobs requeued){app_url}",
         config.workers.workers,
         config.workers.job_timeout.as_secs_f64(),
         config.db.display()
