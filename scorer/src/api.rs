@@ -350,6 +350,19 @@ fn rate_limited(refusal: Refusal, wanted: usize) -> ApiError {
     }
 }
 
+fn no_such_job(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_job",
+        format!("no job {id:?}"),
+    )
+}
+
+/// A job id from the path; anything that is not one names no job.
+fn parse_job_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| no_such_job(id))
+}
+
 /// `GET /v1/jobs/{id}[?wait=SECONDS]`: with `wait`, holds the request until
 /// the job is done or failed, or the wait is over (long-poll).
 async fn job(
@@ -357,14 +370,8 @@ async fn job(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_such_job",
-            format!("no job {id:?}"),
-        )
-    };
-    let job_id: i64 = id.parse().map_err(|_| not_found())?;
+    let job_id = parse_job_id(&id)?;
+    let not_found = || no_such_job(&id);
     let wait = match query.get("wait") {
         None => Duration::ZERO,
         Some(w) => w
@@ -404,14 +411,7 @@ async fn geometry(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let no_job = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_such_job",
-            format!("no job {id:?}"),
-        )
-    };
-    let job_id: i64 = id.parse().map_err(|_| no_job())?;
+    let job_id = parse_job_id(&id)?;
     let format = query.get("format").map_or("sdf", String::as_str);
     if format != "sdf" && format != "xyz" {
         return Err(ApiError::new(
@@ -424,7 +424,7 @@ async fn geometry(
         .store
         .job(job_id)
         .map_err(ApiError::internal)?
-        .ok_or_else(no_job)?;
+        .ok_or_else(|| no_such_job(&id))?;
     let result = match (&job.state, &job.result) {
         (crate::store::JobState::Done, Some(result)) => result,
         _ => {

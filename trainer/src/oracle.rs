@@ -61,12 +61,25 @@ impl Scorer {
         Ok(scorer)
     }
 
-    fn get(&self, path: &str) -> Result<Value> {
-        let mut request = self.agent.get(format!("{}{path}", self.base));
-        if let Some(auth) = &self.authorization {
-            request = request.header("authorization", auth);
+    /// `request` with the access token, when one is set.
+    fn authorized<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.authorization {
+            Some(auth) => request.header("authorization", auth),
+            None => request,
         }
-        let mut response = request.call()?;
+    }
+
+    fn get(&self, path: &str) -> Result<Value> {
+        self.get_with(path, &[])
+    }
+
+    /// GET with query parameters (encoded by ureq); the JSON body, or the scorer's error.
+    fn get_with(&self, path: &str, query: &[(&str, &str)]) -> Result<Value> {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        for (key, value) in query {
+            request = request.query(*key, *value);
+        }
+        let mut response = self.authorized(request).call()?;
         let status = response.status();
         let body: Value = response.body_mut().read_json()?;
         if !status.is_success() {
@@ -77,20 +90,7 @@ impl Scorer {
 
     /// The scorer's stored result for a molecule at `level`, if it has one.
     pub fn stored_result(&self, smiles: &str, level: &str) -> Result<Option<Value>> {
-        let mut request = self
-            .agent
-            .get(format!("{}/v1/molecules", self.base))
-            .query("smiles", smiles)
-            .query("level", level);
-        if let Some(auth) = &self.authorization {
-            request = request.header("authorization", auth);
-        }
-        let mut response = request.call()?;
-        let status = response.status();
-        let body: Value = response.body_mut().read_json()?;
-        if !status.is_success() {
-            bail!("scorer: {} ({status})", body["error"]);
-        }
+        let body = self.get_with("/v1/molecules", &[("smiles", smiles), ("level", level)])?;
         Ok(body["results"]
             .as_array()
             .and_then(|r| r.first())
@@ -102,10 +102,7 @@ impl Scorer {
         let mut ids = Vec::with_capacity(smiles.len());
         for chunk in smiles.chunks(MAX_PER_REQUEST) {
             for attempt in 1.. {
-                let mut request = self.agent.post(format!("{}/v1/jobs", self.base));
-                if let Some(auth) = &self.authorization {
-                    request = request.header("authorization", auth);
-                }
+                let request = self.authorized(self.agent.post(format!("{}/v1/jobs", self.base)));
                 let mut response = request.send_json(json!({"smiles": chunk, "level": level}))?;
                 let status = response.status();
                 let retry_after = response
