@@ -317,9 +317,13 @@ async fn submit(
     }
     let jobs: Vec<Value> = taken
         .into_iter()
-        .map(|(job, disposition)| {
+        .zip(&valid)
+        .map(|((job, disposition), molecule)| {
             let mut v = serde_json::to_value(job).expect("job serialises");
             v["disposition"] = serde_json::to_value(disposition).expect("disposition serialises");
+            if !molecule.warnings.is_empty() {
+                v["warnings"] = json!(molecule.warnings);
+            }
             v
         })
         .collect();
@@ -501,9 +505,12 @@ async fn molecule(
         .store
         .results_for(&m.canonical, level)
         .map_err(ApiError::internal)?;
-    Ok(Json(
-        json!({"smiles": smiles, "canonical": m.canonical, "results": results}),
-    ))
+    Ok(Json(json!({
+        "smiles": smiles,
+        "canonical": m.canonical,
+        "warnings": m.warnings,
+        "results": results,
+    })))
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {

@@ -1,6 +1,9 @@
 //! Input checks that run before any worker sees a molecule. The chemistry rules
 //! are `model-core`'s valence table, the same one the data and the model use;
 //! every molecule that passes is closed-shell by construction of that table.
+//! `model-core`'s structural rules (strained multiple bonds, anti-Bredt
+//! alkenes, peroxides) only warn: a chemist may well want such a molecule's
+//! DFT gap, but should know it is one the generator would never propose.
 
 use model_core::chem::{SmilesError, SmilesOptions, canonical_smiles, parse_smiles_with};
 
@@ -26,6 +29,8 @@ pub struct ValidMolecule {
     pub canonical: String,
     pub charge: i32,
     pub heavy_atoms: usize,
+    /// Each structural rule the molecule breaks, with the atoms involved.
+    pub warnings: Vec<String>,
 }
 
 pub fn validate_smiles(smiles: &str, limits: &Limits) -> Result<ValidMolecule, SmilesError> {
@@ -39,5 +44,10 @@ pub fn validate_smiles(smiles: &str, limits: &Limits) -> Result<ValidMolecule, S
         canonical: canonical_smiles(&molecule),
         charge: molecule.net_charge(),
         heavy_atoms: molecule.heavy_atom_count(),
+        warnings: molecule
+            .structural_violations()
+            .iter()
+            .map(|v| format!("breaks a structural rule: {v}"))
+            .collect(),
     })
 }

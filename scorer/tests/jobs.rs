@@ -64,6 +64,24 @@ fn water_is_computed_then_served_from_the_store() {
 /// spiro carbon inverted (both rings in one plane): its STO-3G gap came out
 /// 1.9 eV. The lowest-energy of several conformers has the real geometry.
 #[test]
+fn a_molecule_breaking_a_structural_rule_is_queued_with_a_warning() {
+    let dir = scratch("warning");
+    let scorer = Scorer::start(&dir.join("jobs.sqlite"), &["--workers", "1"]);
+    let r = scorer.post(r#"{"smiles": ["CC1=CC1", "COOC", "CC1CC1"], "level": "tiny"}"#);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let jobs = r.json()["jobs"].clone();
+    let warnings = |i: usize| jobs[i]["warnings"].to_string();
+    assert!(warnings(0).contains("3- or 4-membered ring"), "{}", jobs[0]);
+    assert!(warnings(1).contains("O-O bond"), "{}", jobs[1]);
+    assert!(jobs[2].get("warnings").is_none(), "{}", jobs[2]);
+    let found = scorer.get("/v1/molecules?smiles=C1OOC1").json();
+    assert!(
+        found["warnings"][0].as_str().unwrap().contains("O-O"),
+        "{found}"
+    );
+}
+
+#[test]
 fn a_strained_spiro_centre_gets_its_real_geometry() {
     let dir = scratch("spiro");
     let scorer = Scorer::start(&dir.join("jobs.sqlite"), &["--workers", "1"]);

@@ -13,10 +13,13 @@
 //! - reconstruction: greedy decoding of the mean latent of each test molecule
 //!   gives back that molecule (canonical SMILES equal);
 //! - distribution match: KL(test ‖ samples) of heavy-atom count, ring count,
-//!   bond orders, elements and formal charges.
+//!   bond orders, elements and formal charges;
+//! - realism: the share breaking each structural rule and the share RDKit
+//!   embeds in 3D, beside the QM9 test split's own shares (`crate::realism`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::prelude::Device;
@@ -26,6 +29,7 @@ use model_core::model::sample::{decode_greedy, encode_means};
 use model_core::model::{GraphVae, ModelConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::realism::{RuleShares, embeddable_share, rule_shares, spread};
 use crate::search::Qm9Reference;
 
 #[derive(Debug, Serialize)]
@@ -36,6 +40,9 @@ pub struct Evaluation {
     pub validity: f64,
     pub uniqueness: f64,
     pub novelty: f64,
+    /// Valid, unique and novel: distinct valid samples not in the training
+    /// split, over all samples (validity × uniqueness × novelty).
+    pub vun: f64,
     /// Share of the novel samples with only QM9 ring frameworks.
     pub novel_on_qm9_frameworks: f64,
     pub reconstruction: f64,
@@ -45,6 +52,30 @@ pub struct Evaluation {
     pub distribution_kl: BTreeMap<&'static str, f64>,
     /// The histograms the KLs compare: property -> (test, samples).
     pub histograms: BTreeMap<&'static str, (Vec<f64>, Vec<f64>)>,
+    pub realism: Realism,
+}
+
+/// Structural-rule and 3D-embedding shares, samples beside the QM9 test split.
+#[derive(Debug, Serialize)]
+pub struct Realism {
+    pub rules_samples: RuleShares,
+    pub rules_qm9_test: RuleShares,
+    /// Molecules of each kind given to RDKit's embedding (0: not measured).
+    pub embedded: usize,
+    pub embeddable_samples: Option<f64>,
+    pub embeddable_qm9_test: Option<f64>,
+}
+
+/// What `trainer evaluate` measures, and with what.
+#[derive(Clone, Debug)]
+pub struct EvaluateOptions {
+    pub samples: usize,
+    pub seed: u64,
+    pub temperature: f32,
+    /// Samples (and as many QM9 test molecules) to embed in 3D; 0 skips it.
+    pub embed: usize,
+    /// Python with RDKit, for the embedding.
+    pub python: PathBuf,
 }
 
 /// QM9's canonical SMILES, split into what a model trained on and what it
@@ -170,11 +201,15 @@ pub fn evaluate(
     model: &GraphVae,
     config: &ModelConfig,
     dataset: &Qm9Dataset,
-    n: usize,
-    seed: u64,
-    temperature: f32,
+    options: &EvaluateOptions,
     device: &Device,
-) -> Evaluation {
+) -> anyhow::Result<Evaluation> {
+    let EvaluateOptions {
+        samples: n,
+        seed,
+        temperature,
+        ..
+    } = *options;
     let started = Instant::now();
     let samples: Vec<Molecule> =
         crate::generate::sample_parallel(model, config, n, seed, 2048, temperature, device)
@@ -215,20 +250,52 @@ pub fn evaluate(
         .into_iter()
         .map(|(k, pv)| (k, (pv, q[k].clone())))
         .collect();
-    Evaluation {
+    let (embeddable_samples, embeddable_qm9_test) = if options.embed > 0 {
+        let sample_smiles: Vec<String> = valid.iter().map(|(_, c)| c.clone()).collect();
+        let test_smiles: Vec<String> = test.iter().map(|r| r.canonical.clone()).collect();
+        eprintln!(
+            "embedding {} samples and {} QM9 test molecules in 3D with RDKit (ETKDGv3)...",
+            options.embed.min(sample_smiles.len()),
+            options.embed.min(test_smiles.len())
+        );
+        (
+            Some(embeddable_share(
+                &options.python,
+                &spread(&sample_smiles, options.embed),
+                seed,
+            )?),
+            Some(embeddable_share(
+                &options.python,
+                &spread(&test_smiles, options.embed),
+                seed,
+            )?),
+        )
+    } else {
+        (None, None)
+    };
+    let realism = Realism {
+        rules_samples: rule_shares(&sample_refs),
+        rules_qm9_test: rule_shares(&test_molecules),
+        embedded: options.embed,
+        embeddable_samples,
+        embeddable_qm9_test,
+    };
+    Ok(Evaluation {
         samples: n,
         seed,
         temperature,
         validity: valid.len() as f64 / n as f64,
         uniqueness: figures.uniqueness,
         novelty: figures.novelty,
+        vun: valid.len() as f64 / n as f64 * figures.uniqueness * figures.novelty,
         novel_on_qm9_frameworks: figures.novel_on_qm9_frameworks,
         reconstruction: reconstructed as f64 / test.len().max(1) as f64,
         reconstructed: test.len(),
         sampling_molecules_per_second,
         distribution_kl,
         histograms,
-    }
+        realism,
+    })
 }
 
 impl fmt::Display for Evaluation {
@@ -270,6 +337,12 @@ impl fmt::Display for Evaluation {
         writeln!(
             f,
             "  {:<34} {:>7.2}%",
+            "valid, unique and novel (V.U.N.)",
+            self.vun * 100.0
+        )?;
+        writeln!(
+            f,
+            "  {:<34} {:>7.2}%",
             "novel ones on QM9 ring frameworks",
             self.novel_on_qm9_frameworks * 100.0
         )?;
@@ -282,6 +355,28 @@ impl fmt::Display for Evaluation {
         writeln!(f, "  distribution KL(test || samples), nats:")?;
         for (k, v) in &self.distribution_kl {
             writeln!(f, "    {k:<14} {v:.4}")?;
+        }
+        let r = &self.realism;
+        writeln!(f, "  realism {:>40} {:>9}", "samples", "QM9 test")?;
+        let row = |f: &mut fmt::Formatter<'_>, name: &str, a: f64, b: f64| {
+            writeln!(f, "    {name:<38} {:>8.2}% {:>8.2}%", 100.0 * a, 100.0 * b)
+        };
+        row(
+            f,
+            "breaks a structural rule",
+            r.rules_samples.any,
+            r.rules_qm9_test.any,
+        )?;
+        for (id, share) in &r.rules_samples.by_rule {
+            row(f, &format!("  {id}"), *share, r.rules_qm9_test.by_rule[id])?;
+        }
+        if let (Some(a), Some(b)) = (r.embeddable_samples, r.embeddable_qm9_test) {
+            row(
+                f,
+                &format!("embeddable in 3D (RDKit, {} each)", r.embedded),
+                a,
+                b,
+            )?;
         }
         Ok(())
     }

@@ -15,6 +15,7 @@ pub mod plot;
 pub mod predict;
 pub mod prepare;
 pub mod python;
+pub mod realism;
 pub mod search;
 pub mod surrogate;
 pub mod train;

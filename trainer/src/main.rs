@@ -274,6 +274,13 @@ enum Command {
         temperature: f32,
         #[arg(long, value_enum, default_value = "flex")]
         backend: Backend,
+        /// Embed this many samples, and as many QM9 test molecules, in 3D with
+        /// RDKit (ETKDGv3); 0 skips the embedding
+        #[arg(long, default_value_t = 2000)]
+        embed: usize,
+        /// Python with RDKit [default: .venv/bin/python, else python3]
+        #[arg(long)]
+        python: Option<PathBuf>,
     },
     /// Write the browser app's QM9 map sample (test-split SMILES and gaps) as CSV
     ExportMap {
@@ -831,12 +838,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
             temperature,
             backend,
+            embed,
+            python,
         } => {
             let device = backend.device();
             let (model, config) = generate::load_model(&weights, &device)?;
             let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
-            let report =
-                evaluate::evaluate(&model, &config, &dataset, n, seed, temperature, &device);
+            let options = evaluate::EvaluateOptions {
+                samples: n,
+                seed,
+                temperature,
+                embed,
+                python: python::resolve(python.as_deref()),
+            };
+            let report = evaluate::evaluate(&model, &config, &dataset, &options, &device)?;
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
                     .with_context(|| format!("cannot write {}", path.display()))?;

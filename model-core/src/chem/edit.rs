@@ -3,11 +3,12 @@
 //!
 //! An edit builds a new atom and bond list and hands it to [`Molecule::new`],
 //! so the valence table decides what is allowed, as it does for parsed
-//! SMILES and decoded graphs. The search uses edits to reach molecules the
+//! SMILES and decoded graphs; a result that breaks a structural rule
+//! ([`super::structure`]) is refused as well, as the decoder's masks refuse it. The search uses edits to reach molecules the
 //! generative model never learned to build (QM9 has one 9-heavy-atom molecule
 //! with more than three fluorines).
 
-use super::{Atom, Bond, BondOrder, Element, Molecule, MoleculeError};
+use super::{Atom, Bond, BondOrder, Element, Molecule, MoleculeError, Violation};
 use crate::rng::SeededRng;
 
 /// One local change. Atom and bond indices refer to the molecule it is applied to.
@@ -40,6 +41,8 @@ pub enum EditError {
     NotApplicable(&'static str),
     #[error(transparent)]
     Invalid(#[from] MoleculeError),
+    #[error("the result breaks a structural rule: {0}")]
+    Unrealistic(Violation),
 }
 
 impl Edit {
@@ -110,7 +113,11 @@ impl Edit {
                 bonds.push(Bond::new(a, b, BondOrder::Single));
             }
         }
-        Ok(Molecule::new(atoms, bonds)?)
+        let edited = Molecule::new(atoms, bonds)?;
+        match edited.structural_violations().into_iter().next() {
+            Some(violation) => Err(EditError::Unrealistic(violation)),
+            None => Ok(edited),
+        }
     }
 }
 
@@ -256,6 +263,71 @@ mod tests {
             edited("CC", Edit::RaiseBond { bond: 5 }).unwrap_err(),
             EditError::OutOfRange(5)
         );
+    }
+
+    #[test]
+    fn edits_that_break_a_structural_rule_are_refused() {
+        use Element::*;
+        let refused = |smiles: &str, edit: Edit| match edited(smiles, edit) {
+            Err(EditError::Unrealistic(v)) => v.rule,
+            other => panic!("{smiles} {edit:?}: {other:?}"),
+        };
+        use crate::chem::StructuralRule::*;
+        assert_eq!(
+            refused("C1CC1", Edit::RaiseBond { bond: 0 }),
+            SmallRingMultipleBond
+        );
+        assert_eq!(
+            refused("C=CCC", Edit::CloseRing { a: 0, b: 3 }),
+            SmallRingMultipleBond
+        );
+        assert_eq!(
+            refused(
+                "CCO",
+                Edit::AddAtom {
+                    atom: 2,
+                    element: O
+                }
+            ),
+            OxygenOxygenBond
+        );
+        assert_eq!(
+            refused("C1CC2CCC1C2", Edit::RaiseBond { bond: 1 }),
+            TransDoubleBondInSmallRing
+        );
+        // The same edits where the rules allow them.
+        assert_eq!(
+            edited("C1CCCC1", Edit::RaiseBond { bond: 0 }).unwrap(),
+            "C1=CCCC1"
+        );
+        assert_eq!(
+            edited(
+                "CCO",
+                Edit::AddAtom {
+                    atom: 1,
+                    element: O
+                }
+            )
+            .unwrap(),
+            "CC(O)O"
+        );
+    }
+
+    #[test]
+    fn mutations_never_break_a_structural_rule() {
+        let start = parse_smiles("CC1CC2C3C(C)C2C13").unwrap();
+        let mut rng = SeededRng::new(9);
+        for _ in 0..300 {
+            if let Some(m) = mutate(
+                &start,
+                &[Element::C, Element::O, Element::N],
+                2,
+                20,
+                &mut rng,
+            ) {
+                assert_eq!(m.structural_violations(), [], "{}", canonical_smiles(&m));
+            }
+        }
     }
 
     #[test]

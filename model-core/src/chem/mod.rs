@@ -1,9 +1,11 @@
 //! Molecular graphs of heavy atoms with implicit hydrogens, their valence rules,
 //! and SMILES reading and (canonical) writing.
 //!
-//! [`valence`] holds the one table of allowed atom states; every check in the
-//! project (data validation, decoder masks, the scorer's input validation) goes
-//! through it.
+//! [`valence`] holds the one table of allowed atom states and [`structure`]
+//! the one table of structural rules (no strained multiple bonds, no
+//! anti-Bredt alkenes, no peroxides); every check in the project (data
+//! validation, decoder masks, graph edits, the scorer's input validation) goes
+//! through them.
 
 pub mod atom_order;
 #[cfg(feature = "depict")]
@@ -15,6 +17,7 @@ pub mod random_smiles;
 pub mod rings;
 pub mod sdf;
 pub mod smiles;
+pub mod structure;
 pub mod valence;
 
 pub use element::Element;
@@ -24,4 +27,5 @@ pub use sdf::{SdfError, sdf_record};
 pub use smiles::{
     SmilesError, SmilesOptions, StereoPolicy, canonical_smiles, parse_smiles, parse_smiles_with,
 };
+pub use structure::{BondGraph, STRUCTURAL_RULES, StructuralRule, Violation};
 pub use valence::{ATOM_STATES, AtomState, valence_of};

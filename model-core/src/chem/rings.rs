@@ -6,34 +6,18 @@
 //! `C1CCCCC1`. Rings sharing an atom (spiro) or a bond (fused, bridged) form
 //! one system.
 
-use std::collections::VecDeque;
-
 use super::molecule::find;
+use super::structure::BondGraph;
 use super::{Atom, Bond, BondOrder, Element, Molecule, canonical_smiles};
 
 /// The size of the smallest ring through each bond (`None` off rings): the
 /// shortest path between its atoms that avoids the bond itself, plus one.
 pub fn smallest_ring_through_bonds(molecule: &Molecule) -> Vec<Option<usize>> {
-    let adjacency = molecule.adjacency();
+    let graph = BondGraph::of(molecule);
     molecule
         .bonds()
         .iter()
-        .map(|bond| {
-            let (a, b) = (bond.a as usize, bond.b as usize);
-            let mut distance = vec![usize::MAX; adjacency.len()];
-            distance[a] = 0;
-            let mut queue = VecDeque::from([a]);
-            while let Some(at) = queue.pop_front() {
-                for &(next, _) in &adjacency[at] {
-                    let skipped = (at == a && next == b) || (at == b && next == a);
-                    if !skipped && distance[next] == usize::MAX {
-                        distance[next] = distance[at] + 1;
-                        queue.push_back(next);
-                    }
-                }
-            }
-            (distance[b] != usize::MAX).then(|| distance[b] + 1)
-        })
+        .map(|bond| graph.smallest_ring_through_bond(bond.a as usize, bond.b as usize))
         .collect()
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chem::{Molecule, SmilesError, canonical_smiles, parse_smiles};
+use crate::chem::{Molecule, SmilesError, StructuralRule, canonical_smiles, parse_smiles};
 
 /// CODATA 2018 hartree energy in electronvolts.
 pub const HARTREE_TO_EV: f64 = 27.211_386_245_988;
@@ -82,6 +82,12 @@ pub enum RowError {
     GeometryShape { positions: usize, atoms: usize },
     #[error("gap {gap} is not LUMO {lumo} minus HOMO {homo}")]
     GapMismatch { homo: f32, lumo: f32, gap: f32 },
+    #[error("SMILES {smiles:?} breaks a structural rule: {violation}")]
+    Unrealistic {
+        smiles: String,
+        rule: StructuralRule,
+        violation: String,
+    },
 }
 
 impl RowError {
@@ -93,6 +99,7 @@ impl RowError {
             RowError::Inconsistent { what, .. } => what,
             RowError::GeometryShape { .. } => "geometry shape",
             RowError::GapMismatch { .. } => "gap mismatch",
+            RowError::Unrealistic { rule, .. } => rule.id(),
         }
     }
 }
@@ -108,6 +115,13 @@ impl<'a> Qm9Row<'a> {
             smiles: self.smiles.to_string(),
             error,
         })?;
+        if let Some(v) = molecule.structural_violations().into_iter().next() {
+            return Err(RowError::Unrealistic {
+                smiles: self.smiles.to_string(),
+                rule: v.rule,
+                violation: v.to_string(),
+            });
+        }
         let stoichiometry = number_list(self.stoichiometry, "Stoichiometry")?;
         let [h, c, n, o, f]: [usize; 5] =
             stoichiometry.try_into().map_err(|_| RowError::BadField {

@@ -1,13 +1,19 @@
 //! Building a molecule one decision at a time, with every choice that would
-//! break the valence table masked out.
+//! break the valence table or a structural rule masked out.
 //!
 //! The decoder and the teacher-forcing targets both go through this: add an
 //! atom (one of the valence table's states) or stop; then, for the new atom,
 //! a bond order (none, 1, 2, 3) to each earlier atom in turn. A bond is only
-//! offered while both atoms have free valence, and the last earlier atom that
-//! could still take a bond must take one if the new atom has none yet, so every
-//! finished construction is a valid, connected [`Molecule`].
+//! offered while both atoms have free valence and the graph with it breaks no
+//! rule of [`crate::chem::structure`], and the last earlier atom that could
+//! still take a bond must take one if the new atom has none yet, so every
+//! finished construction is a valid, connected, realistic [`Molecule`].
+//!
+//! The structural rules are monotone (a broken rule stays broken as the graph
+//! grows), so checking each step's graph is enough: no choice ever has to be
+//! undone, and a molecule that breaks no rule can be replayed step by step.
 
+use crate::chem::structure::{BondGraph, leaf_bond_allowed};
 use crate::chem::{ATOM_STATES, Atom, Bond, BondOrder, Molecule};
 
 /// Atom choices: the valence table's states in table order, then stop.
@@ -34,6 +40,8 @@ pub struct Construction {
     /// Valence still free on each atom.
     free: Vec<u8>,
     bonds: Vec<Bond>,
+    /// The same atoms and bonds, for the structural rules.
+    graph: BondGraph,
     /// Whether the newest atom has been bonded to an earlier one yet.
     newest_bonded: bool,
     stopped: bool,
@@ -53,17 +61,23 @@ impl Construction {
     }
 
     /// Allowed atom choices: no stop before the first atom; only stop at
-    /// `max_atoms`, or when no earlier atom could bond to a new one.
+    /// `max_atoms`, or when no earlier atom could bond to a new one. A state
+    /// is offered only if some earlier atom with free valence may take a
+    /// single bond from it (O may not bond to O).
     pub fn atom_mask(&self, max_atoms: usize) -> AtomMask {
         let mut mask = [false; ATOM_CHOICES];
         if self.stopped {
             return mask;
         }
-        let room = self.atoms.is_empty() || self.free.iter().any(|&f| f > 0);
-        let may_grow = self.atoms.len() < max_atoms && room;
-        for allowed in mask.iter_mut().take(STOP) {
-            *allowed = may_grow;
+        let below_limit = self.atoms.len() < max_atoms;
+        for (allowed, state) in mask.iter_mut().zip(ATOM_STATES) {
+            *allowed = below_limit
+                && (self.atoms.is_empty()
+                    || self.atoms.iter().zip(&self.free).any(|(atom, &free)| {
+                        free > 0 && leaf_bond_allowed(atom.element, state.element)
+                    }));
         }
+        let may_grow = mask[..STOP].iter().any(|&a| a);
         mask[STOP] = !self.atoms.is_empty() || !may_grow;
         mask
     }
@@ -80,21 +94,40 @@ impl Construction {
             charge: state.charge,
         });
         self.free.push(state.valence);
+        self.graph.push_atom(state.element);
         self.newest_bonded = false;
     }
 
+    /// Whether the newest atom may bond to `target` with `order`, by the
+    /// structural rules. The newest atom's first bond adds a leaf, which can
+    /// only break the element-pair rule; a later one closes a ring, and the
+    /// graph with it is checked whole.
+    fn bond_allowed(&mut self, target: usize, order: BondOrder) -> bool {
+        let newest = self.atoms.len() - 1;
+        if !self.newest_bonded {
+            return leaf_bond_allowed(self.atoms[newest].element, self.atoms[target].element);
+        }
+        self.graph.push_bond(target, newest, order);
+        let allowed = self.graph.first_broken_rule().is_none();
+        self.graph.pop_bond(target, newest);
+        allowed
+    }
+
     /// Allowed bond choices between the newest atom and earlier atom `target`.
-    /// Targets must be visited in increasing order.
-    pub fn bond_mask(&self, target: usize) -> BondMask {
+    /// Targets must be visited in increasing order. Takes `&mut self` to try
+    /// each bond on the construction's graph; the graph is left as it was.
+    pub fn bond_mask(&mut self, target: usize) -> BondMask {
         let newest = self.atoms.len() - 1;
         let cap = self.free[newest].min(self.free[target]).min(3) as usize;
         let mut mask = [false; BOND_CHOICES];
-        for allowed in mask.iter_mut().take(cap + 1).skip(1) {
-            *allowed = true;
+        for (choice, order) in BondOrder::ALL.into_iter().enumerate().take(cap) {
+            mask[choice + 1] = self.bond_allowed(target, order);
         }
-        let later_room = self.free[target + 1..newest].iter().any(|&f| f > 0);
+        let newest_element = self.atoms[newest].element;
+        let later_room = (target + 1..newest)
+            .any(|t| self.free[t] > 0 && leaf_bond_allowed(newest_element, self.atoms[t].element));
         // "No bond" is allowed unless this is the last chance to connect.
-        mask[0] = self.newest_bonded || later_room || cap == 0;
+        mask[0] = self.newest_bonded || later_room || !mask[1..].iter().any(|&a| a);
         mask
     }
 
@@ -108,6 +141,7 @@ impl Construction {
         self.free[newest] -= choice as u8;
         self.free[target] -= choice as u8;
         self.bonds.push(Bond::new(target, newest, order));
+        self.graph.push_bond(target, newest, order);
         self.newest_bonded = true;
     }
 

@@ -155,7 +155,7 @@ pub fn decoding_target_in_order(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chem::{canonical_smiles, parse_smiles, write_random_smiles};
+    use crate::chem::{Element, canonical_smiles, parse_smiles, write_random_smiles};
     use crate::model::construction::{ATOM_CHOICES, BOND_CHOICES};
     use crate::rng::SeededRng;
 
@@ -201,8 +201,9 @@ mod tests {
     }
 
     #[test]
-    fn random_choices_under_masks_always_give_valid_molecules() {
+    fn random_choices_under_masks_always_give_valid_realistic_molecules() {
         let mut rng = SeededRng::new(11);
+        let mut rings = 0;
         for _ in 0..2000 {
             let mut c = Construction::new();
             loop {
@@ -222,6 +223,51 @@ mod tests {
             // `molecule()` checks validity itself and panics otherwise.
             let m = c.molecule().unwrap();
             assert!(m.heavy_atom_count() <= 9);
+            assert_eq!(m.structural_violations(), [], "{}", canonical_smiles(&m));
+            rings += m.ring_count();
         }
+        // Random choices close many rings, so the rules were really exercised.
+        assert!(rings > 300, "{rings} rings");
+    }
+
+    /// Builds atoms `elements` in order, bonding each to the atoms listed.
+    fn build(elements: &[Element], bonds: &[&[(usize, usize)]]) -> Construction {
+        let mut c = Construction::new();
+        for (i, &element) in elements.iter().enumerate() {
+            c.choose_atom(state_index(crate::chem::Atom::neutral(element)));
+            for &(target, order) in bonds[i] {
+                assert!(c.bond_mask(target)[order], "atom {i} to {target}");
+                c.choose_bond(target, order);
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn masks_refuse_what_the_structural_rules_forbid() {
+        use Element::*;
+        // C-C-C, then the third carbon closing a ring: only a single bond.
+        let mut c = build(&[C, C, C], &[&[], &[(0, 1)], &[(1, 1)]]);
+        assert_eq!(
+            c.bond_mask(0),
+            [true, true, false, false],
+            "no cyclopropene"
+        );
+        // C=C-C closing a 3-ring over an existing double bond: refused outright.
+        let mut c = build(&[C, C, C], &[&[], &[(0, 2)], &[(1, 1)]]);
+        assert_eq!(c.bond_mask(0), [true, false, false, false]);
+        // An O after a lone O: the O-O bond is masked, so is the O itself.
+        let mut c = build(&[O, C], &[&[], &[(0, 1)]]);
+        c.choose_atom(state_index(crate::chem::Atom::neutral(O)));
+        assert_eq!(c.bond_mask(0), [true, false, false, false]);
+        assert_eq!(c.bond_mask(1), [false, true, true, false]);
+        // C(F)(F)(F)O: only the O has free valence, so no O may follow.
+        let only_oxygen_free = build(
+            &[C, F, F, F, O],
+            &[&[], &[(0, 1)], &[(0, 1)], &[(0, 1)], &[(0, 1)]],
+        );
+        let mask = only_oxygen_free.atom_mask(9);
+        let oxygen = state_index(crate::chem::Atom::neutral(O));
+        assert!(!mask[oxygen] && mask[0] && mask[STOP]);
     }
 }

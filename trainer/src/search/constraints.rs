@@ -1,5 +1,7 @@
 //! What a searched molecule must be: its size, its elements, neutral, new,
-//! and built from ring systems QM9 already has.
+//! built from ring systems QM9 already has, and free of what the structural
+//! rules forbid (`model_core::chem::structure`; always on, since the decoder
+//! and the graph edits never propose such a molecule anyway).
 //!
 //! The same rules act twice: as a graded penalty in the search's reward (so
 //! the search is pulled back towards them) and as a hard filter on what goes
@@ -77,6 +79,7 @@ const PER_FORBIDDEN_ATOM: f64 = 2.0;
 const PER_CHARGED_ATOM: f64 = 2.0;
 const KNOWN: f64 = 0.5;
 const PER_NEW_RING_SYSTEM: f64 = 2.0;
+const PER_BROKEN_STRUCTURAL_RULE: f64 = 4.0;
 
 /// Parses an element list like `CNOF` or `C,N,O`.
 pub fn parse_elements(text: &str) -> Result<Vec<Element>> {
@@ -127,6 +130,7 @@ impl Constraints {
         if self.known_ring_systems {
             penalty += PER_NEW_RING_SYSTEM * known.new_ring_frameworks(molecule) as f64;
         }
+        penalty += PER_BROKEN_STRUCTURAL_RULE * molecule.structural_violations().len() as f64;
         penalty
     }
 
@@ -186,6 +190,17 @@ mod tests {
         assert_eq!(penalty("CCCCCC[N+](=O)[O-]", &none), 4.0);
         let known = reference(&["CCCCCCCCO"]);
         assert_eq!(penalty("OCCCCCCCC", &known), 0.5);
+        // A peroxide, and a cyclobutene (ring framework check off).
+        assert_eq!(penalty("CCCCCCOOC", &none), PER_BROKEN_STRUCTURAL_RULE);
+        let lenient = Constraints {
+            known_ring_systems: false,
+            ..constraints()
+        };
+        let cyclobutene = parse_smiles("CCCCCC1=CCC1").unwrap();
+        assert_eq!(
+            lenient.penalty(&cyclobutene, &none, "x"),
+            PER_BROKEN_STRUCTURAL_RULE
+        );
     }
 
     #[test]

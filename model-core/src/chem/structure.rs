@@ -1,0 +1,540 @@
+//! The structural rules: the one table of what a realistic molecule may not
+//! contain, beside [`super::valence`]'s table of what a valid one may.
+//!
+//! Valence alone admits strained and absurd graphs (cyclopropynes, cyclic
+//! allenes, anti-Bredt alkenes, peroxides). QM9, GDB-17's enumeration of
+//! stable small molecules, holds none of what these rules forbid (checked over
+//! all 130,831 rows by `tests/tests/qm9_chemistry.rs`). The decoder masks
+//! every choice that would break one, the search's graph edits refuse them,
+//! `trainer prepare` reports them in the data, `trainer evaluate` counts
+//! them, and the scorer warns about them.
+//!
+//! A rule broken in a graph stays broken as atoms and bonds are added, with
+//! one exception: Bredt's rule applies to bicyclic systems only, so a bond
+//! that makes the system tricyclic lifts it. A construction that checks each
+//! step's graph therefore still only ever finishes rule-abiding molecules;
+//! it may refuse a path to a cage that would have been allowed, which costs
+//! nothing QM9 holds (every QM9 molecule replays under the masks, checked in
+//! `tests/tests/qm9_chemistry.rs`).
+
+use std::collections::VecDeque;
+
+use super::{BondOrder, Element, Molecule};
+
+/// One structural rule. [`STRUCTURAL_RULES`] lists them all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StructuralRule {
+    /// A double or triple bond inside a 3- or 4-membered ring
+    /// (cyclopropene, cyclobutene, azirine, diazirine).
+    SmallRingMultipleBond,
+    /// An sp atom (a triple bond, or an allene centre with two double bonds)
+    /// on a ring of 8 atoms or fewer: a linear atom cannot bend that far.
+    LinearAtomInSmallRing,
+    /// Bredt's rule: in a bicyclic ring system, a double bond that every
+    /// arrangement of its substituents leaves trans in a ring of fewer than
+    /// 8 atoms (a bridgehead double bond in a small bicyclic). The same test
+    /// in tricyclic and larger cages would reject 780 QM9 rows (GDB-17 kept
+    /// such pyramidalised cage alkenes), so it is not applied there.
+    TransDoubleBondInSmallRing,
+    /// An O–O bond (peroxides, peracids, ozonides).
+    OxygenOxygenBond,
+}
+
+/// Every structural rule, in the order reports list them.
+pub const STRUCTURAL_RULES: [StructuralRule; 4] = [
+    StructuralRule::SmallRingMultipleBond,
+    StructuralRule::LinearAtomInSmallRing,
+    StructuralRule::TransDoubleBondInSmallRing,
+    StructuralRule::OxygenOxygenBond,
+];
+
+/// Rings up to this size cannot hold a multiple bond.
+const MAX_RING_WITHOUT_MULTIPLE_BOND: usize = 4;
+/// Rings up to this size cannot hold an sp atom.
+const MAX_RING_WITHOUT_LINEAR_ATOM: usize = 8;
+/// Rings smaller than this cannot hold a trans double bond.
+const MIN_RING_WITH_TRANS_DOUBLE_BOND: usize = 8;
+
+impl StructuralRule {
+    /// A short stable name for files and reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            StructuralRule::SmallRingMultipleBond => "small_ring_multiple_bond",
+            StructuralRule::LinearAtomInSmallRing => "linear_atom_in_small_ring",
+            StructuralRule::TransDoubleBondInSmallRing => "anti_bredt_double_bond",
+            StructuralRule::OxygenOxygenBond => "oxygen_oxygen_bond",
+        }
+    }
+
+    /// What the rule forbids, as a sentence fragment for messages.
+    pub fn description(self) -> &'static str {
+        match self {
+            StructuralRule::SmallRingMultipleBond => {
+                "a double or triple bond inside a 3- or 4-membered ring"
+            }
+            StructuralRule::LinearAtomInSmallRing => {
+                "a triple bond or allene centre in a ring of 8 atoms or fewer"
+            }
+            StructuralRule::TransDoubleBondInSmallRing => {
+                "a bridgehead double bond in a small bicyclic (Bredt's rule: held trans in a ring of fewer than 8 atoms)"
+            }
+            StructuralRule::OxygenOxygenBond => "an O-O bond (peroxide)",
+        }
+    }
+}
+
+impl std::fmt::Display for StructuralRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+/// One place where a graph breaks a rule: the rule and the atoms involved
+/// (the bond's two ends, or the one sp atom).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub rule: StructuralRule,
+    pub atoms: Vec<usize>,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let atoms: Vec<String> = self.atoms.iter().map(|a| a.to_string()).collect();
+        write!(f, "{} at atoms {}", self.rule, atoms.join(", "))
+    }
+}
+
+/// The heavy-atom graph the rules read: elements and bonds, without charges
+/// or hydrogens. A [`Molecule`] gives one; so does a construction in progress,
+/// which grows it a bond at a time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BondGraph {
+    elements: Vec<Element>,
+    adjacency: Vec<Vec<(usize, BondOrder)>>,
+}
+
+impl BondGraph {
+    pub fn new() -> BondGraph {
+        BondGraph::default()
+    }
+
+    pub fn of(molecule: &Molecule) -> BondGraph {
+        BondGraph {
+            elements: molecule.atoms().iter().map(|a| a.element).collect(),
+            adjacency: molecule.adjacency(),
+        }
+    }
+
+    pub fn atom_count(&self) -> usize {
+        self.elements.len()
+    }
+
+    pub fn push_atom(&mut self, element: Element) {
+        self.elements.push(element);
+        self.adjacency.push(Vec::new());
+    }
+
+    /// Adds a bond between two atoms that are not yet bonded.
+    pub fn push_bond(&mut self, a: usize, b: usize, order: BondOrder) {
+        debug_assert!(self.order(a, b).is_none(), "atoms {a} and {b} are bonded");
+        self.adjacency[a].push((b, order));
+        self.adjacency[b].push((a, order));
+    }
+
+    /// Removes the bond added last between `a` and `b` (undoes [`BondGraph::push_bond`]).
+    pub fn pop_bond(&mut self, a: usize, b: usize) {
+        let popped = (self.adjacency[a].pop(), self.adjacency[b].pop());
+        debug_assert!(
+            matches!(popped, (Some((x, _)), Some((y, _))) if x == b && y == a),
+            "pop_bond({a}, {b}) must undo the last push_bond"
+        );
+    }
+
+    fn order(&self, a: usize, b: usize) -> Option<BondOrder> {
+        self.adjacency[a]
+            .iter()
+            .find(|&&(n, _)| n == b)
+            .map(|&(_, o)| o)
+    }
+
+    /// Each bond once, as `(a, b, order)` with `a < b`.
+    fn bonds(&self) -> impl Iterator<Item = (usize, usize, BondOrder)> + '_ {
+        self.adjacency.iter().enumerate().flat_map(|(a, ns)| {
+            ns.iter()
+                .filter(move |&&(b, _)| a < b)
+                .map(move |&(b, o)| (a, b, o))
+        })
+    }
+
+    /// Edges in the shortest path from `from` to `to` that takes no step
+    /// `skip` refuses; `None` when there is no such path.
+    fn distance(
+        &self,
+        from: usize,
+        to: usize,
+        skip: impl Fn(usize, usize) -> bool,
+    ) -> Option<usize> {
+        if from == to {
+            return Some(0);
+        }
+        let mut distance = vec![usize::MAX; self.atom_count()];
+        distance[from] = 0;
+        let mut queue = VecDeque::from([from]);
+        while let Some(at) = queue.pop_front() {
+            for &(next, _) in &self.adjacency[at] {
+                if distance[next] == usize::MAX && !skip(at, next) {
+                    distance[next] = distance[at] + 1;
+                    if next == to {
+                        return Some(distance[next]);
+                    }
+                    queue.push_back(next);
+                }
+            }
+        }
+        None
+    }
+
+    /// The size of the smallest ring through the bond `a`–`b`; `None` off rings.
+    pub fn smallest_ring_through_bond(&self, a: usize, b: usize) -> Option<usize> {
+        let is_bond = |x: usize, y: usize| (x == a && y == b) || (x == b && y == a);
+        self.distance(a, b, is_bond).map(|d| d + 1)
+    }
+
+    /// Every place the graph breaks a rule, in [`STRUCTURAL_RULES`] order.
+    pub fn violations(&self) -> Vec<Violation> {
+        let mut found = Vec::new();
+        for rule in STRUCTURAL_RULES {
+            self.check(rule, &mut |v| {
+                found.push(v);
+                true
+            });
+        }
+        found
+    }
+
+    /// The first rule the graph breaks, if any; cheaper than [`BondGraph::violations`].
+    pub fn first_broken_rule(&self) -> Option<StructuralRule> {
+        let mut broken = None;
+        for rule in STRUCTURAL_RULES {
+            self.check(rule, &mut |v| {
+                broken = Some(v.rule);
+                false
+            });
+            if broken.is_some() {
+                break;
+            }
+        }
+        broken
+    }
+
+    /// Calls `found` for each violation of `rule` until it returns `false`.
+    fn check(&self, rule: StructuralRule, found: &mut dyn FnMut(Violation) -> bool) {
+        let violation = |atoms: Vec<usize>| Violation { rule, atoms };
+        match rule {
+            StructuralRule::SmallRingMultipleBond => {
+                for (a, b, order) in self.bonds() {
+                    if order != BondOrder::Single
+                        && self
+                            .smallest_ring_through_bond(a, b)
+                            .is_some_and(|size| size <= MAX_RING_WITHOUT_MULTIPLE_BOND)
+                        && !found(violation(vec![a, b]))
+                    {
+                        return;
+                    }
+                }
+            }
+            StructuralRule::LinearAtomInSmallRing => {
+                for atom in 0..self.atom_count() {
+                    let multiple: Vec<usize> = self.adjacency[atom]
+                        .iter()
+                        .filter(|(_, o)| *o != BondOrder::Single)
+                        .map(|&(n, _)| n)
+                        .collect();
+                    let linear = self.adjacency[atom]
+                        .iter()
+                        .any(|(_, o)| *o == BondOrder::Triple)
+                        || multiple.len() >= 2;
+                    // An sp atom has at most two neighbours, so a ring
+                    // through it passes through one of its multiple bonds.
+                    if linear
+                        && multiple.iter().any(|&n| {
+                            self.smallest_ring_through_bond(atom, n)
+                                .is_some_and(|size| size <= MAX_RING_WITHOUT_LINEAR_ATOM)
+                        })
+                        && !found(violation(vec![atom]))
+                    {
+                        return;
+                    }
+                }
+            }
+            StructuralRule::TransDoubleBondInSmallRing => {
+                for (a, b, order) in self.bonds() {
+                    // The rank costs a search per bond: test it last.
+                    if order == BondOrder::Double
+                        && self.double_bond_is_held_trans(a, b)
+                        && self.ring_system_rank(a) == 2
+                        && !found(violation(vec![a, b]))
+                    {
+                        return;
+                    }
+                }
+            }
+            StructuralRule::OxygenOxygenBond => {
+                for (a, b, _) in self.bonds() {
+                    if self.elements[a] == Element::O
+                        && self.elements[b] == Element::O
+                        && !found(violation(vec![a, b]))
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The number of independent rings in the ring system holding `atom`
+    /// (0 off rings): its ring bonds, less its atoms, plus one.
+    fn ring_system_rank(&self, atom: usize) -> usize {
+        let on_ring = |x: usize, y: usize| self.smallest_ring_through_bond(x, y).is_some();
+        let mut atoms = vec![atom];
+        let mut ring_bonds = 0;
+        let mut head = 0;
+        while head < atoms.len() {
+            let at = atoms[head];
+            head += 1;
+            for &(next, _) in &self.adjacency[at] {
+                if on_ring(at, next) {
+                    // Each ring bond is met from both ends.
+                    ring_bonds += 1;
+                    if !atoms.contains(&next) {
+                        atoms.push(next);
+                    }
+                }
+            }
+        }
+        if atoms.len() == 1 {
+            return 0;
+        }
+        ring_bonds / 2 + 1 - atoms.len()
+    }
+
+    /// Whether the double bond `a`=`b` lies trans in a ring of fewer than
+    /// [`MIN_RING_WITH_TRANS_DOUBLE_BOND`] atoms however its substituents are
+    /// arranged. Each end has two substituent positions (an empty one holds a
+    /// hydrogen or a lone pair); one of the two ways to pair them across the
+    /// bond as cis must leave every trans pair out of small rings.
+    fn double_bond_is_held_trans(&self, a: usize, b: usize) -> bool {
+        let substituents = |end: usize, other: usize| -> [Option<usize>; 2] {
+            let mut slots = [None; 2];
+            let others = self.adjacency[end].iter().filter(|&&(n, _)| n != other);
+            for (slot, &(n, _)) in slots.iter_mut().zip(others) {
+                *slot = Some(n);
+            }
+            slots
+        };
+        let (sa, sb) = (substituents(a, b), substituents(b, a));
+        // The ring closed by `x` (on a) and `y` (on b) held trans, if it is
+        // too small for that. Its path may not pass through a, b or their
+        // other substituents (`cis`): a path that does is a fused system's
+        // perimeter, whose shape the smaller rings already fix.
+        let too_small = |x: Option<usize>, y: Option<usize>, cis: [Option<usize>; 2]| {
+            let (Some(x), Some(y)) = (x, y) else {
+                return false;
+            };
+            let blocked = |p: usize| p == a || p == b || cis.contains(&Some(p));
+            self.distance(x, y, |_, next| blocked(next))
+                .is_some_and(|d| d + 3 < MIN_RING_WITH_TRANS_DOUBLE_BOND)
+        };
+        // Pairing sa[0] cis to sb[0] makes the trans pairs (sa[0], sb[1]) and
+        // (sa[1], sb[0]); the other pairing makes the remaining two.
+        let pairing_fails = |(x0, y0): (Option<usize>, Option<usize>),
+                             (x1, y1): (Option<usize>, Option<usize>)| {
+            too_small(x0, y0, [x1, y1]) || too_small(x1, y1, [x0, y0])
+        };
+        pairing_fails((sa[0], sb[1]), (sa[1], sb[0]))
+            && pairing_fails((sa[0], sb[0]), (sa[1], sb[1]))
+    }
+}
+
+/// Whether a bond from a new leaf atom of element `leaf` to an atom of
+/// `element` is allowed. A leaf bond closes no ring, and with at most four
+/// bonds per atom it cannot make a ring atom linear or fill the last open
+/// position of a ring double bond's end (a leaf closes no ring, trans or
+/// cis), so of the rules only the element pair can forbid it. The decoder
+/// relies on this to know, before adding an atom, that it can attach it.
+pub fn leaf_bond_allowed(leaf: Element, element: Element) -> bool {
+    !(leaf == Element::O && element == Element::O)
+}
+
+impl Molecule {
+    /// Every place this molecule breaks a structural rule.
+    pub fn structural_violations(&self) -> Vec<Violation> {
+        BondGraph::of(self).violations()
+    }
+
+    /// Whether the molecule breaks no structural rule.
+    pub fn is_realistic(&self) -> bool {
+        BondGraph::of(self).first_broken_rule().is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chem::parse_smiles;
+
+    fn broken(smiles: &str) -> Vec<StructuralRule> {
+        let mut rules: Vec<StructuralRule> = parse_smiles(smiles)
+            .unwrap()
+            .structural_violations()
+            .into_iter()
+            .map(|v| v.rule)
+            .collect();
+        rules.dedup();
+        rules
+    }
+
+    use StructuralRule::*;
+
+    #[test]
+    fn multiple_bonds_in_three_and_four_membered_rings_are_refused() {
+        for smiles in [
+            "C1=CC1",
+            "C1=CCC1",
+            "C1=NC1",
+            "C1N=N1",
+            "O=C1C=CC1",
+            "C1=CC2CC12",
+        ] {
+            assert!(broken(smiles).contains(&SmallRingMultipleBond), "{smiles}");
+        }
+        // Exocyclic double bonds and multiple bonds in larger rings are fine.
+        for smiles in ["C=C1CC1", "O=C1CCC1", "C1=CCCC1", "N#CC1CC1", "c1ccccc1"] {
+            assert_eq!(broken(smiles), [], "{smiles}");
+        }
+    }
+
+    #[test]
+    fn linear_atoms_in_rings_of_eight_or_fewer_are_refused() {
+        for smiles in ["C1#CCCCC1", "C1=C=CCCC1", "C1#CCCCCCC1", "C1=C=CCCCCC1"] {
+            assert!(broken(smiles).contains(&LinearAtomInSmallRing), "{smiles}");
+        }
+        // Nine-membered rings, chains and exocyclic allenes are fine.
+        for smiles in ["C1#CCCCCCCC1", "CC#CC=C=C", "C=C=C1CCC1", "N#CC1CC1"] {
+            assert_eq!(broken(smiles), [], "{smiles}");
+        }
+    }
+
+    #[test]
+    fn bredt_bridgehead_double_bonds_are_refused_fused_ones_are_not() {
+        // Bicyclo[2.2.1]hept-1-ene, bicyclo[2.2.2]oct-1-ene, bicyclo[3.2.1]oct-1-ene,
+        // bicyclo[2.1.1]hex-1-ene, and a bridgehead imine.
+        for smiles in [
+            "C1CC2=CCC1C2",
+            "C12=CCC(CC1)CC2",
+            "C12=CCCC(C1)CC2",
+            "C12=CC(CC1)C2",
+            "C12=NCC(CC1)C2",
+        ] {
+            let rules = broken(smiles);
+            assert!(
+                rules.contains(&TransDoubleBondInSmallRing)
+                    || rules.contains(&SmallRingMultipleBond),
+                "{smiles}: {rules:?}"
+            );
+        }
+        assert!(broken("C1CC2=CCC1C2").contains(&TransDoubleBondInSmallRing));
+        // Fused ring junctions, monocycles, exocyclic double bonds, and
+        // bicyclo[3.3.1]non-1-ene, whose double bond is trans in an 8-ring.
+        for smiles in [
+            "C1=CC2=CC=CCC2C1",
+            "c1ccc2ccccc2c1",
+            "C1CCC2=C(C1)CCC2",
+            "C=C1CC2CCC1C2",
+            "C1CCC=CC1",
+            "C12=CCCC(CCC1)C2",
+            "O=C1CC2CCC1C2",
+            // A fused 4-5 system: its 7-atom perimeter is no trans ring.
+            "C1CC2=CCCC12",
+            // A tricyclic cage alkene QM9 holds: Bredt's rule is for bicyclics.
+            "C1C2C3CC=C1C23",
+        ] {
+            assert_eq!(broken(smiles), [], "{smiles}");
+        }
+    }
+
+    #[test]
+    fn oxygen_oxygen_bonds_are_refused() {
+        for smiles in ["COOC", "CC(=O)OO", "C1COOC1", "[O-]OC"] {
+            assert!(broken(smiles).contains(&OxygenOxygenBond), "{smiles}");
+        }
+        assert_eq!(broken("COC(=O)OC"), []);
+    }
+
+    #[test]
+    fn violations_name_the_rule_and_atoms() {
+        let m = parse_smiles("CC1=CC1").unwrap();
+        let v = m.structural_violations();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].atoms, [1, 2]);
+        assert_eq!(
+            v[0].to_string(),
+            "a double or triple bond inside a 3- or 4-membered ring at atoms 1, 2"
+        );
+        assert!(!m.is_realistic());
+        assert!(parse_smiles("CC1CC1").unwrap().is_realistic());
+    }
+
+    /// `molecule` without bond `skip`, as a graph.
+    fn without_bond(m: &Molecule, skip: usize) -> BondGraph {
+        let mut g = BondGraph::new();
+        for a in m.atoms() {
+            g.push_atom(a.element);
+        }
+        for (i, b) in m.bonds().iter().enumerate() {
+            if i != skip {
+                g.push_bond(b.a as usize, b.b as usize, b.order);
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn removing_a_bond_breaks_no_rule_except_bredts_in_cages() {
+        // The construction relies on this: outside cages, every graph on the
+        // way to a rule-abiding molecule abides by the rules too.
+        for smiles in ["C12=CCCC(CCC1)C2", "C1=CC2=CC=CCC2C1", "O=C1CC2CCC1C2"] {
+            let m = parse_smiles(smiles).unwrap();
+            assert_eq!(BondGraph::of(&m).first_broken_rule(), None);
+            for skip in 0..m.bonds().len() {
+                let g = without_bond(&m, skip);
+                assert_eq!(g.first_broken_rule(), None, "{smiles} without bond {skip}");
+            }
+        }
+        // A cage alkene: opening one ring leaves an anti-Bredt bicyclic.
+        let cage = parse_smiles("C1C2C3CC=C1C23").unwrap();
+        assert!(cage.is_realistic());
+        let opened: Vec<Option<StructuralRule>> = (0..cage.bonds().len())
+            .map(|skip| without_bond(&cage, skip).first_broken_rule())
+            .collect();
+        assert!(
+            opened.contains(&Some(TransDoubleBondInSmallRing)),
+            "{opened:?}"
+        );
+    }
+
+    #[test]
+    fn pop_bond_undoes_push_bond() {
+        let mut g = BondGraph::new();
+        for _ in 0..3 {
+            g.push_atom(Element::C);
+        }
+        g.push_bond(0, 1, BondOrder::Single);
+        g.push_bond(1, 2, BondOrder::Single);
+        let before = g.clone();
+        g.push_bond(0, 2, BondOrder::Double);
+        assert_eq!(g.first_broken_rule(), Some(SmallRingMultipleBond));
+        g.pop_bond(0, 2);
+        assert_eq!(g, before);
+    }
+}
