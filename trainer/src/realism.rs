@@ -76,9 +76,15 @@ print(ok, len(lines))
 /// Share of `smiles` that RDKit embeds in 3D with ETKDGv3 (one attempt each, seeded).
 pub fn embeddable_share(python: &Path, smiles: &[String], seed: u64) -> Result<f64> {
     let input = smiles.join("\n");
-    let out =
-        crate::python::run_script_with_input(python, EMBED_SCRIPT, &[&seed.to_string()], &input)
-            .context("3D embedding with RDKit")?;
+    let out = crate::python::run_script_with_input(
+        python,
+        EMBED_SCRIPT,
+        &[&seed.to_string()],
+        &input,
+    )
+    .context(
+        "3D embedding with RDKit (give a Python with RDKit as --python, or skip it with --embed 0)",
+    )?;
     let mut fields = out.split_whitespace().map(str::parse::<usize>);
     match (fields.next(), fields.next()) {
         (Some(Ok(ok)), Some(Ok(total))) if total == smiles.len() => {

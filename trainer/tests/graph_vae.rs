@@ -97,9 +97,12 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
         assert_eq!(m.structural_violations(), [], "{smiles}");
     }
 
+    let python = common::python();
     let report = ok(&trainer(
         &[
             "evaluate",
+            "--python",
+            python.to_str().unwrap(),
             "--weights",
             "run/weights.bin",
             "--n",
