@@ -9,9 +9,11 @@
 //! still take a bond must take one if the new atom has none yet, so every
 //! finished construction is a valid, connected, realistic [`Molecule`].
 //!
-//! The structural rules are monotone (a broken rule stays broken as the graph
-//! grows), so checking each step's graph is enough: no choice ever has to be
-//! undone, and a molecule that breaks no rule can be replayed step by step.
+//! A broken structural rule stays broken as the graph grows (Bredt's rule
+//! aside, which a bond making a bicyclic into a cage lifts), so checking each
+//! step's graph is enough: no choice ever has to be undone, and no finished
+//! molecule breaks a rule. The Bredt exception means a few cages (56 of
+//! QM9's) cannot be built in canonical order; see `crate::chem::structure`.
 
 use crate::chem::structure::{BondGraph, leaf_bond_allowed};
 use crate::chem::{ATOM_STATES, Atom, Bond, BondOrder, Molecule};
