@@ -28,6 +28,11 @@ pub enum StructuralRule {
     /// A double or triple bond inside a 3- or 4-membered ring
     /// (cyclopropene, cyclobutene, azirine, diazirine).
     SmallRingMultipleBond,
+    /// A double or triple bond from an atom of a 3-membered ring to an atom
+    /// outside it (methylenecyclopropane, cyclopropanone, an epoxide fused to
+    /// an aromatic ring): an sp2 atom cannot take a 60 degree angle. Larger
+    /// rings may (cyclobutanone is common in QM9).
+    ThreeRingExocyclicMultipleBond,
     /// An sp atom (a triple bond, or an allene centre with two double bonds)
     /// on a ring of 8 atoms or fewer: a linear atom cannot bend that far.
     LinearAtomInSmallRing,
@@ -42,8 +47,9 @@ pub enum StructuralRule {
 }
 
 /// Every structural rule, in the order reports list them.
-pub const STRUCTURAL_RULES: [StructuralRule; 4] = [
+pub const STRUCTURAL_RULES: [StructuralRule; 5] = [
     StructuralRule::SmallRingMultipleBond,
+    StructuralRule::ThreeRingExocyclicMultipleBond,
     StructuralRule::LinearAtomInSmallRing,
     StructuralRule::TransDoubleBondInSmallRing,
     StructuralRule::OxygenOxygenBond,
@@ -61,6 +67,7 @@ impl StructuralRule {
     pub fn id(self) -> &'static str {
         match self {
             StructuralRule::SmallRingMultipleBond => "small_ring_multiple_bond",
+            StructuralRule::ThreeRingExocyclicMultipleBond => "three_ring_exocyclic_multiple_bond",
             StructuralRule::LinearAtomInSmallRing => "linear_atom_in_small_ring",
             StructuralRule::TransDoubleBondInSmallRing => "anti_bredt_double_bond",
             StructuralRule::OxygenOxygenBond => "oxygen_oxygen_bond",
@@ -72,6 +79,9 @@ impl StructuralRule {
         match self {
             StructuralRule::SmallRingMultipleBond => {
                 "a double or triple bond inside a 3- or 4-membered ring"
+            }
+            StructuralRule::ThreeRingExocyclicMultipleBond => {
+                "a double or triple bond from a 3-membered ring's atom to an atom outside it"
             }
             StructuralRule::LinearAtomInSmallRing => {
                 "a triple bond or allene centre in a ring of 8 atoms or fewer"
@@ -244,6 +254,16 @@ impl BondGraph {
                     }
                 }
             }
+            StructuralRule::ThreeRingExocyclicMultipleBond => {
+                for (a, b, order) in self.bonds() {
+                    if order != BondOrder::Single
+                        && (self.on_three_ring_without(a, b) || self.on_three_ring_without(b, a))
+                        && !found(violation(vec![a, b]))
+                    {
+                        return;
+                    }
+                }
+            }
             StructuralRule::LinearAtomInSmallRing => {
                 for atom in 0..self.atom_count() {
                     let multiple: Vec<usize> = self.adjacency[atom]
@@ -290,6 +310,17 @@ impl BondGraph {
                 }
             }
         }
+    }
+
+    /// Whether `atom` lies on a 3-membered ring that does not pass through `other`.
+    fn on_three_ring_without(&self, atom: usize, other: usize) -> bool {
+        let neighbours = || {
+            self.adjacency[atom]
+                .iter()
+                .map(|&(n, _)| n)
+                .filter(move |&n| n != other)
+        };
+        neighbours().any(|y| neighbours().any(|z| y < z && self.order(y, z).is_some()))
     }
 
     /// The number of independent rings in the ring system holding `atom`
@@ -356,12 +387,14 @@ impl BondGraph {
     }
 }
 
-/// Whether a bond from a new leaf atom of element `leaf` to an atom of
-/// `element` is allowed. A leaf bond closes no ring, and with at most four
-/// bonds per atom it cannot make a ring atom linear or fill the last open
-/// position of a ring double bond's end (a leaf closes no ring, trans or
-/// cis), so of the rules only the element pair can forbid it. The decoder
-/// relies on this to know, before adding an atom, that it can attach it.
+/// Whether a single bond from a new leaf atom of element `leaf` to an atom
+/// of `element` is allowed. A leaf bond closes no ring; a single one makes no
+/// atom linear and adds no multiple bond at a 3-ring; and with at most four
+/// bonds per atom it cannot fill the last open position of a ring double
+/// bond's end (a leaf closes no ring, trans or cis). So of the rules only
+/// the element pair can forbid it. The decoder relies on this to know,
+/// before adding an atom, that it can attach it. (A double or triple leaf
+/// bond can break more rules and is checked whole.)
 pub fn leaf_bond_allowed(leaf: Element, element: Element) -> bool {
     elements_may_bond(leaf, element)
 }
@@ -413,8 +446,33 @@ mod tests {
         ] {
             assert!(broken(smiles).contains(&SmallRingMultipleBond), "{smiles}");
         }
-        // Exocyclic double bonds and multiple bonds in larger rings are fine.
-        for smiles in ["C=C1CC1", "O=C1CCC1", "C1=CCCC1", "N#CC1CC1", "c1ccccc1"] {
+        // Exocyclic double bonds on 4-rings and multiple bonds in larger rings are fine.
+        for smiles in ["C=C1CCC1", "O=C1CCC1", "C1=CCCC1", "N#CC1CC1", "c1ccccc1"] {
+            assert_eq!(broken(smiles), [], "{smiles}");
+        }
+    }
+
+    #[test]
+    fn multiple_bonds_leaving_a_three_membered_ring_are_refused() {
+        // Methylenecyclopropane, cyclopropanone, an imine on an aziridine, a
+        // ketene on a bicyclobutane-like cage, and an epoxide on a pyridine.
+        for smiles in [
+            "C=C1CC1",
+            "O=C1CC1",
+            "N=C1CN1",
+            "CC12CCC1C2=C=O",
+            "c1cc2c(cn1)O2",
+        ] {
+            let rules = broken(smiles);
+            assert!(
+                rules.contains(&ThreeRingExocyclicMultipleBond)
+                    || rules.contains(&SmallRingMultipleBond),
+                "{smiles}: {rules:?}"
+            );
+        }
+        assert_eq!(broken("C=C1CC1"), [ThreeRingExocyclicMultipleBond]);
+        // Single bonds off 3-rings, multiple bonds one atom away, 4-rings.
+        for smiles in ["CC1CC1", "C=CC1CC1", "O=CC1OC1", "N#CC1CN1", "O=C1CCC1"] {
             assert_eq!(broken(smiles), [], "{smiles}");
         }
     }
