@@ -206,3 +206,66 @@ fn sampled_trajectories_replay_and_their_log_probs_are_per_graph() {
         );
     }
 }
+
+/// A fitted mixture prior travels in the weights file, fixes the samples by
+/// seed, and conditions on a gap; N(0, I) weights refuse a gap target, and
+/// a prior of the wrong size is refused when the weights load.
+#[test]
+fn a_mixture_prior_travels_with_the_weights_and_conditions_on_the_gap() {
+    use model_core::model::prior::{LatentPrior, PriorError};
+    use model_core::model::sample::{Target, sample_batch};
+    use model_core::rng::SeededRng;
+
+    let device = Device::flex();
+    let mut config = small();
+    let model = GraphVae::new(&config, &device);
+    assert!(matches!(
+        sample_batch(&model, &config, 1, 0, 10, 1.0, Target::GapEv(7.0), &device),
+        Err(PriorError::NoJointModel)
+    ));
+    // Latents whose first coordinate follows the standardised gap.
+    let mut rng = SeededRng::new(2);
+    let n = 600;
+    let gaps: Vec<f32> = (0..n).map(|_| rng.unit_f64() as f32 * 4.0 - 2.0).collect();
+    let latents: Vec<f32> = gaps
+        .iter()
+        .flat_map(|&g| {
+            let mut z = vec![g * 3.0];
+            z.extend((1..config.latent).map(|_| rng.unit_f64() as f32));
+            z
+        })
+        .collect();
+    let (prior, _) = LatentPrior::fit(&latents, &gaps, 4, 50, 0).unwrap();
+    config.prior = prior;
+    let bytes = save_weights(&model, &config);
+    let (loaded, loaded_config) = load_weights(&bytes, &device).unwrap();
+    assert_eq!(loaded_config, config);
+    let draw = |target| sample_batch(&loaded, &loaded_config, 5, 0, 40, 1.0, target, &device);
+    assert_eq!(draw(Target::Prior).unwrap(), draw(Target::Prior).unwrap());
+    // Conditioning moves z's first coordinate to 3 x the standardised target.
+    let standardised = 1.5;
+    let target_ev = standardised * config.gap_std_ev + config.gap_mean_ev;
+    let z = config
+        .prior
+        .sample_given_gap(400, standardised, &mut SeededRng::new(1))
+        .unwrap();
+    let first: f64 = z.chunks(config.latent).map(|r| r[0] as f64).sum::<f64>() / 400.0;
+    assert!((first - 4.5).abs() < 0.3, "{first}");
+    assert!(draw(Target::GapEv(target_ev)).is_ok());
+
+    let wrong = ModelConfig {
+        latent: config.latent + 1,
+        ..config.clone()
+    };
+    let mut header = wrong.clone();
+    header.prior = config.prior.clone();
+    let json = serde_json::to_vec(&header).unwrap();
+    let own_len = serde_json::to_vec(&config).unwrap().len();
+    let mut bad = bytes[..8].to_vec();
+    bad.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    bad.extend_from_slice(&json);
+    bad.extend_from_slice(&bytes[12 + own_len..]);
+    let err = load_weights(&bad, &device).expect_err("prior size checked");
+    assert!(err.to_string().contains("dimensions"), "{err}");
+    let _ = PriorError::NoJointModel;
+}

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use model_core::chem::{canonical_smiles, parse_smiles};
+use model_core::model::sample::Target;
 
 use crate::python;
 
@@ -218,11 +219,19 @@ pub fn bench_model(
     let train_graphs_per_second = timed as f64 / started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let molecules: Vec<_> =
-        crate::generate::sample_parallel(&trained, &config, samples, 1, 2048, 1.0, &device)
-            .into_iter()
-            .map(|s| s.molecule)
-            .collect();
+    let molecules: Vec<_> = crate::generate::sample_parallel(
+        &trained,
+        &config,
+        samples,
+        1,
+        2048,
+        1.0,
+        Target::Prior,
+        &device,
+    )?
+    .into_iter()
+    .map(|s| s.molecule)
+    .collect();
     let sample_molecules_per_second = samples as f64 / started.elapsed().as_secs_f64();
     let mean_heavy_atoms = molecules
         .iter()

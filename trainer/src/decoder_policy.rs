@@ -15,7 +15,7 @@ use burn::prelude::*;
 use burn::tensor::{Bytes, TensorData};
 use model_core::chem::Molecule;
 use model_core::model::batch::DecoderBatch;
-use model_core::model::sample::{Choice, decode_latents, prior_latents};
+use model_core::model::sample::{Choice, decode_latents};
 use model_core::model::target::{DecodingTarget, decoding_target_in_order};
 use model_core::model::weights::{load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
@@ -120,9 +120,9 @@ impl DecoderPolicy {
         Ok(())
     }
 
-    /// Samples `n` molecules from the current policy.
+    /// Samples `n` molecules from the current policy, z from the model's prior.
     pub fn sample(&self, n: usize, rng: &mut SeededRng) -> (Vec<f32>, Vec<Molecule>) {
-        let z = prior_latents(n, self.config.latent, rng);
+        let z = self.config.prior.sample(n, self.config.latent, rng);
         let molecules = decode_latents(
             &self.policy.valid(),
             &z,

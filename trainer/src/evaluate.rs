@@ -25,6 +25,7 @@ use std::time::Instant;
 use burn::prelude::Device;
 use model_core::chem::{Element, Molecule, canonical_smiles, parse_smiles};
 use model_core::data::{Qm9Dataset, Split};
+use model_core::model::sample::Target;
 use model_core::model::sample::{decode_greedy, encode_means};
 use model_core::model::{GraphVae, ModelConfig};
 use serde::{Deserialize, Serialize};
@@ -211,11 +212,19 @@ pub fn evaluate(
         ..
     } = *options;
     let started = Instant::now();
-    let samples: Vec<Molecule> =
-        crate::generate::sample_parallel(model, config, n, seed, 2048, temperature, device)
-            .into_iter()
-            .map(|s| s.molecule)
-            .collect();
+    let samples: Vec<Molecule> = crate::generate::sample_parallel(
+        model,
+        config,
+        n,
+        seed,
+        2048,
+        temperature,
+        Target::Prior,
+        device,
+    )?
+    .into_iter()
+    .map(|s| s.molecule)
+    .collect();
     let sampling_molecules_per_second = n as f64 / started.elapsed().as_secs_f64();
 
     let valid: Vec<(&Molecule, String)> = samples

@@ -6,18 +6,16 @@ use anyhow::{Context, Result};
 use burn::prelude::Device;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::sample::{
-    Sample, decode_greedy, encode_means, predict_gap_ev, sample_batch,
+    Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev, sample_batch,
 };
+use model_core::model::surrogate::{GapSurrogate, SurrogateConfig, predict_gaps_ev};
 use model_core::model::weights::load_weights;
 use model_core::model::{GraphVae, ModelConfig};
 use serde_json::json;
 
-/// Where the shipped default weights live.
+/// Where the shipped default weights live: the maximum-likelihood model as
+/// `trainer train` leaves it, with its fitted prior.
 pub const DEFAULT_WEIGHTS: &str = "public/weights.bin";
-
-/// The shipped weights as `trainer train` left them (maximum likelihood),
-/// before `trainer tune-novelty` made the default ones from them.
-pub const MLE_WEIGHTS: &str = "public/weights_mle.bin";
 
 pub fn load_model(path: &Path, device: &Device) -> Result<(GraphVae, ModelConfig)> {
     let bytes = std::fs::read(path).with_context(|| {
@@ -44,18 +42,9 @@ pub fn molecule_json(m: &Molecule) -> serde_json::Value {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn sample_lines(
-    model: &GraphVae,
-    config: &ModelConfig,
-    n: usize,
-    seed: u64,
-    batch: usize,
-    temperature: f32,
-    format: Format,
-    device: &Device,
-) -> Vec<String> {
-    sample_parallel(model, config, n, seed, batch, temperature, device)
+/// One output line per sample.
+pub fn sample_lines(samples: Vec<Sample>, format: Format) -> Vec<String> {
+    samples
         .into_iter()
         .map(|s| {
             let smiles = canonical_smiles(&s.molecule);
@@ -76,6 +65,8 @@ pub fn sample_lines(
 
 /// Samples batches on every core. Batches are seeded by their index, so the
 /// molecules are the same as a one-thread run with the same seed and batch.
+/// Fails only for a gap target on weights without a joint prior.
+#[allow(clippy::too_many_arguments)]
 pub fn sample_parallel(
     model: &GraphVae,
     config: &ModelConfig,
@@ -83,14 +74,16 @@ pub fn sample_parallel(
     seed: u64,
     batch: usize,
     temperature: f32,
+    target: Target,
     device: &Device,
-) -> Vec<Sample> {
+) -> Result<Vec<Sample>> {
     let batch = batch.max(1);
     let batches = n.div_ceil(batch);
     let threads = std::thread::available_parallelism()
         .map_or(1, |t| t.get())
         .min(batches.max(1));
     let mut results: Vec<Vec<Sample>> = vec![Vec::new(); batches];
+    let mut failure = None;
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
@@ -107,6 +100,7 @@ pub fn sample_parallel(
                                     k,
                                     batch.min(n - k * batch),
                                     temperature,
+                                    target,
                                     device,
                                 ),
                             )
@@ -117,11 +111,17 @@ pub fn sample_parallel(
             .collect();
         for handle in handles {
             for (k, samples) in handle.join().expect("sampling thread") {
-                results[k] = samples;
+                match samples {
+                    Ok(samples) => results[k] = samples,
+                    Err(e) => failure = Some(e),
+                }
             }
         }
     });
-    results.into_iter().flatten().collect()
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    Ok(results.into_iter().flatten().collect())
 }
 
 fn parse(smiles: &str) -> Result<Molecule> {
@@ -175,4 +175,56 @@ pub fn interpolate(
         .enumerate()
         .map(|(k, (m, g))| (k as f64 / (steps - 1) as f64, m, g))
         .collect())
+}
+
+/// The gap predictor that guides gap-conditional sampling.
+pub struct Guide<'a> {
+    pub surrogate: &'a GapSurrogate,
+    pub config: &'a SurrogateConfig,
+    /// Candidates drawn per molecule kept.
+    pub oversample: usize,
+}
+
+/// Gap-conditional sampling: z from the prior conditioned on `gap_ev`; with
+/// a `guide`, `oversample` times as many candidates, of which the `n`
+/// distinct molecules whose surrogate gap is nearest the target are kept
+/// (in the order they were drawn; fewer if the candidates hold fewer
+/// distinct ones). Each kept sample carries the surrogate's gap.
+#[allow(clippy::too_many_arguments)]
+pub fn sample_near_gap(
+    model: &GraphVae,
+    config: &ModelConfig,
+    guide: Option<&Guide>,
+    n: usize,
+    seed: u64,
+    batch: usize,
+    temperature: f32,
+    gap_ev: f64,
+    device: &Device,
+) -> Result<Vec<Sample>> {
+    let target = Target::GapEv(gap_ev);
+    let Some(guide) = guide else {
+        return sample_parallel(model, config, n, seed, batch, temperature, target, device);
+    };
+    let candidates = sample_parallel(
+        model,
+        config,
+        n * guide.oversample.max(1),
+        seed,
+        batch,
+        temperature,
+        target,
+        device,
+    )?;
+    Ok(nearest_to_gap(
+        candidates,
+        |molecules| {
+            molecules
+                .chunks(4096)
+                .flat_map(|chunk| predict_gaps_ev(guide.surrogate, guide.config, chunk, device))
+                .collect()
+        },
+        gap_ev,
+        n,
+    ))
 }

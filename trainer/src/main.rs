@@ -1,9 +1,11 @@
 //! `trainer`: the command-line front end. Each subcommand is a thin wrapper
 //! over a function of the `trainer` library.
 
+use model_core::model::sample::Target;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use trainer::prior_fit::PriorFitConfig;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -17,8 +19,8 @@ use trainer::search::{Constraints, OptimizeOptions, SearchSettings, Strategy, pa
 use trainer::surrogate::{SurrogateOptions, SurrogateTrainConfig};
 use trainer::train::{TrainConfig, TrainOptions};
 use trainer::{
-    bench, evaluate, generate, novelty_tuning, predict, prepare, python, search, surrogate, train,
-    wheel,
+    bench, evaluate, generate, novelty_tuning, oracle, predict, prepare, python, search, surrogate,
+    train, wheel,
 };
 
 #[derive(Parser)]
@@ -110,12 +112,15 @@ enum Command {
         latent: Option<usize>,
         #[arg(long)]
         seed: Option<u64>,
+        /// Gaussians in the prior fitted after the last epoch (0 keeps N(0, I))
+        #[arg(long)]
+        prior_components: Option<usize>,
     },
     /// Fine-tune trained weights so fewer samples are QM9 training molecules
     /// (REINFORCE on the decoder, with a KL penalty to the trained decoder)
     TuneNovelty {
         /// The trained weights to start from
-        #[arg(long, default_value = generate::MLE_WEIGHTS)]
+        #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
         weights: PathBuf,
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
@@ -234,6 +239,17 @@ enum Command {
         temperature: f32,
         #[arg(long, default_value_t = 2048)]
         batch: usize,
+        /// Sample molecules whose HOMO-LUMO gap should be near this (eV):
+        /// z is drawn from the prior conditioned on the gap, and the surrogate
+        /// keeps the candidates nearest the target
+        #[arg(long)]
+        gap: Option<f64>,
+        /// With --gap: candidates drawn per molecule kept (1: no surrogate)
+        #[arg(long, default_value_t = 8)]
+        oversample: usize,
+        /// With --gap: the surrogate that ranks candidates
+        #[arg(long, default_value = "public/surrogate.bin")]
+        surrogate: PathBuf,
     },
     /// Print the mean latent of a molecule as JSON
     Encode {
@@ -255,6 +271,57 @@ enum Command {
         steps: usize,
         #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
         weights: PathBuf,
+    },
+    /// Fit the learned prior (a Gaussian mixture over z and the gap) to trained
+    /// weights; `trainer train` does this after its last epoch
+    FitPrior {
+        #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+        /// Where to write the weights with the fitted prior
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = PriorFitConfig::default().components)]
+        components: usize,
+        #[arg(long, default_value_t = PriorFitConfig::default().points)]
+        points: usize,
+        #[arg(long, default_value_t = PriorFitConfig::default().seed)]
+        seed: u64,
+    },
+    /// Gap-conditional sampling against QM9's own gaps: for each target, the
+    /// mean |QM9 gap - target| over the distinct samples QM9 holds, beside
+    /// unconditional samples; lists novel samples for DFT
+    EvaluateGap {
+        #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Target gaps (eV), comma-separated
+        #[arg(long, value_delimiter = ',', default_value = "3,4,5,6,7,8,9,10")]
+        targets: Vec<f64>,
+        /// Samples per target
+        #[arg(long, default_value_t = 200)]
+        n: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Novel samples to list per target (for DFT)
+        #[arg(long, default_value_t = 5)]
+        novel: usize,
+        /// Candidates drawn per molecule kept (1: no surrogate guidance)
+        #[arg(long, default_value_t = 8)]
+        oversample: usize,
+        #[arg(long, default_value = "public/surrogate.bin")]
+        surrogate: PathBuf,
+        /// Write the rows as JSON here
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Score the listed novel samples by DFT with the scorer at this URL
+        #[arg(long)]
+        scorer: Option<String>,
+        /// Scorer level for the novel samples (mapped to the qm9 scale)
+        #[arg(long, default_value = "fast")]
+        level: String,
     },
     /// Validity, uniqueness, novelty, reconstruction and distribution match
     Evaluate {
@@ -294,6 +361,16 @@ enum Command {
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
     },
+    /// Write one QM9 split's canonical SMILES, one per line (a reference set
+    /// for FCD: `python extras/fcd_score.py samples.smi test.smi`)
+    ExportSplit {
+        #[arg(long, value_enum, default_value = "test")]
+        split: SplitArg,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Benchmarks that print figures
     Bench {
         #[command(subcommand)]
@@ -325,6 +402,24 @@ enum BenchCommand {
 
 /// `print!` that ends the process quietly when stdout is closed (for example
 /// `trainer sample | head`), instead of panicking on the broken pipe.
+/// A QM9 split, as the command line names it.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum SplitArg {
+    Train,
+    Valid,
+    Test,
+}
+
+impl SplitArg {
+    fn split(self) -> model_core::data::Split {
+        match self {
+            SplitArg::Train => model_core::data::Split::Train,
+            SplitArg::Valid => model_core::data::Split::Valid,
+            SplitArg::Test => model_core::data::Split::Test,
+        }
+    }
+}
+
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
@@ -464,6 +559,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             hidden,
             latent,
             seed,
+            prior_components,
         } => {
             let mut settings = match &config {
                 Some(path) => {
@@ -495,6 +591,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             if let Some(v) = seed {
                 settings.seed = v;
+            }
+            if let Some(v) = prior_components {
+                settings.prior.components = v;
             }
             let history = train::train(TrainOptions {
                 config: settings,
@@ -653,6 +752,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 out.display()
             );
         }
+        Command::ExportSplit {
+            split,
+            out,
+            data_dir,
+        } => {
+            let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
+            let split = split.split();
+            let text: String = dataset
+                .split_records(split)
+                .map(|r| format!("{}\n", r.canonical))
+                .collect();
+            trainer::fsio::write_atomically(&out, text.as_bytes())?;
+            outln!(
+                "{} {} molecules written to {}",
+                text.lines().count(),
+                split.name(),
+                out.display()
+            );
+        }
         Command::Info { data_dir } => {
             let path = prepare::dataset_path(&data_dir);
             let dataset = prepare::load_dataset(&path)?;
@@ -767,20 +885,49 @@ fn run(cli: Cli) -> Result<ExitCode> {
             backend,
             temperature,
             batch,
+            gap,
+            oversample,
+            surrogate,
         } => {
             let device = backend.device();
             let (model, config) = generate::load_model(&weights, &device)?;
             let started = std::time::Instant::now();
-            let lines = generate::sample_lines(
-                &model,
-                &config,
-                n,
-                seed,
-                batch,
-                temperature,
-                format,
-                &device,
-            );
+            let samples = match gap {
+                None => generate::sample_parallel(
+                    &model,
+                    &config,
+                    n,
+                    seed,
+                    batch,
+                    temperature,
+                    Target::Prior,
+                    &device,
+                )?,
+                Some(gap) => {
+                    let surrogate = (oversample > 1)
+                        .then(|| surrogate::load_surrogate_file(&surrogate, &device))
+                        .transpose()
+                        .context("the surrogate guides --gap sampling; pass --oversample 1 to sample without it")?;
+                    let guide = surrogate.as_ref().map(|(model, config)| generate::Guide {
+                        surrogate: model,
+                        config,
+                        oversample,
+                    });
+                    generate::sample_near_gap(
+                        &model,
+                        &config,
+                        guide.as_ref(),
+                        n,
+                        seed,
+                        batch,
+                        temperature,
+                        gap,
+                        &device,
+                    )
+                    .with_context(|| format!("cannot sample with {}", weights.display()))?
+                }
+            };
+            let lines = generate::sample_lines(samples, format);
             let seconds = started.elapsed().as_secs_f64();
             let text = lines.join("\n") + "\n";
             match out {
@@ -828,6 +975,106 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     "{t:.2}\t{}\tpredicted gap {gap:.2} eV",
                     model_core::chem::canonical_smiles(&m)
                 );
+            }
+        }
+        Command::FitPrior {
+            weights,
+            out,
+            data_dir,
+            components,
+            points,
+            seed,
+        } => {
+            let device = Backend::Flex.device();
+            let (model, mut config) = generate::load_model(&weights, &device)?;
+            let dataset =
+                trainer::prepare::load_dataset(&trainer::prepare::dataset_path(&data_dir))?;
+            let fit = PriorFitConfig {
+                components,
+                points,
+                seed,
+                ..PriorFitConfig::default()
+            };
+            let started = std::time::Instant::now();
+            let (prior, summary) =
+                trainer::prior_fit::fit_prior(&model, &config, &dataset, 0, &fit, &device)?;
+            config.prior = prior;
+            trainer::fsio::write_atomically(
+                &out,
+                &model_core::model::weights::save_weights(&model, &config),
+            )?;
+            eprintln!(
+                "prior: {components} Gaussians, {} EM rounds, mean log-likelihood {:.2}, {:.0} s; weights written to {}",
+                summary.iterations,
+                summary.mean_log_likelihood,
+                started.elapsed().as_secs_f64(),
+                out.display()
+            );
+        }
+        Command::EvaluateGap {
+            weights,
+            data_dir,
+            targets,
+            n,
+            seed,
+            novel,
+            json,
+            oversample,
+            surrogate,
+            scorer,
+            level,
+        } => {
+            let device = Backend::Flex.device();
+            let (model, config) = generate::load_model(&weights, &device)?;
+            let scorer = scorer.as_deref().map(oracle::Scorer::connect).transpose()?;
+            let surrogate = (oversample > 1)
+                .then(|| surrogate::load_surrogate_file(&surrogate, &device))
+                .transpose()?;
+            let guide = surrogate.as_ref().map(|(model, config)| generate::Guide {
+                surrogate: model,
+                config,
+                oversample,
+            });
+            let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
+            let qm9 = predict::Qm9Lookup::from_dataset(&dataset);
+            let mut report = trainer::gap_conditioning::evaluate_gap_conditioning(
+                &model,
+                &config,
+                guide.as_ref(),
+                &qm9,
+                &targets,
+                n,
+                seed,
+                novel,
+                &device,
+            )?;
+            if let Some(scorer) = &scorer {
+                trainer::gap_conditioning::score_novel(&mut report.rows, scorer, &level)?;
+            }
+            outln!("target eV  distinct  in QM9  MAE vs QM9 gap  unconditional MAE  novel DFT MAE");
+            let ev = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+            for r in &report.rows {
+                outln!(
+                    "{:>9.2}  {:>8}  {:>6}  {:>14}  {:>17}  {:>13}",
+                    r.target_ev,
+                    r.distinct,
+                    r.in_qm9,
+                    ev(r.mae_qm9_ev),
+                    ev(r.unconditional_mae_qm9_ev),
+                    ev(r.mae_dft_ev)
+                );
+            }
+            outln!(
+                "mean over targets: conditional {} eV, unconditional {} eV, novel by DFT {} eV",
+                ev(report.mean_mae(|r| r.mae_qm9_ev)),
+                ev(report.mean_mae(|r| r.unconditional_mae_qm9_ev)),
+                ev(report.mean_mae(|r| r.mae_dft_ev))
+            );
+            if let Some(path) = json {
+                trainer::fsio::write_atomically(
+                    &path,
+                    serde_json::to_string_pretty(&report.rows)?.as_bytes(),
+                )?;
             }
         }
         Command::Evaluate {

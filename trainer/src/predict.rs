@@ -38,6 +38,11 @@ impl Qm9Lookup {
             reference: Qm9Reference::from_dataset(dataset),
         }
     }
+
+    /// QM9's gap for the molecule with this canonical SMILES, if QM9 holds it.
+    pub fn gap_ev(&self, canonical: &str) -> Option<f64> {
+        self.gaps.get(canonical).copied()
+    }
 }
 
 pub fn predict(

@@ -195,6 +195,28 @@ await check('keyboard only: same seed, same molecules; another seed, others', as
   await page.close();
 });
 
+const cardGaps = (page) => page.$$eval('#generate .molecule', (cards) =>
+  cards.map((c) => Number(/gap ([\d.]+) eV/.exec(c.textContent)?.[1])));
+
+await check('a target gap: the molecules drawn sit near it, unlike the prior\'s', async () => {
+  const page = await browser.newPage({ viewport: desktop });
+  await page.goto(base);
+  await ready(page);
+  const spread = (gaps) => gaps.reduce((s, g) => s + Math.abs(g - 9), 0) / gaps.length;
+  const prior = spread(await cardGaps(page));
+  await page.fill('#generate input[type=number] >> nth=0', '40');
+  await page.fill('#target-gap', '9');
+  await page.click('#sample');
+  await page.waitForFunction(() => document.title === 'molgap: 40 molecules', null, { timeout: 300_000 });
+  await ready(page);
+  const gaps = await cardGaps(page);
+  assert.equal(gaps.length, 40);
+  const near = spread(gaps);
+  report('target_gap_9_mean_abs_deviation_ev', { conditional: near, prior });
+  assert.ok(near < 0.5 && near < prior / 2, `conditional ${near} eV, prior ${prior} eV`);
+  await page.close();
+});
+
 await check('phone-sized viewport shows the grid without sideways scrolling', async () => {
   const page = await browser.newPage(phone);
   await page.goto(base);

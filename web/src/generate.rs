@@ -6,7 +6,8 @@ use burn::prelude::Device;
 use model_core::chem::depict::depict_svg;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::sample::{
-    Sample, decode_greedy, encode_means, predict_gap_ev, sample_batch, sample_batch_async,
+    Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev, sample_batch,
+    sample_batch_async,
 };
 use model_core::model::weights::load_weights;
 use model_core::model::{GraphVae, ModelConfig};
@@ -55,6 +56,11 @@ pub struct Drawn {
 /// Molecules decoded per batch (as `trainer sample` does).
 const BATCH: usize = 256;
 
+/// With a target gap, candidates drawn per molecule shown. The page has no
+/// surrogate; the model's own gap head, read from each candidate's encoding,
+/// ranks them (`trainer sample --gap` ranks with the surrogate).
+const GAP_OVERSAMPLE: usize = 4;
+
 impl Generator {
     /// Loads the weights on the CPU, and on WebGPU when the browser offers it.
     pub async fn load(bytes: &[u8]) -> Result<Generator, String> {
@@ -101,13 +107,47 @@ impl Generator {
     }
 
     /// Samples `n` molecules with `seed` on `backend` (WebGPU falls back to
-    /// the CPU when it is not there). Returns the backend that ran.
+    /// the CPU when it is not there); with `target_gap_ev`, from the prior
+    /// conditioned on that gap, keeping the candidates nearest it. Returns
+    /// the backend that ran.
     pub async fn sample(
         &self,
         backend: BackendKind,
         n: usize,
         seed: u64,
         temperature: f32,
+        target_gap_ev: Option<f64>,
+    ) -> Result<(Vec<Sample>, BackendKind), String> {
+        let Some(gap) = target_gap_ev else {
+            return self
+                .sample_target(backend, n, seed, temperature, Target::Prior)
+                .await;
+        };
+        let (candidates, ran_on) = self
+            .sample_target(
+                backend,
+                n * GAP_OVERSAMPLE,
+                seed,
+                temperature,
+                Target::GapEv(gap),
+            )
+            .await?;
+        let kept = nearest_to_gap(
+            candidates,
+            |molecules| self.predict_gaps(&self.encode(molecules)),
+            gap,
+            n,
+        );
+        Ok((kept, ran_on))
+    }
+
+    async fn sample_target(
+        &self,
+        backend: BackendKind,
+        n: usize,
+        seed: u64,
+        temperature: f32,
+        target: Target,
     ) -> Result<(Vec<Sample>, BackendKind), String> {
         let ran_on = match self.gpu {
             Some(_) if backend == BackendKind::WebGpu => BackendKind::WebGpu,
@@ -125,21 +165,26 @@ impl Generator {
                         k,
                         size,
                         temperature,
+                        target,
                         &gpu.device,
                     )
                     .await
                     .map_err(|e| format!("WebGPU sampling failed: {e}"))?,
                 ),
                 _ => {
-                    out.extend(sample_batch(
-                        &self.cpu.model,
-                        &self.config,
-                        seed,
-                        k,
-                        size,
-                        temperature,
-                        &self.cpu.device,
-                    ));
+                    out.extend(
+                        sample_batch(
+                            &self.cpu.model,
+                            &self.config,
+                            seed,
+                            k,
+                            size,
+                            temperature,
+                            target,
+                            &self.cpu.device,
+                        )
+                        .map_err(|e| e.to_string())?,
+                    );
                     // Let the page breathe between batches (WebGPU batches await anyway).
                     crate::browser::next_frame().await;
                 }

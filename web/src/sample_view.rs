@@ -30,6 +30,7 @@ async fn run_sampling(
     n: usize,
     seed: u64,
     temperature: f32,
+    target_gap: Option<f64>,
     status: RwSignal<Status>,
     molecules: RwSignal<Vec<Drawn>>,
 ) {
@@ -39,7 +40,10 @@ async fn run_sampling(
     status.set(Status::Sampling);
     browser::next_frame().await;
     let start = browser::now_ms();
-    let (samples, ran_on) = match generator.sample(backend, n, seed, temperature).await {
+    let (samples, ran_on) = match generator
+        .sample(backend, n, seed, temperature, target_gap)
+        .await
+    {
         Ok(done) => done,
         Err(e) => {
             status.set(Status::Failed(e));
@@ -67,6 +71,8 @@ pub fn GenerateView() -> impl IntoView {
     let count = RwSignal::new(FIRST_BATCH);
     let seed = RwSignal::new(0u64);
     let temperature = RwSignal::new(1.0f32);
+    // Empty: sample the prior; a number: molecules near that gap.
+    let target_gap = RwSignal::new(None::<f64>);
     // Chosen when the weights are in: `?backend=cpu|webgpu`, else the model's preference.
     let backend = RwSignal::new(BackendKind::Cpu);
     let has_webgpu =
@@ -89,7 +95,15 @@ pub fn GenerateView() -> impl IntoView {
             _ => g.preferred_backend(),
         };
         backend.set(chosen);
-        spawn_local(run_sampling(chosen, FIRST_BATCH, 0, 1.0, status, molecules));
+        spawn_local(run_sampling(
+            chosen,
+            FIRST_BATCH,
+            0,
+            1.0,
+            None,
+            status,
+            molecules,
+        ));
         true
     });
 
@@ -100,6 +114,7 @@ pub fn GenerateView() -> impl IntoView {
             count.get(),
             seed.get(),
             temperature.get(),
+            target_gap.get(),
             status,
             molecules,
         ));
@@ -138,6 +153,18 @@ pub fn GenerateView() -> impl IntoView {
                             if let Ok(v) = event_target_value(&ev).parse::<f32>() {
                                 temperature.set(v.clamp(0.1, 3.0));
                             }
+                        } />
+                </label>
+                <label title="Leave empty to sample the prior; a gap in eV samples from the prior conditioned on it, keeping the candidates the gap head puts nearest">"target gap (eV)"
+                    <input type="number" id="target-gap" min="2" max="12" step="0.1" placeholder="any"
+                        prop:value=move || target_gap.get().map(|g| g.to_string()).unwrap_or_default()
+                        on:input=move |ev| {
+                            let text = event_target_value(&ev);
+                            target_gap.set(if text.trim().is_empty() {
+                                None
+                            } else {
+                                text.parse::<f64>().ok().map(|g| g.clamp(2.0, 12.0))
+                            });
                         } />
                 </label>
                 <label>"backend"

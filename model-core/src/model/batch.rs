@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::{Bool, Int, TensorData};
 
 use super::construction::{ATOM_CHOICES, BOND_CHOICES};
-use super::decoder::distance_index;
+use super::decoder::{distance_index, free_valence_index, links_width};
 use super::target::DecodingTarget;
 use crate::chem::Molecule;
 
@@ -35,8 +35,9 @@ pub struct DecoderBatch {
     pub steps: usize,
     /// Previous token per step, `[graphs, steps]`.
     pub prev_token: Tensor<2, Int>,
-    /// Bonds (single, double, triple) the previous atom made, `[graphs, steps, 3]`.
-    pub prev_bonds: Tensor<3>,
+    /// What the previous atom bonded to, `[graphs, steps, links_width]`
+    /// (see [`super::decoder::record_link`]).
+    pub prev_links: Tensor<3>,
     /// Flattened `[graphs * steps]` atom targets, masks and weights.
     pub atom_target: Tensor<1, Int>,
     pub atom_forbidden: Tensor<2, Bool>,
@@ -46,6 +47,8 @@ pub struct DecoderBatch {
     pub bond_new: Tensor<1, Int>,
     pub bond_earlier: Tensor<1, Int>,
     pub bond_distance: Tensor<1, Int>,
+    /// The earlier atom's free valence before the step ([`free_valence_index`]).
+    pub bond_free: Tensor<1, Int>,
     pub bond_target: Tensor<1, Int>,
     pub bond_forbidden: Tensor<2, Bool>,
 }
@@ -96,19 +99,22 @@ impl DecoderBatch {
         let graphs = targets.len();
         let steps = targets.iter().map(|t| t.atoms.len()).max().unwrap_or(1);
         let mut prev_token = vec![START_TOKEN as i64; graphs * steps];
-        let mut prev_bonds = vec![0f32; graphs * steps * 3];
+        let width = links_width(max_atoms);
+        let mut prev_links = vec![0f32; graphs * steps * width];
         let mut atom_target = vec![0i64; graphs * steps];
         let mut atom_forbidden = vec![false; graphs * steps * ATOM_CHOICES];
         let mut atom_weight = vec![0f32; graphs * steps];
         let (mut bond_new, mut bond_earlier, mut bond_distance, mut bond_target) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut bond_free = Vec::new();
         let mut bond_forbidden = Vec::new();
         for (g, t) in targets.iter().enumerate() {
             for (step, (&choice, mask)) in t.atoms.iter().zip(&t.atom_masks).enumerate() {
                 let flat = g * steps + step;
                 if step > 0 {
                     prev_token[flat] = t.atoms[step - 1] as i64;
-                    prev_bonds[flat * 3..flat * 3 + 3].copy_from_slice(&t.bond_counts(step - 1));
+                    prev_links[flat * width..(flat + 1) * width]
+                        .copy_from_slice(&t.links(step - 1, max_atoms));
                 }
                 atom_target[flat] = choice as i64;
                 atom_weight[flat] = 1.0;
@@ -116,7 +122,9 @@ impl DecoderBatch {
                     atom_forbidden[flat * ATOM_CHOICES + k] = !allowed;
                 }
             }
-            for b in &t.bonds {
+            let free = t.free_valence_before_bonds();
+            for (b, &free) in t.bonds.iter().zip(&free) {
+                bond_free.push(free_valence_index(free));
                 bond_new.push((g * steps + b.new) as i64);
                 bond_earlier.push((g * steps + b.target) as i64);
                 bond_distance.push(distance_index(b.new - b.target, max_atoms));
@@ -128,7 +136,10 @@ impl DecoderBatch {
         DecoderBatch {
             steps,
             prev_token: Tensor::from_data(TensorData::new(prev_token, [graphs, steps]), device),
-            prev_bonds: Tensor::from_data(TensorData::new(prev_bonds, [graphs, steps, 3]), device),
+            prev_links: Tensor::from_data(
+                TensorData::new(prev_links, [graphs, steps, width]),
+                device,
+            ),
             atom_target: ints(atom_target, device),
             atom_forbidden: Tensor::from_data(
                 TensorData::new(atom_forbidden, [graphs * steps, ATOM_CHOICES]),
@@ -138,6 +149,7 @@ impl DecoderBatch {
             bond_new: ints(bond_new, device),
             bond_earlier: ints(bond_earlier, device),
             bond_distance: ints(bond_distance, device),
+            bond_free: ints(bond_free, device),
             bond_target: ints(bond_target, device),
             bond_forbidden: Tensor::from_data(
                 TensorData::new(bond_forbidden, [pairs, BOND_CHOICES]),

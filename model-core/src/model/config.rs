@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::prior::LatentPrior;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
@@ -19,6 +21,10 @@ pub struct ModelConfig {
     /// The gap head predicts (gap - mean) / std; these turn it back into eV.
     pub gap_mean_ev: f64,
     pub gap_std_ev: f64,
+    /// What prior samples draw z from: fitted after training and saved with
+    /// the weights (N(0, I) until then; see [`super::prior`]).
+    #[serde(skip_serializing_if = "LatentPrior::is_standard_normal")]
+    pub prior: LatentPrior,
 }
 
 impl Default for ModelConfig {
@@ -31,6 +37,7 @@ impl Default for ModelConfig {
             token_embedding: 32,
             gap_mean_ev: 6.86,
             gap_std_ev: 1.28,
+            prior: LatentPrior::StandardNormal,
         }
     }
 }

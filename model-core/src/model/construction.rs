@@ -62,6 +62,11 @@ impl Construction {
         self.stopped
     }
 
+    /// Valence still free on `atom`.
+    pub fn free_valence(&self, atom: usize) -> u8 {
+        self.free[atom]
+    }
+
     /// Allowed atom choices: no stop before the first atom; only stop at
     /// `max_atoms`, or when no earlier atom could bond to a new one. A state
     /// is offered only if some earlier atom with free valence may take a
@@ -101,12 +106,12 @@ impl Construction {
     }
 
     /// Whether the newest atom may bond to `target` with `order`, by the
-    /// structural rules. The newest atom's first bond adds a leaf, which can
-    /// only break the element-pair rule; a later one closes a ring, and the
-    /// graph with it is checked whole.
+    /// structural rules. The newest atom's first bond adds a leaf; a single
+    /// one can only break the element-pair rule. A multiple leaf bond, or a
+    /// later bond (which closes a ring), is checked on the whole graph.
     fn bond_allowed(&mut self, target: usize, order: BondOrder) -> bool {
         let newest = self.atoms.len() - 1;
-        if !self.newest_bonded {
+        if !self.newest_bonded && order == BondOrder::Single {
             return leaf_bond_allowed(self.atoms[newest].element, self.atoms[target].element);
         }
         self.graph.push_bond(target, newest, order);

@@ -20,6 +20,30 @@ pub fn distance_index(steps_apart: usize, max_atoms: usize) -> i64 {
     steps_apart.min(max_atoms) as i64 - 1
 }
 
+/// Width of the links vector the decoder reads at each step: what the
+/// previous atom bonded to. Without it the recurrent state would have to
+/// guess the graph's topology from the atom sequence alone.
+pub fn links_width(max_atoms: usize) -> usize {
+    3 + max_atoms
+}
+
+/// Records in `links` (one step's [`links_width`] vector) a bond of `order`
+/// (1..=3) from the step's atom to the atom `steps_apart` steps before it:
+/// a count per order, and the order at the bond's distance. Training targets
+/// and sampling both write links through this.
+pub fn record_link(links: &mut [f32], steps_apart: usize, order: usize, max_atoms: usize) {
+    links[order - 1] += 1.0;
+    links[3 + distance_index(steps_apart, max_atoms) as usize] = order as f32;
+}
+
+/// Free valence an atom can have, capped: the row of the bond head's
+/// free-valence embedding.
+pub fn free_valence_index(free: u8) -> i64 {
+    free.min(MAX_FREE_VALENCE) as i64
+}
+
+const MAX_FREE_VALENCE: u8 = 4;
+
 #[derive(Module, Debug)]
 pub struct Mlp {
     hidden: Linear,
@@ -49,13 +73,16 @@ pub struct Decoder {
     added_atom: Embedding,
     key: Linear,
     distance: Embedding,
+    /// The earlier atom's free valence before the step: which atoms still
+    /// need bonds is graph state the recurrent state does not hold.
+    free_valence: Embedding,
     bond_head: Mlp,
     hidden: usize,
 }
 
 impl Decoder {
     pub fn new(config: &ModelConfig, device: &Device) -> Decoder {
-        let input = config.token_embedding + 3 + config.latent;
+        let input = config.token_embedding + links_width(config.max_atoms) + config.latent;
         Decoder {
             initial_state: LinearConfig::new(config.latent, config.hidden).init(device),
             token: EmbeddingConfig::new(ATOM_CHOICES, config.token_embedding).init(device),
@@ -64,6 +91,8 @@ impl Decoder {
             added_atom: EmbeddingConfig::new(ATOM_CHOICES, config.hidden).init(device),
             key: LinearConfig::new(config.hidden, config.hidden).init(device),
             distance: EmbeddingConfig::new(config.max_atoms, config.hidden).init(device),
+            free_valence: EmbeddingConfig::new(MAX_FREE_VALENCE as usize + 1, config.hidden)
+                .init(device),
             bond_head: Mlp::new(config.hidden, config.hidden, BOND_CHOICES, device),
             hidden: config.hidden,
         }
@@ -74,19 +103,19 @@ impl Decoder {
     }
 
     /// The GRU input for steps given their previous tokens `[graphs, steps]`
-    /// and previous bond counts `[graphs, steps, 3]`.
+    /// and previous links `[graphs, steps, links_width]`.
     fn step_input(
         &self,
         z: Tensor<2>,
         prev_token: Tensor<2, Int>,
-        prev_bonds: Tensor<3>,
+        prev_links: Tensor<3>,
     ) -> Tensor<3> {
         let [graphs, steps] = prev_token.dims();
         let latent = z.dims()[1];
         let z = z
             .reshape([graphs, 1, latent])
             .expand([graphs, steps, latent]);
-        Tensor::cat(vec![self.token.forward(prev_token), prev_bonds, z], 2)
+        Tensor::cat(vec![self.token.forward(prev_token), prev_links, z], 2)
     }
 
     /// Teacher forcing: atom logits `[graphs*steps, ATOM_CHOICES]` and bond
@@ -96,7 +125,7 @@ impl Decoder {
         let input = self.step_input(
             z.clone(),
             batch.prev_token.clone(),
-            batch.prev_bonds.clone(),
+            batch.prev_links.clone(),
         );
         let states = self.gru.forward(input, Some(self.start_state(z)));
         let atom_logits = self
@@ -115,7 +144,13 @@ impl Decoder {
             .distance
             .forward(batch.bond_distance.clone().reshape([1, -1]))
             .reshape([-1, self.hidden as i32]);
-        let bond_logits = self.bond_head.forward(relu(new + earlier + distance));
+        let free = self
+            .free_valence
+            .forward(batch.bond_free.clone().reshape([1, -1]))
+            .reshape([-1, self.hidden as i32]);
+        let bond_logits = self
+            .bond_head
+            .forward(relu(new + earlier + distance + free));
         (atom_logits, bond_logits)
     }
 
@@ -126,9 +161,9 @@ impl Decoder {
         z: Tensor<2>,
         state: Tensor<2>,
         prev_token: Tensor<2, Int>,
-        prev_bonds: Tensor<3>,
+        prev_links: Tensor<3>,
     ) -> (Tensor<2>, Tensor<2>) {
-        let input = self.step_input(z, prev_token, prev_bonds);
+        let input = self.step_input(z, prev_token, prev_links);
         let graphs = input.dims()[0];
         let state = self
             .gru
@@ -149,8 +184,14 @@ impl Decoder {
     }
 
     /// Bond logits `[graphs, earlier, BOND_CHOICES]` between the new atom and
-    /// each earlier atom (`earlier_nodes` is `[graphs, earlier, hidden]`).
-    pub fn bond_logits(&self, new_node: Tensor<2>, earlier_nodes: Tensor<3>) -> Tensor<3> {
+    /// each earlier atom (`earlier_nodes` is `[graphs, earlier, hidden]`;
+    /// `earlier_free` their [`free_valence_index`], `[graphs, earlier]`).
+    pub fn bond_logits(
+        &self,
+        new_node: Tensor<2>,
+        earlier_nodes: Tensor<3>,
+        earlier_free: Tensor<2, Int>,
+    ) -> Tensor<3> {
         let [graphs, earlier, hidden] = earlier_nodes.dims();
         let device = new_node.device();
         let distances: Vec<i64> = (0..earlier)
@@ -166,8 +207,10 @@ impl Decoder {
         let new = new_node
             .reshape([graphs, 1, hidden])
             .expand([graphs, earlier, hidden]);
-        self.bond_head
-            .forward(relu(new + self.key.forward(earlier_nodes) + distance))
+        let free = self.free_valence.forward(earlier_free);
+        self.bond_head.forward(relu(
+            new + self.key.forward(earlier_nodes) + distance + free,
+        ))
     }
 
     fn distance_count(&self) -> usize {

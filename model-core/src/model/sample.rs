@@ -9,6 +9,8 @@ use burn::tensor::{Int, TensorData};
 
 use super::batch::{GraphBatch, START_TOKEN};
 use super::construction::{ATOM_CHOICES, BOND_CHOICES, Construction, STOP};
+use super::decoder::{free_valence_index, links_width, record_link};
+use super::prior::PriorError;
 use super::vae::GraphVae;
 use crate::chem::Molecule;
 use crate::rng::SeededRng;
@@ -24,13 +26,7 @@ pub enum Choice {
 
 /// A standard-normal latent matrix `[n, latent]` from `rng` (Box–Muller).
 pub fn prior_latents(n: usize, latent: usize, rng: &mut SeededRng) -> Vec<f32> {
-    (0..n * latent)
-        .map(|_| {
-            let u1 = rng.unit_f64().max(f64::MIN_POSITIVE);
-            let u2 = rng.unit_f64();
-            ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
-        })
-        .collect()
+    super::prior::standard_normal_latents(n, latent, rng)
 }
 
 /// Picks an allowed index from `logits` (one row) under `allowed`.
@@ -75,6 +71,15 @@ fn floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 #[error("reading a result back from the device failed: {0}")]
 pub struct ReadError(String);
 
+/// Why an awaited sampling batch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Prior(#[from] PriorError),
+}
+
 async fn floats_async<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, ReadError> {
     let data = tensor
         .into_data_async()
@@ -93,7 +98,8 @@ struct Decoding<'a> {
     state: Tensor<2>,
     constructions: Vec<Construction>,
     prev_token: Vec<i64>,
-    prev_bonds: Vec<f32>,
+    /// What each graph's previous atom bonded to, `links_width` per graph.
+    prev_links: Vec<f32>,
     nodes: Vec<Tensor<2>>,
     /// Which graphs added an atom this step (and so choose its bonds).
     added: Vec<bool>,
@@ -118,7 +124,7 @@ impl<'a> Decoding<'a> {
             z,
             constructions: vec![Construction::new(); n],
             prev_token: vec![START_TOKEN as i64; n],
-            prev_bonds: vec![0f32; n * 3],
+            prev_links: vec![0f32; n * links_width(max_atoms)],
             nodes: Vec::with_capacity(max_atoms),
             added: vec![false; n],
             new_node: None,
@@ -143,14 +149,14 @@ impl<'a> Decoding<'a> {
             TensorData::new(self.prev_token.clone(), [n, 1]),
             &self.device,
         );
-        let bonds = Tensor::<3>::from_data(
-            TensorData::new(self.prev_bonds.clone(), [n, 1, 3]),
+        let links = Tensor::<3>::from_data(
+            TensorData::new(self.prev_links.clone(), [n, 1, links_width(self.max_atoms)]),
             &self.device,
         );
         let (state, logits) =
             self.model
                 .decoder
-                .step(self.z.clone(), self.state.clone(), tokens, bonds);
+                .step(self.z.clone(), self.state.clone(), tokens, links);
         self.state = state;
         logits
     }
@@ -179,7 +185,7 @@ impl<'a> Decoding<'a> {
             &self.device,
         );
         self.new_node = Some(self.model.decoder.added_node(self.state.clone(), choices));
-        self.prev_bonds.iter_mut().for_each(|b| *b = 0.0);
+        self.prev_links.iter_mut().for_each(|b| *b = 0.0);
         true
     }
 
@@ -187,19 +193,40 @@ impl<'a> Decoding<'a> {
     /// `[n, earlier, BOND_CHOICES]`; `None` for the first atom.
     fn bond_logits(&self) -> Option<Tensor<3>> {
         let node = self.new_node.clone().expect("an atom was just added");
-        (!self.nodes.is_empty()).then(|| {
+        let step = self.nodes.len();
+        (step > 0).then(|| {
             let earlier = Tensor::stack::<3>(self.nodes.clone(), 1);
-            self.model.decoder.bond_logits(node, earlier)
+            // A graph that stopped has fewer atoms; its row is never read.
+            let free: Vec<i64> = self
+                .constructions
+                .iter()
+                .flat_map(|c| {
+                    (0..step).map(move |t| {
+                        free_valence_index(if t < c.atom_count() {
+                            c.free_valence(t)
+                        } else {
+                            0
+                        })
+                    })
+                })
+                .collect();
+            let free = Tensor::<2, Int>::from_data(
+                TensorData::new(free, [self.graphs(), step]),
+                &self.device,
+            );
+            self.model.decoder.bond_logits(node, earlier, free)
         })
     }
 
     /// Makes the bond choices of the graphs that added an atom.
     fn take_bonds(&mut self, logits: &[f32], how: Choice, rng: &mut SeededRng) {
         let step = self.nodes.len();
+        let width = links_width(self.max_atoms);
         for (i, c) in self.constructions.iter_mut().enumerate() {
             if !self.added[i] {
                 continue;
             }
+            let links = &mut self.prev_links[i * width..(i + 1) * width];
             for target in 0..step {
                 let at = (i * step + target) * BOND_CHOICES;
                 let choice = choose(
@@ -210,7 +237,7 @@ impl<'a> Decoding<'a> {
                 );
                 c.choose_bond(target, choice);
                 if choice > 0 {
-                    self.prev_bonds[i * 3 + choice - 1] += 1.0;
+                    record_link(links, step - target, choice, self.max_atoms);
                 }
             }
         }
@@ -352,7 +379,7 @@ pub fn predict_gap_ev(
 }
 
 /// A molecule sampled from the prior, with the gap the model predicts for its latent.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     pub molecule: Molecule,
     pub predicted_gap_ev: f64,
@@ -371,14 +398,54 @@ pub fn sample_with_gaps(
     (0..n.div_ceil(batch.max(1)))
         .flat_map(|k| {
             let size = batch.min(n - k * batch);
-            sample_batch(model, config, seed, k, size, temperature, device)
+            sample_batch(
+                model,
+                config,
+                seed,
+                k,
+                size,
+                temperature,
+                Target::Prior,
+                device,
+            )
+            .expect("sampling from the prior cannot fail")
         })
         .collect()
+}
+
+/// What a sampling run draws z from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    /// The model's prior.
+    Prior,
+    /// The prior conditioned on a HOMO-LUMO gap, in eV.
+    GapEv(f64),
+}
+
+/// Batch `index`'s generator and latents `[size, latent]`.
+fn batch_latents(
+    config: &super::ModelConfig,
+    seed: u64,
+    index: usize,
+    size: usize,
+    target: Target,
+) -> Result<(SeededRng, Vec<f32>), PriorError> {
+    let mut rng = batch_rng(seed, index);
+    let z = match target {
+        Target::Prior => config.prior.sample(size, config.latent, &mut rng),
+        Target::GapEv(gap) => config.prior.sample_given_gap(
+            size,
+            (gap - config.gap_mean_ev) / config.gap_std_ev,
+            &mut rng,
+        )?,
+    };
+    Ok((rng, z))
 }
 
 /// Batch `index` of a seeded sampling run. Each batch draws from its own
 /// generator, derived from `(seed, index)`, so batches can run in any order
 /// or in parallel and still give the same molecules.
+#[allow(clippy::too_many_arguments)]
 pub fn sample_batch(
     model: &GraphVae,
     config: &super::ModelConfig,
@@ -386,10 +453,10 @@ pub fn sample_batch(
     index: usize,
     size: usize,
     temperature: f32,
+    target: Target,
     device: &Device,
-) -> Vec<Sample> {
-    let mut rng = batch_rng(seed, index);
-    let z = prior_latents(size, config.latent, &mut rng);
+) -> Result<Vec<Sample>, PriorError> {
+    let (mut rng, z) = batch_latents(config, seed, index, size, target)?;
     let molecules = decode_latents(
         model,
         &z,
@@ -400,7 +467,7 @@ pub fn sample_batch(
         device,
     );
     let gaps = predict_gap_ev(model, config, &z, device);
-    with_gaps(molecules, gaps)
+    Ok(with_gaps(molecules, gaps))
 }
 
 /// [`sample_batch`] for devices whose results can only be awaited (WebGPU
@@ -414,10 +481,10 @@ pub async fn sample_batch_async(
     index: usize,
     size: usize,
     temperature: f32,
+    target: Target,
     device: &Device,
-) -> Result<Vec<Sample>, ReadError> {
-    let mut rng = batch_rng(seed, index);
-    let z = prior_latents(size, config.latent, &mut rng);
+) -> Result<Vec<Sample>, SampleError> {
+    let (mut rng, z) = batch_latents(config, seed, index, size, target)?;
     let molecules = decode_latents_async(
         model,
         &z,
@@ -447,6 +514,38 @@ fn with_gaps(molecules: Vec<Molecule>, gaps: Vec<f64>) -> Vec<Sample> {
         .map(|(molecule, predicted_gap_ev)| Sample {
             molecule,
             predicted_gap_ev,
+        })
+        .collect()
+}
+
+/// Guidance for gap-conditional sampling: of `candidates`, the `n` distinct
+/// molecules (by canonical SMILES) whose gap by `predict` (eV) is nearest
+/// `target_ev`, in the order they were drawn, each carrying that gap.
+pub fn nearest_to_gap(
+    candidates: Vec<Sample>,
+    predict: impl FnOnce(&[&Molecule]) -> Vec<f64>,
+    target_ev: f64,
+    n: usize,
+) -> Vec<Sample> {
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<Sample> = candidates
+        .into_iter()
+        .filter(|s| seen.insert(crate::chem::canonical_smiles(&s.molecule)))
+        .collect();
+    let molecules: Vec<&Molecule> = distinct.iter().map(|s| &s.molecule).collect();
+    let gaps = predict(&molecules);
+    let mut ranked: Vec<usize> = (0..distinct.len()).collect();
+    ranked.sort_by(|&a, &b| {
+        (gaps[a] - target_ev)
+            .abs()
+            .total_cmp(&(gaps[b] - target_ev).abs())
+    });
+    let mut kept: Vec<usize> = ranked.into_iter().take(n).collect();
+    kept.sort_unstable();
+    kept.into_iter()
+        .map(|i| Sample {
+            molecule: distinct[i].molecule.clone(),
+            predicted_gap_ev: gaps[i],
         })
         .collect()
 }

@@ -2,7 +2,9 @@
 //! canonical BFS order, with the mask in force at every decision.
 
 use super::construction::{AtomMask, BondMask, Construction, STOP, state_index};
+use super::decoder::{links_width, record_link};
 use super::order::canonical_bfs_order;
+use crate::chem::ATOM_STATES;
 use crate::chem::Molecule;
 
 /// One bond decision: between the atom added at step `new` and the earlier
@@ -49,14 +51,34 @@ impl DecodingTarget {
             .expect("a target has at least one atom")
     }
 
-    /// Bond counts (single, double, triple) from the atom at `step` to
-    /// earlier atoms: the decoder's view of what the previous step built.
-    pub fn bond_counts(&self, step: usize) -> [f32; 3] {
-        let mut counts = [0.0; 3];
+    /// What the atom at `step` bonded to among earlier atoms
+    /// ([`record_link`]): the decoder's view of what the previous step built.
+    pub fn links(&self, step: usize, max_atoms: usize) -> Vec<f32> {
+        let mut links = vec![0.0; links_width(max_atoms)];
         for b in self.bonds.iter().filter(|b| b.new == step && b.choice > 0) {
-            counts[b.choice - 1] += 1.0;
+            record_link(&mut links, b.new - b.target, b.choice, max_atoms);
         }
-        counts
+        links
+    }
+
+    /// For each bond decision, the earlier atom's free valence before its
+    /// step, as the construction saw it.
+    pub fn free_valence_before_bonds(&self) -> Vec<u8> {
+        let mut free: Vec<u8> = self.atoms[..self.atom_count()]
+            .iter()
+            .map(|&s| ATOM_STATES[s].valence)
+            .collect();
+        self.bonds
+            .iter()
+            .map(|b| {
+                // Each earlier atom gets one decision per step, so updating
+                // as we go never changes a value read later in the same step.
+                let before = free[b.target];
+                free[b.target] -= b.choice as u8;
+                free[b.new] -= b.choice as u8;
+                before
+            })
+            .collect()
     }
 }
 

@@ -105,6 +105,10 @@ pub fn load_weights(
     device: &Device,
 ) -> Result<(GraphVae, ModelConfig), WeightsError> {
     let (config, pack) = unpack::<ModelConfig>(bytes, VAE_MAGIC, "graph VAE weights")?;
+    config
+        .prior
+        .validate(config.latent)
+        .map_err(|e| WeightsError::Config(e.to_string()))?;
     let mut model = GraphVae::new(&config, device);
     apply(&mut model, pack)?;
     Ok((model, config))

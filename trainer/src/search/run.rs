@@ -441,7 +441,7 @@ fn new_state(
         .map(|m| SearchDistribution::new(m.to_vec(), settings.sigma))
         .collect();
     while distributions.len() < settings.population {
-        let mean = model_core::model::sample::prior_latents(1, latent, &mut rng);
+        let mean = vae_config.prior.sample(1, latent, &mut rng);
         distributions.push(SearchDistribution::new(mean, 1.0));
     }
     let population = match settings.strategy {

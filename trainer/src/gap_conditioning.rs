@@ -1,0 +1,156 @@
+//! `trainer evaluate-gap`: how close gap-conditional samples come to the
+//! gap they were asked for. QM9 holds many samples, and for those its own
+//! gap (B3LYP/6-31G(2df,p)) is a free, independent check; the novel ones are
+//! listed for DFT. The same protocol on unconditional samples is the baseline.
+
+use std::collections::HashSet;
+
+use anyhow::Result;
+use burn::prelude::Device;
+use model_core::chem::canonical_smiles;
+use model_core::model::sample::Target;
+use model_core::model::{GraphVae, ModelConfig};
+use serde::Serialize;
+
+use crate::generate::{Guide, sample_near_gap, sample_parallel};
+use crate::predict::Qm9Lookup;
+
+/// The figures of one target gap.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetRow {
+    pub target_ev: f64,
+    pub samples: usize,
+    pub distinct: usize,
+    /// Distinct samples QM9 holds, and their mean |QM9 gap - target|.
+    pub in_qm9: usize,
+    pub mae_qm9_ev: Option<f64>,
+    /// The same for unconditional samples: what ignoring the target gives.
+    pub unconditional_mae_qm9_ev: Option<f64>,
+    /// Up to `novel_listed` distinct samples QM9 does not hold, for DFT.
+    pub novel: Vec<String>,
+    /// Their DFT gaps on the `qm9` level's scale (None: failed or not scored).
+    pub novel_dft_gap_ev: Vec<Option<f64>>,
+    /// Mean |DFT gap - target| over the novel samples scored.
+    pub mae_dft_ev: Option<f64>,
+}
+
+pub struct GapEvaluation {
+    pub rows: Vec<TargetRow>,
+}
+
+impl GapEvaluation {
+    /// Mean of the per-target MAEs over targets with QM9-held samples.
+    pub fn mean_mae(&self, pick: impl Fn(&TargetRow) -> Option<f64>) -> Option<f64> {
+        let values: Vec<f64> = self.rows.iter().filter_map(pick).collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    }
+}
+
+/// Distinct canonical SMILES of `target`'s samples, in sampling order.
+fn distinct_samples(
+    model: &GraphVae,
+    config: &ModelConfig,
+    guide: Option<&Guide>,
+    n: usize,
+    seed: u64,
+    target: Target,
+    device: &Device,
+) -> Result<Vec<String>> {
+    let samples = match target {
+        Target::Prior => sample_parallel(model, config, n, seed, 1024, 1.0, target, device)?,
+        Target::GapEv(gap) => {
+            sample_near_gap(model, config, guide, n, seed, 1024, 1.0, gap, device)?
+        }
+    };
+    let mut seen = HashSet::new();
+    Ok(samples
+        .iter()
+        .map(|s| canonical_smiles(&s.molecule))
+        .filter(|c| seen.insert(c.clone()))
+        .collect())
+}
+
+fn mae_in_qm9(smiles: &[String], target: f64, qm9: &Qm9Lookup) -> (usize, Option<f64>) {
+    let errors: Vec<f64> = smiles
+        .iter()
+        .filter_map(|s| qm9.gap_ev(s))
+        .map(|g| (g - target).abs())
+        .collect();
+    let mae = (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / errors.len() as f64);
+    (errors.len(), mae)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_gap_conditioning(
+    model: &GraphVae,
+    config: &ModelConfig,
+    guide: Option<&Guide>,
+    qm9: &Qm9Lookup,
+    targets: &[f64],
+    n: usize,
+    seed: u64,
+    novel_listed: usize,
+    device: &Device,
+) -> Result<GapEvaluation> {
+    let unconditional = distinct_samples(model, config, None, n, seed, Target::Prior, device)?;
+    let rows = targets
+        .iter()
+        .map(|&target| {
+            let smiles =
+                distinct_samples(model, config, guide, n, seed, Target::GapEv(target), device)?;
+            let (in_qm9, mae_qm9_ev) = mae_in_qm9(&smiles, target, qm9);
+            Ok(TargetRow {
+                target_ev: target,
+                samples: n,
+                distinct: smiles.len(),
+                in_qm9,
+                mae_qm9_ev,
+                unconditional_mae_qm9_ev: mae_in_qm9(&unconditional, target, qm9).1,
+                novel: smiles
+                    .iter()
+                    .filter(|s| qm9.gap_ev(s).is_none())
+                    .take(novel_listed)
+                    .cloned()
+                    .collect(),
+                novel_dft_gap_ev: Vec::new(),
+                mae_dft_ev: None,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(GapEvaluation { rows })
+}
+
+/// Scores every row's novel samples with DFT at `level` and fills in their
+/// gaps (mapped to the `qm9` level's scale) and each row's MAE.
+pub fn score_novel(
+    rows: &mut [TargetRow],
+    scorer: &crate::oracle::Scorer,
+    level: &str,
+) -> Result<()> {
+    let map = crate::oracle::LevelMap::for_level(level)?;
+    let smiles: Vec<String> = rows.iter().flat_map(|r| r.novel.clone()).collect();
+    let outcomes = scorer.score_all(&smiles, level, |i, outcome| {
+        eprintln!("DFT {}/{}: {} {outcome:?}", i + 1, smiles.len(), smiles[i]);
+    })?;
+    let mut outcomes = outcomes.into_iter();
+    for row in rows {
+        row.novel_dft_gap_ev = (0..row.novel.len())
+            .map(|_| match outcomes.next() {
+                Some(crate::oracle::Outcome::Done {
+                    gap_ev,
+                    converged: true,
+                }) => Some(map.apply(gap_ev)),
+                _ => None,
+            })
+            .collect();
+        let errors: Vec<f64> = row
+            .novel_dft_gap_ev
+            .iter()
+            .flatten()
+            .map(|g| (g - row.target_ev).abs())
+            .collect();
+        row.mae_dft_ev =
+            (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / errors.len() as f64);
+    }
+    Ok(())
+}
