@@ -167,7 +167,7 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
             "--data-dir",
             data,
             "--targets",
-            "5,9",
+            "8,9",
             "--n",
             "60",
             "--surrogate",
