@@ -41,9 +41,13 @@ pub struct GapEvaluation {
 impl GapEvaluation {
     /// Mean of the per-target MAEs over targets with QM9-held samples.
     pub fn mean_mae(&self, pick: impl Fn(&TargetRow) -> Option<f64>) -> Option<f64> {
-        let values: Vec<f64> = self.rows.iter().filter_map(pick).collect();
-        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+        mean(&self.rows.iter().filter_map(pick).collect::<Vec<_>>())
     }
+}
+
+/// The mean of `values`; `None` when there are none.
+fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
 /// Distinct canonical SMILES of `target`'s samples, in sampling order.
@@ -76,8 +80,7 @@ fn mae_in_qm9(smiles: &[String], target: f64, qm9: &Qm9Lookup) -> (usize, Option
         .filter_map(|s| qm9.gap_ev(s))
         .map(|g| (g - target).abs())
         .collect();
-    let mae = (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / errors.len() as f64);
-    (errors.len(), mae)
+    (errors.len(), mean(&errors))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -149,8 +152,7 @@ pub fn score_novel(
             .flatten()
             .map(|g| (g - row.target_ev).abs())
             .collect();
-        row.mae_dft_ev =
-            (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / errors.len() as f64);
+        row.mae_dft_ev = mean(&errors);
     }
     Ok(())
 }

@@ -178,11 +178,28 @@ pub fn interpolate(
 }
 
 /// The gap predictor that guides gap-conditional sampling.
-pub struct Guide<'a> {
-    pub surrogate: &'a GapSurrogate,
-    pub config: &'a SurrogateConfig,
+pub struct Guide {
+    pub surrogate: GapSurrogate,
+    pub config: SurrogateConfig,
     /// Candidates drawn per molecule kept.
     pub oversample: usize,
+}
+
+impl Guide {
+    /// The surrogate at `path` as a guide drawing `oversample` candidates per
+    /// molecule; `None` when `oversample` is 1 or less (no guidance).
+    pub fn load(path: &Path, oversample: usize, device: &Device) -> Result<Option<Guide>> {
+        if oversample <= 1 {
+            return Ok(None);
+        }
+        let (surrogate, config) = crate::surrogate::load_surrogate_file(path, device)
+            .context("the surrogate guides gap-conditional sampling; pass --oversample 1 to sample without it")?;
+        Ok(Some(Guide {
+            surrogate,
+            config,
+            oversample,
+        }))
+    }
 }
 
 /// Gap-conditional sampling: z from the prior conditioned on `gap_ev`; with
@@ -221,7 +238,7 @@ pub fn sample_near_gap(
         |molecules| {
             molecules
                 .chunks(4096)
-                .flat_map(|chunk| predict_gaps_ev(guide.surrogate, guide.config, chunk, device))
+                .flat_map(|chunk| predict_gaps_ev(&guide.surrogate, &guide.config, chunk, device))
                 .collect()
         },
         gap_ev,

@@ -904,15 +904,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     &device,
                 )?,
                 Some(gap) => {
-                    let surrogate = (oversample > 1)
-                        .then(|| surrogate::load_surrogate_file(&surrogate, &device))
-                        .transpose()
-                        .context("the surrogate guides --gap sampling; pass --oversample 1 to sample without it")?;
-                    let guide = surrogate.as_ref().map(|(model, config)| generate::Guide {
-                        surrogate: model,
-                        config,
-                        oversample,
-                    });
+                    let guide = generate::Guide::load(&surrogate, oversample, &device)?;
                     generate::sample_near_gap(
                         &model,
                         &config,
@@ -1027,14 +1019,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let device = Backend::Flex.device();
             let (model, config) = generate::load_model(&weights, &device)?;
             let scorer = scorer.as_deref().map(oracle::Scorer::connect).transpose()?;
-            let surrogate = (oversample > 1)
-                .then(|| surrogate::load_surrogate_file(&surrogate, &device))
-                .transpose()?;
-            let guide = surrogate.as_ref().map(|(model, config)| generate::Guide {
-                surrogate: model,
-                config,
-                oversample,
-            });
+            let guide = generate::Guide::load(&surrogate, oversample, &device)?;
             let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
             let qm9 = predict::Qm9Lookup::from_dataset(&dataset);
             let mut report = trainer::gap_conditioning::evaluate_gap_conditioning(
