@@ -27,15 +27,17 @@ def call(url, body=None):
         return json.load(r)
 
 
-def bench_service(scorer, level):
+def bench_service(scorer, level, serve_args=("--workers", "1"), molecules=MOLECULES):
+    """Seconds for a fresh scorer (fresh job store) to score `molecules`, with
+    the gaps and canonical SMILES it returned."""
     db = os.path.join(tempfile.mkdtemp(), "bench.sqlite")
-    proc = subprocess.Popen([scorer, "serve", "--port", "0", "--db", db, "--workers", "1", "--python", PYTHON],
+    proc = subprocess.Popen([scorer, "serve", "--port", "0", "--db", db, "--python", PYTHON, *serve_args],
                             stdout=subprocess.PIPE, text=True)
     try:
         banner = proc.stdout.readline()
         base = banner.split("http://")[1].split()[0]
         start = time.perf_counter()
-        jobs = call(f"http://{base}/v1/jobs", {"smiles": MOLECULES, "level": level})["jobs"]
+        jobs = call(f"http://{base}/v1/jobs", {"smiles": list(molecules), "level": level})["jobs"]
         gaps, canonical = [], []
         for job in jobs:
             while True:

@@ -22,6 +22,49 @@ LEVELS = {
 }
 
 
+# The DFT engine: gpu4pyscf where it imports and sees a CUDA device, else
+# PySCF on the CPU. MOLGAP_DFT_ENGINE=cpu forces the CPU; =gpu makes a missing
+# GPU an error instead of a fallback.
+_engine = None
+
+
+def select_engine(env=None):
+    """("gpu4pyscf" | "cpu", why). Never raises unless a GPU is demanded."""
+    env = os.environ if env is None else env
+    wanted = env.get("MOLGAP_DFT_ENGINE", "auto").lower()
+    if wanted not in ("auto", "cpu", "gpu"):
+        raise ValueError(f"MOLGAP_DFT_ENGINE={wanted!r}: use auto, cpu or gpu")
+    if wanted == "cpu":
+        return "cpu", "MOLGAP_DFT_ENGINE=cpu"
+    try:
+        import gpu4pyscf  # noqa: F401
+        import cupy
+
+        devices = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # ImportError, or CUDA present but unusable
+        why = f"gpu4pyscf unavailable ({type(e).__name__}: {e})"
+        if wanted == "gpu":
+            raise RuntimeError(f"MOLGAP_DFT_ENGINE=gpu but {why}") from e
+        return "cpu", why
+    if devices < 1:
+        if wanted == "gpu":
+            raise RuntimeError("MOLGAP_DFT_ENGINE=gpu but CUDA sees no device")
+        return "cpu", "CUDA sees no device"
+    return "gpu4pyscf", f"{devices} CUDA device(s)"
+
+
+def engine_name():
+    global _engine
+    if _engine is None:
+        _engine = select_engine()[0]
+    return _engine
+
+
+def _to_host(array):
+    """A NumPy array from a NumPy or CuPy one."""
+    return array.get() if hasattr(array, "get") else np.asarray(array)
+
+
 # Conformers relaxed per molecule; the lowest in force-field energy is used.
 CONFORMERS = 4
 
@@ -111,14 +154,17 @@ def single_point_at(atoms, charge, xc, basis, density_fit):
             mf = mf.newton()
         mf.conv_tol = 1e-9
         mf.max_cycle = cycles if cap is None else min(cycles, cap)
+        if engine_name() == "gpu4pyscf":
+            mf = mf.to_gpu()
         energy = mf.kernel(dm0=dm)
         tried.append(name)
         if mf.converged:
             break
-        dm = mf.make_rdm1()
-    occupied = mf.mo_occ > 0
-    homo = float(np.max(mf.mo_energy[occupied]))
-    lumo = float(np.min(mf.mo_energy[~occupied]))
+        dm = _to_host(mf.make_rdm1())
+    mo_occ, mo_energy = _to_host(mf.mo_occ), _to_host(mf.mo_energy)
+    occupied = mo_occ > 0
+    homo = float(np.max(mo_energy[occupied]))
+    lumo = float(np.min(mo_energy[~occupied]))
     return {
         "energy_ha": float(energy),
         "homo_ha": homo,
@@ -132,6 +178,7 @@ def single_point_at(atoms, charge, xc, basis, density_fit):
         "method": f"RKS/{xc}",
         "basis": basis,
         "density_fitting": density_fit,
+        "engine": engine_name(),
     }
 
 

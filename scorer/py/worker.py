@@ -26,7 +26,8 @@ import dft  # noqa: E402
 
 
 def main():
-    versions = {"pyscf": pyscf.__version__, "rdkit": rdkit.__version__, "python": sys.version.split()[0]}
+    versions = {"pyscf": pyscf.__version__, "rdkit": rdkit.__version__, "python": sys.version.split()[0],
+                "engine": dft.engine_name()}
     protocol.write(json.dumps({"ready": True, "versions": versions}) + "\n")
     for line in sys.stdin:
         if not line.strip():

@@ -4,9 +4,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use scorer::cluster::ClusterConfig;
 use scorer::serve::{ServeConfig, default_workers, serve};
 use scorer::validate::Limits;
-use scorer::workers::WorkerConfig;
+use scorer::workers::{Backend, WorkerConfig};
 
 #[derive(Parser)]
 #[command(
@@ -48,9 +49,24 @@ enum Command {
         /// SQLite job store; created if missing
         #[arg(long, default_value = "data/scorer.sqlite")]
         db: PathBuf,
-        /// Worker processes [default: number of cores]
+        /// Worker processes [default: number of cores]; with --dask, jobs sent
+        /// to the cluster at once [default: the cluster's threads at start]
         #[arg(long)]
         workers: Option<usize>,
+        /// Run the DFT as tasks on the Dask cluster whose scheduler is at this
+        /// address (e.g. tcp://head-node:8786) instead of in local worker
+        /// processes. Its nodes need the same Python packages (see the README)
+        #[arg(long, value_name = "SCHEDULER")]
+        dask: Option<String>,
+        /// With --dask: times a task that failed outside the chemistry (a node
+        /// without PySCF, say) is re-run; lost nodes are the scheduler's
+        /// allowed-failures
+        #[arg(long, default_value_t = 2, requires = "dask")]
+        task_retries: u32,
+        /// With --dask: OpenMP threads each task's PySCF uses on its node
+        /// (start nodes with `dask worker --nworkers TASKS --nthreads 1`)
+        #[arg(long, default_value_t = 1, requires = "dask")]
+        threads_per_task: usize,
         /// Seconds a job may run before its worker is stopped and the job fails
         #[arg(long, default_value_t = 1800.0)]
         timeout: f64,
@@ -105,6 +121,9 @@ fn main() -> std::process::ExitCode {
         port,
         db,
         workers,
+        dask,
+        task_retries,
+        threads_per_task,
         timeout,
         max_queue,
         max_heavy_atoms,
@@ -114,7 +133,6 @@ fn main() -> std::process::ExitCode {
         python,
     } = Cli::parse().command;
     let cores = default_workers();
-    let workers = workers.unwrap_or(cores).max(1);
     let python = python
         .or_else(|| std::env::var_os("MOLGAP_PYTHON").map(PathBuf::from))
         .unwrap_or_else(|| {
@@ -138,9 +156,22 @@ fn main() -> std::process::ExitCode {
         db,
         workers: WorkerConfig {
             python,
-            workers,
             job_timeout: std::time::Duration::from_secs_f64(timeout),
-            threads_per_worker: (cores / workers).max(1),
+            backend: match dask {
+                None => {
+                    let workers = workers.unwrap_or(cores).max(1);
+                    Backend::Local {
+                        workers,
+                        threads_per_worker: (cores / workers).max(1),
+                    }
+                }
+                Some(scheduler) => Backend::Dask(ClusterConfig {
+                    scheduler,
+                    in_flight: workers.map(|n| n.max(1)),
+                    retries: task_retries,
+                    threads_per_task: threads_per_task.max(1),
+                }),
+            },
         },
         queue_capacity: max_queue,
         limits: Limits {

@@ -26,7 +26,7 @@ use crate::guard::{Access, LOOPBACK_HOSTS};
 use crate::limit::NewJobLimiter;
 use crate::store::Store;
 use crate::validate::Limits;
-use crate::workers::{Signals, WorkerConfig, start_pool};
+use crate::workers::{Backend, Signals, WorkerConfig, start_pool};
 
 /// Most header fields hyper itself parses; `guard` answers past its own,
 /// lower limit with a JSON 431 before hyper's bare one.
@@ -75,12 +75,19 @@ pub async fn serve(config: ServeConfig) -> Result<()> {
     let store = Arc::new(store);
     let signals = Arc::new(Signals::default());
     let versions = Arc::new(Mutex::new(Value::Null));
+    let workers = start_pool(
+        config.workers.clone(),
+        store.clone(),
+        signals.clone(),
+        versions.clone(),
+    )
+    .await?;
     let state = Arc::new(AppState {
         store: store.clone(),
         signals: signals.clone(),
         limits: config.limits,
         queue_capacity: config.queue_capacity,
-        workers: config.workers.workers,
+        workers,
         job_timeout: config.workers.job_timeout,
         worker_versions: versions.clone(),
         new_jobs: NewJobLimiter::new(config.max_new_jobs_per_minute),
@@ -108,7 +115,6 @@ pub async fn serve(config: ServeConfig) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(config.bind, config.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
-    start_pool(config.workers.clone(), store, signals, versions);
     let address = listener.local_addr()?;
     // One line: a reader that takes only the first line and closes the pipe
     // must not make a later println! fail (it panics on a closed stdout).
@@ -121,8 +127,11 @@ pub async fn serve(config: ServeConfig) -> Result<()> {
         String::new()
     };
     println!(
-        "scorer listening on http://{address} ({} workers, {} s job timeout, job store {}, {requeued} interrupted jobs requeued){app_url}",
-        config.workers.workers,
+        "scorer listening on http://{address} ({workers} workers{}, {} s job timeout, job store {}, {requeued} interrupted jobs requeued){app_url}",
+        match &config.workers.backend {
+            Backend::Local { .. } => String::new(),
+            Backend::Dask(cluster) => format!(" on the Dask cluster at {}", cluster.scheduler),
+        },
         config.workers.job_timeout.as_secs_f64(),
         config.db.display()
     );

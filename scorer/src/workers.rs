@@ -1,43 +1,34 @@
-//! The worker pool: N slots, each driving one Python worker process
-//! (`py/worker.py`) through a JSON-lines protocol over its stdin and stdout.
+//! The worker pool: N slots, each running one job at a time, claimed from the
+//! job store, on one of two backends:
 //!
-//! A slot claims the oldest queued job from the store, sends it to its process
-//! and waits up to the job timeout. A timeout kills the process; a process that
-//! dies fails only the job it held, with the reason, and the slot starts a new
-//! process for the next job. A process found dead before a job is sent (killed
-//! while idle) is replaced first, so the job never sees it.
+//! - **local** (the default): each slot drives one Python worker process
+//!   (`py/worker.py`) through a JSON-lines protocol over its stdin and stdout.
+//!   A timeout kills the process; a process that dies fails only the job it
+//!   held, with the reason, and the slot starts a new process for the next
+//!   job. A process found dead before a job is sent (killed while idle) is
+//!   replaced first, so the job never sees it.
+//! - **dask**: the slots share one bridge to a Dask cluster (`cluster.rs`),
+//!   which runs each job as a task on the cluster's nodes.
 //!
-//! The Python sources are compiled into the binary and handed to an isolated
-//! interpreter (`python -I`) on its stdin: no script directory exists that
-//! another user could plant a module in, and neither the working directory
-//! nor `PYTHONPATH` is on its `sys.path`.
+//! Either way a job is stored once, when its slot gets the answer.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{Notify, watch};
 
+use crate::cluster::{Bridge, ClusterConfig};
+use crate::lock;
+use crate::python::{PythonProcess, Script, describe_exit, last_line};
 use crate::store::{ClaimedJob, Store};
 
-const WORKER_PY: &str = include_str!("../py/worker.py");
-const DFT_PY: &str = include_str!("../py/dft.py");
-/// Reads the two sources from the first stdin line, installs `dft` as a module
-/// and runs the worker as `__main__`; later lines are the job protocol.
-const BOOTSTRAP_PY: &str = "import json, sys, types\n\
-sources = json.loads(sys.stdin.readline())\n\
-dft = types.ModuleType('dft')\n\
-exec(compile(sources['dft'], 'dft.py', 'exec'), dft.__dict__)\n\
-sys.modules['dft'] = dft\n\
-exec(compile(sources['worker'], 'worker.py', 'exec'), {'__name__': '__main__'})\n";
-/// How long a new worker may take to import PySCF and RDKit.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+const WORKER_PY: Script = Script {
+    name: "worker.py",
+    source: include_str!("../py/worker.py"),
+};
 /// Longest pause between attempts to store a finished job.
 const STORE_RETRY_MAX: Duration = Duration::from_secs(10);
 /// Seed of the RDKit embedding, so a molecule always gets the same geometry.
@@ -45,11 +36,23 @@ pub const EMBED_SEED: u64 = 0xF00D;
 
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
+    /// Python with pyscf and rdkit (and `distributed` for the dask backend).
     pub python: PathBuf,
-    pub workers: usize,
     pub job_timeout: Duration,
-    /// OpenMP threads each worker's PySCF may use.
-    pub threads_per_worker: usize,
+    pub backend: Backend,
+}
+
+/// Where the DFT runs.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// Worker processes on this machine.
+    Local {
+        workers: usize,
+        /// OpenMP threads each worker's PySCF may use.
+        threads_per_worker: usize,
+    },
+    /// Tasks on a Dask cluster.
+    Dask(ClusterConfig),
 }
 
 /// Wakes slots when work arrives and announces job state changes to waiters.
@@ -82,23 +85,65 @@ impl Signals {
     }
 }
 
-pub fn start_pool(
+/// Starts the slots; returns how many. The dask backend connects first and
+/// fails here if the cluster cannot be reached.
+pub async fn start_pool(
     config: WorkerConfig,
     store: Arc<Store>,
     signals: Arc<Signals>,
     versions: Arc<Mutex<Value>>,
-) {
-    for slot in 0..config.workers {
+) -> Result<usize> {
+    let (slots, bridge) = match &config.backend {
+        Backend::Local { workers, .. } => (*workers, None),
+        Backend::Dask(cluster) => {
+            let (bridge, info) = Bridge::connect(config.python.clone(), cluster.clone()).await?;
+            let slots = match cluster.in_flight {
+                Some(n) => n,
+                None if info.threads > 0 => info.threads,
+                None => bail!(
+                    "the Dask cluster at {} has no workers yet; start some (`dask worker {}`) or give --workers",
+                    cluster.scheduler,
+                    cluster.scheduler
+                ),
+            };
+            eprintln!(
+                "scorer: Dask cluster at {}: {} nodes, {} threads; {slots} jobs in flight",
+                cluster.scheduler, info.nodes, info.threads
+            );
+            *lock(&versions) = json!({ "cluster": info.versions });
+            (slots, Some(Arc::new(bridge)))
+        }
+    };
+    for index in 0..slots.max(1) {
+        let executor = match &bridge {
+            None => Executor::Local(None),
+            Some(bridge) => Executor::Cluster(bridge.clone()),
+        };
         let slot = Slot {
-            index: slot,
+            index,
             config: config.clone(),
             store: store.clone(),
             signals: signals.clone(),
             versions: versions.clone(),
         };
-        tokio::spawn(slot.run());
+        tokio::spawn(slot.run(executor));
     }
+    Ok(slots.max(1))
 }
+
+/// What a slot computes with.
+// One per slot for the slot's life: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Executor {
+    /// Its own worker process, started on demand.
+    Local(Option<WorkerProcess>),
+    /// The bridge to the cluster, shared by every slot.
+    Cluster(Arc<Bridge>),
+}
+
+/// A finished job: the result and the code versions that made it, or why it
+/// failed.
+type Outcome = std::result::Result<(Value, Value), String>;
 
 struct Slot {
     index: usize,
@@ -110,8 +155,7 @@ struct Slot {
 }
 
 impl Slot {
-    async fn run(self) {
-        let mut process: Option<WorkerProcess> = None;
+    async fn run(self, mut executor: Executor) {
         loop {
             let notified = self.signals.work.notified();
             tokio::pin!(notified);
@@ -130,7 +174,10 @@ impl Slot {
                 }
             };
             self.signals.job_changed();
-            let outcome = self.compute(&mut process, &job).await;
+            let outcome = match &mut executor {
+                Executor::Local(process) => self.compute_locally(process, &job).await,
+                Executor::Cluster(bridge) => self.compute_on_cluster(bridge, &job).await,
+            };
             self.store_outcome(&job, outcome).await;
             self.signals.job_changed();
         }
@@ -139,11 +186,7 @@ impl Slot {
     /// Writes a finished job to the store, retrying until the store takes it:
     /// a result is never dropped because the store was busy or locked. The
     /// slot takes no new job meanwhile (it could not claim one either).
-    async fn store_outcome(
-        &self,
-        job: &ClaimedJob,
-        outcome: std::result::Result<(Value, Value), String>,
-    ) {
+    async fn store_outcome(&self, job: &ClaimedJob, outcome: Outcome) {
         let mut pause = Duration::from_millis(250);
         loop {
             let stored = match &outcome {
@@ -166,12 +209,12 @@ impl Slot {
         }
     }
 
-    /// Runs one job; `Err` is the reason the job failed.
-    async fn compute(
+    /// Runs one job in this slot's worker process.
+    async fn compute_locally(
         &self,
         process: &mut Option<WorkerProcess>,
         job: &ClaimedJob,
-    ) -> std::result::Result<(Value, Value), String> {
+    ) -> Outcome {
         if let Some(status) = process.as_mut().and_then(WorkerProcess::exited) {
             eprintln!(
                 "worker slot {}: the idle worker {}; starting a new one for job {}",
@@ -182,46 +225,29 @@ impl Slot {
             *process = None;
         }
         if process.is_none() {
-            let started = WorkerProcess::start(&self.config)
+            let threads = match self.config.backend {
+                Backend::Local {
+                    threads_per_worker, ..
+                } => threads_per_worker,
+                Backend::Dask(_) => unreachable!("local slots run the local backend"),
+            };
+            let started = WorkerProcess::start(&self.config, threads)
                 .await
                 .map_err(|e| format!("worker could not start: {e:#}"))?;
-            *self.versions.lock().unwrap_or_else(|e| e.into_inner()) = started.versions.clone();
+            *lock(&self.versions) = started.versions.clone();
             *process = Some(started);
         }
         let worker = process.as_mut().expect("started above");
-        let _ = self.store.set_worker_pid(job.id, worker.pid);
+        let _ = self.store.set_worker_pid(job.id, worker.pid());
         self.signals.job_changed();
-        let request = json!({
-            "job": job.id,
-            "smiles": job.canonical,
-            "charge": job.charge,
-            "level": job.level,
-            "seed": EMBED_SEED,
-        });
         let timeout = self.config.job_timeout;
-        match tokio::time::timeout(timeout, worker.call(&request)).await {
+        match tokio::time::timeout(timeout, worker.call(&job_request(job))).await {
             Ok(Ok(reply)) => {
                 let versions = json!({
                     "scorer": env!("CARGO_PKG_VERSION"),
                     "worker": worker.versions,
                 });
-                if reply["ok"].as_bool() == Some(true) {
-                    let result = reply["result"].clone();
-                    // The worker already retried with more robust SCF settings;
-                    // an unconverged gap is not a result and is never cached.
-                    if result["converged"] != Value::Bool(true) {
-                        return Err(format!(
-                            "the SCF did not converge (attempts: {}); not stored as a result",
-                            result["scf_attempts"]
-                        ));
-                    }
-                    Ok((result, versions))
-                } else {
-                    Err(reply["error"]
-                        .as_str()
-                        .unwrap_or("worker gave no reason")
-                        .to_string())
-                }
+                read_reply(&reply, versions)
             }
             Ok(Err(e)) => {
                 let reason = process.take().expect("running").died(e).await;
@@ -236,96 +262,91 @@ impl Slot {
             }
         }
     }
+
+    /// Runs one job as a task on the Dask cluster.
+    async fn compute_on_cluster(&self, bridge: &Bridge, job: &ClaimedJob) -> Outcome {
+        let timeout = self.config.job_timeout;
+        match tokio::time::timeout(timeout, bridge.run(&job_request(job))).await {
+            Ok(Ok(reply)) => {
+                let versions = json!({
+                    "scorer": env!("CARGO_PKG_VERSION"),
+                    "worker": reply["versions"],
+                });
+                read_reply(&reply, versions)
+            }
+            Ok(Err(reason)) => Err(reason),
+            Err(_) => {
+                bridge.cancel(job.id).await;
+                Err(format!(
+                    "timeout: no result after {} s; the task was cancelled on the cluster",
+                    timeout.as_secs_f64()
+                ))
+            }
+        }
+    }
 }
 
+/// The protocol line that asks for one job.
+fn job_request(job: &ClaimedJob) -> Value {
+    json!({
+        "job": job.id,
+        "smiles": job.canonical,
+        "charge": job.charge,
+        "level": job.level,
+        "seed": EMBED_SEED,
+    })
+}
+
+/// A reply line as the job's outcome. The worker already retried with more
+/// robust SCF settings; an unconverged gap is not a result and is never cached.
+fn read_reply(reply: &Value, versions: Value) -> Outcome {
+    if reply["ok"].as_bool() != Some(true) {
+        return Err(reply["error"]
+            .as_str()
+            .unwrap_or("worker gave no reason")
+            .to_string());
+    }
+    let result = reply["result"].clone();
+    if result["converged"] != Value::Bool(true) {
+        return Err(format!(
+            "the SCF did not converge (attempts: {}); not stored as a result",
+            result["scf_attempts"]
+        ));
+    }
+    Ok((result, versions))
+}
+
+/// A local worker process, one job at a time.
 struct WorkerProcess {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: Lines<BufReader<ChildStdout>>,
-    /// The last lines the process wrote to stderr, for crash reports.
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
-    pid: u32,
+    process: PythonProcess,
     versions: Value,
 }
 
 impl WorkerProcess {
-    async fn start(config: &WorkerConfig) -> Result<WorkerProcess> {
-        let threads = config.threads_per_worker.to_string();
-        // -I: isolated (no script or working directory on sys.path, no
-        // PYTHON* variables, no user site-packages).
-        let mut child = Command::new(&config.python)
-            .args(["-I", "-u", "-c", BOOTSTRAP_PY])
-            .env("OMP_NUM_THREADS", &threads)
-            .env("OPENBLAS_NUM_THREADS", &threads)
-            .env("MKL_NUM_THREADS", &threads)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot run {}", config.python.display()))?;
-        let pid = child.id().unwrap_or(0);
-        let mut stdin = child.stdin.take().expect("piped");
-        let mut sources = json!({"dft": DFT_PY, "worker": WORKER_PY}).to_string();
-        sources.push('\n');
-        stdin
-            .write_all(sources.as_bytes())
-            .await
-            .context("cannot hand the worker its sources")?;
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-        let mut stderr = BufReader::new(child.stderr.take().expect("piped")).lines();
-        let tail = stderr_tail.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stderr.next_line().await {
-                let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
-                if tail.len() == 20 {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
-            }
-        });
-        let hello = tokio::time::timeout(STARTUP_TIMEOUT, stdout.next_line())
-            .await
-            .map_err(|_| anyhow!("no ready line within {} s", STARTUP_TIMEOUT.as_secs()))??;
-        let hello: Value = match hello {
-            Some(line) => serde_json::from_str(&line).context("worker's first line is not JSON")?,
-            None => {
-                let status = child.wait().await?;
-                let tail = stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
-                bail!(
-                    "exited at start ({status}): {}",
-                    tail.iter().cloned().collect::<Vec<_>>().join(" | ")
-                );
-            }
-        };
-        if hello["ready"] != Value::Bool(true) {
-            bail!("unexpected first line {hello}");
-        }
-        Ok(WorkerProcess {
-            child,
-            stdin,
-            stdout,
-            stderr_tail,
-            pid,
-            versions: hello["versions"].clone(),
-        })
+    async fn start(config: &WorkerConfig, threads: usize) -> Result<WorkerProcess> {
+        let process =
+            PythonProcess::start(&config.python, WORKER_PY, &Value::Null, threads).await?;
+        let versions = process.hello["versions"].clone();
+        Ok(WorkerProcess { process, versions })
+    }
+
+    fn pid(&self) -> u32 {
+        self.process.pid
     }
 
     /// The exit status, if the process has stopped.
     fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        self.process.child.try_wait().ok().flatten()
     }
 
     async fn call(&mut self, request: &Value) -> Result<Value> {
-        let mut line = request.to_string();
-        line.push('\n');
-        self.stdin.write_all(line.as_bytes()).await?;
-        self.stdin.flush().await?;
-        match self.stdout.next_line().await? {
+        self.process.send(request).await?;
+        match self.process.stdout.next_line().await? {
             Some(reply) => {
-                let reply: Value = serde_json::from_str(&reply).with_context(|| {
-                    format!("worker replied with something other than JSON: {reply:.200}")
+                let reply: Value = serde_json::from_str(&reply).map_err(|e| {
+                    anyhow::anyhow!(
+                        "worker replied with something other than JSON ({e}): {reply:.200}"
+                    )
                 })?;
                 if reply["job"] != request["job"] {
                     bail!(
@@ -343,30 +364,21 @@ impl WorkerProcess {
     /// Collects why the process stopped answering: its exit status and the
     /// last lines of its stderr.
     async fn died(mut self, error: anyhow::Error) -> String {
-        let status = match tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await {
-            Ok(Ok(status)) => describe_exit(status),
-            _ => {
-                let _ = self.child.kill().await;
-                format!("{error:#}")
-            }
-        };
-        let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
-        match tail.back() {
+        let status =
+            match tokio::time::timeout(Duration::from_secs(5), self.process.child.wait()).await {
+                Ok(Ok(status)) => format!("worker {}", describe_exit(status)),
+                _ => {
+                    let _ = self.process.child.kill().await;
+                    format!("{error:#}")
+                }
+            };
+        match last_line(&self.process.stderr_tail) {
             Some(last) => format!("{status}; last output: {last}"),
             None => status,
         }
     }
 
     async fn kill(mut self) {
-        let _ = self.child.kill().await;
-    }
-}
-
-fn describe_exit(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("worker exited with status {code}"),
-        (None, Some(signal)) => format!("worker killed by signal {signal}"),
-        _ => format!("worker stopped ({status})"),
+        let _ = self.process.child.kill().await;
     }
 }

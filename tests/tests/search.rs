@@ -10,7 +10,7 @@ use model_core::chem::rings::ring_frameworks;
 use model_core::chem::{Element, SmilesOptions, StereoPolicy, parse_smiles, parse_smiles_with};
 use scorer::serve::{ServeConfig, serve};
 use scorer::validate::Limits;
-use scorer::workers::WorkerConfig;
+use scorer::workers::{Backend as DftBackend, WorkerConfig};
 use trainer::backend::Backend;
 use trainer::search::{
     Constraints, OptimizeOptions, Qm9Reference, SearchSettings, Strategy, optimize, parse_elements,
@@ -29,9 +29,11 @@ fn start_scorer(db: &Path) -> String {
         db: db.to_path_buf(),
         workers: WorkerConfig {
             python: project_python(),
-            workers: 2,
             job_timeout: Duration::from_secs(300),
-            threads_per_worker: 1,
+            backend: DftBackend::Local {
+                workers: 2,
+                threads_per_worker: 1,
+            },
         },
         queue_capacity: 100,
         limits: Limits {
