@@ -180,15 +180,14 @@ impl Scorer {
 }
 
 /// A linear map from a pre-screen level's gaps to the `qm9` level's, fitted
-/// on the calibration set (`results/level_calibration.json`: QM9 molecules
-/// computed at every level on the same RDKit + MMFF geometry).
+/// on the calibration set (`scorer/py/calibrate.py`, which writes
+/// `results/level_calibration.json`: 21 QM9 molecules computed at every level
+/// on the same RDKit + MMFF geometry).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LevelMap {
     pub intercept: f64,
     pub slope: f64,
 }
-
-const CALIBRATION: &str = include_str!("../../results/level_calibration.json");
 
 impl LevelMap {
     pub const IDENTITY: LevelMap = LevelMap {
@@ -196,28 +195,27 @@ impl LevelMap {
         slope: 1.0,
     };
 
+    /// The fits, written out rather than read from the calibration's output
+    /// file at build time: re-running the calibration must not change the
+    /// search silently. A test re-fits them from that file, so a new
+    /// calibration fails it until these are updated on purpose.
+    const FAST: LevelMap = LevelMap {
+        intercept: 0.290_634_104_643_279_66,
+        slope: 0.956_312_333_314_740_1,
+    };
+    const TINY: LevelMap = LevelMap {
+        intercept: 2.338_349_894_103_894,
+        slope: 0.620_018_231_814_223_3,
+    };
+
     /// The map for the scorer level `level`.
     pub fn for_level(level: &str) -> Result<LevelMap> {
-        let key = match level {
-            "qm9" => return Ok(LevelMap::IDENTITY),
-            "fast" => "b3lypg/3-21g",
-            "tiny" => "b3lypg/sto-3g",
+        match level {
+            "qm9" => Ok(LevelMap::IDENTITY),
+            "fast" => Ok(LevelMap::FAST),
+            "tiny" => Ok(LevelMap::TINY),
             other => bail!("no calibration for level {other:?}"),
-        };
-        let calibration: Value = serde_json::from_str(CALIBRATION).expect("calibration parses");
-        let pairs: Vec<(f64, f64)> = calibration["molecules"]
-            .as_array()
-            .expect("calibration molecules")
-            .iter()
-            .filter_map(|m| {
-                let levels = &m["levels"];
-                Some((
-                    levels[key]["gap_ev"].as_f64()?,
-                    levels["qm9@rdkit-geometry"]["gap_ev"].as_f64()?,
-                ))
-            })
-            .collect();
-        Ok(LevelMap::fit(&pairs))
+        }
     }
 
     /// Least squares of y on x.
@@ -257,6 +255,39 @@ mod tests {
     fn fit_recovers_a_line() {
         let map = LevelMap::fit(&[(1.0, 3.0), (2.0, 5.0), (4.0, 9.0)]);
         assert!((map.slope - 2.0).abs() < 1e-12 && (map.intercept - 1.0).abs() < 1e-12);
+    }
+
+    /// The written-out maps are the least-squares fits of the calibration
+    /// file, as `scorer/py/calibrate.py` last wrote it.
+    #[test]
+    fn level_maps_are_the_calibration_fits() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../results/level_calibration.json"
+        );
+        let calibration: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for (level, key) in [("fast", "b3lypg/3-21g"), ("tiny", "b3lypg/sto-3g")] {
+            let pairs: Vec<(f64, f64)> = calibration["molecules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|m| {
+                    let levels = &m["levels"];
+                    Some((
+                        levels[key]["gap_ev"].as_f64()?,
+                        levels["qm9@rdkit-geometry"]["gap_ev"].as_f64()?,
+                    ))
+                })
+                .collect();
+            let fit = LevelMap::fit(&pairs);
+            let written = LevelMap::for_level(level).unwrap();
+            assert!(
+                (fit.slope - written.slope).abs() < 1e-12
+                    && (fit.intercept - written.intercept).abs() < 1e-12,
+                "{level}: the calibration fits {fit:?}, the code says {written:?}; update LevelMap's constants"
+            );
+        }
     }
 
     #[test]

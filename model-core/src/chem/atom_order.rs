@@ -7,10 +7,14 @@
 //! means the writer always sees the same graph.
 //!
 //! Classes are refined from atom invariants and neighbour classes (with bond
-//! orders) until stable; remaining ties are broken by individualising one atom
-//! of the first tied class and refining again. Atoms left tied after refinement
-//! are, in molecules, symmetry-equivalent, so which one is picked does not
-//! change the renumbered graph.
+//! orders) until stable. Ties left after refinement are broken by a full
+//! individualisation-refinement search: each atom of the first tied class is
+//! individualised in turn, the classes refined again, recursively, and of all
+//! the discrete numberings reached the one whose bond list is smallest wins.
+//! Picking just one atom of a tied class is order-free only when the tied
+//! atoms are symmetry-equivalent, which refinement cannot promise on regular
+//! cages: three of the five cubic graphs on 8 vertices, cuneane's among them,
+//! gave 2 or 3 numberings under random input orders that way.
 
 use super::{Bond, Molecule};
 
@@ -49,28 +53,71 @@ pub fn canonical_ranks(molecule: &Molecule) -> Vec<usize> {
             )
         })
         .collect();
-    let mut classes = dense_ranks(&invariants);
-    loop {
-        classes = refine(classes, &adjacency);
-        let Some(tied) = first_tied_class(&classes) else {
-            return classes;
-        };
-        let chosen = classes
-            .iter()
-            .position(|&c| c == tied)
-            .expect("class exists");
+    let classes = refine(dense_ranks(&invariants), &adjacency);
+    let mut best = None;
+    search(classes, &adjacency, &mut best);
+    best.expect("the search reaches at least one numbering").1
+}
+
+/// A numbering's bond list, (rank, rank, order) with the lower rank first,
+/// sorted. Every numbering the search reaches lists the atoms' invariants in
+/// the same order (refinement keeps class order), so the bond list alone tells
+/// numberings apart.
+type Certificate = Vec<(usize, usize, u8)>;
+
+type Adjacency = [Vec<(usize, super::BondOrder)>];
+
+/// Individualises each atom of the first tied class in turn and recurses;
+/// keeps in `best` the discrete numbering with the smallest certificate. The
+/// tree has one leaf per symmetry of the tied atoms, a few dozen at most for
+/// the cages small molecules form.
+fn search(
+    classes: Vec<usize>,
+    adjacency: &Adjacency,
+    best: &mut Option<(Certificate, Vec<usize>)>,
+) {
+    let Some(tied) = first_tied_class(&classes) else {
+        let certificate = certificate(&classes, adjacency);
+        if best
+            .as_ref()
+            .is_none_or(|(smallest, _)| certificate < *smallest)
+        {
+            *best = Some((certificate, classes));
+        }
+        return;
+    };
+    let members: Vec<usize> = (0..classes.len()).filter(|&i| classes[i] == tied).collect();
+    for chosen in members {
         let split: Vec<_> = classes
             .iter()
             .enumerate()
             .map(|(i, &c)| (c, c == tied && i != chosen))
             .collect();
-        classes = dense_ranks(&split);
+        search(refine(dense_ranks(&split), adjacency), adjacency, best);
     }
+}
+
+fn certificate(ranks: &[usize], adjacency: &Adjacency) -> Certificate {
+    let mut bonds: Certificate = adjacency
+        .iter()
+        .enumerate()
+        .flat_map(|(i, neighbours)| {
+            neighbours
+                .iter()
+                .filter(move |&&(j, _)| i < j)
+                .map(move |&(j, order)| {
+                    let (a, b) = (ranks[i], ranks[j]);
+                    (a.min(b), a.max(b), order.order())
+                })
+        })
+        .collect();
+    bonds.sort_unstable();
+    bonds
 }
 
 /// Splits classes by the multiset of (neighbour class, bond order) until no
 /// class splits further. Splitting only refines, so class order is kept.
-fn refine(mut classes: Vec<usize>, adjacency: &[Vec<(usize, super::BondOrder)>]) -> Vec<usize> {
+fn refine(mut classes: Vec<usize>, adjacency: &Adjacency) -> Vec<usize> {
     let mut count = distinct(&classes);
     loop {
         let keys: Vec<_> = adjacency
@@ -160,6 +207,109 @@ mod tests {
             "[C]-1=2-[O]-[N-]-[N]-3-[N+]2-[O]-[N]1-[O]-[O]3",
         ] {
             assert_order_free(smiles);
+        }
+    }
+
+    /// The five connected cubic graphs on 8 vertices (automorphism groups of
+    /// order 4, 12, 16, 16 and 48, the last the cube), as C8H8 cages.
+    /// Refinement leaves all 8 atoms of each tied, and in the first four the
+    /// tied atoms are not all symmetry-equivalent: picking one of them, as
+    /// the first version did, numbered three of these differently under
+    /// different input orders.
+    const CUBIC_8: [[(usize, usize); 12]; 5] = [
+        [
+            (0, 1),
+            (0, 6),
+            (0, 7),
+            (1, 3),
+            (1, 7),
+            (2, 4),
+            (2, 5),
+            (2, 7),
+            (3, 4),
+            (3, 6),
+            (4, 5),
+            (5, 6),
+        ],
+        [
+            (0, 2),
+            (0, 3),
+            (0, 4),
+            (1, 3),
+            (1, 5),
+            (1, 7),
+            (2, 5),
+            (2, 6),
+            (3, 6),
+            (4, 6),
+            (4, 7),
+            (5, 7),
+        ],
+        [
+            (0, 1),
+            (0, 6),
+            (0, 7),
+            (1, 6),
+            (1, 7),
+            (2, 3),
+            (2, 4),
+            (2, 5),
+            (3, 5),
+            (3, 6),
+            (4, 5),
+            (4, 7),
+        ],
+        [
+            (0, 3),
+            (0, 4),
+            (0, 7),
+            (1, 2),
+            (1, 6),
+            (1, 7),
+            (2, 3),
+            (2, 4),
+            (3, 6),
+            (4, 5),
+            (5, 6),
+            (5, 7),
+        ],
+        [
+            (0, 1),
+            (0, 4),
+            (0, 6),
+            (1, 3),
+            (1, 5),
+            (2, 3),
+            (2, 5),
+            (2, 7),
+            (3, 4),
+            (4, 7),
+            (5, 6),
+            (6, 7),
+        ],
+    ];
+
+    fn cage(edges: &[(usize, usize)], relabel: &[usize]) -> Molecule {
+        let atoms = vec![crate::chem::Atom::neutral(crate::chem::Element::C); relabel.len()];
+        let bonds = edges
+            .iter()
+            .map(|&(a, b)| Bond::new(relabel[a], relabel[b], crate::chem::BondOrder::Single))
+            .collect();
+        Molecule::new(atoms, bonds).unwrap()
+    }
+
+    #[test]
+    fn regular_cages_get_one_numbering_whatever_the_input_order() {
+        let mut rng = SeededRng::new(3);
+        for (i, edges) in CUBIC_8.iter().enumerate() {
+            let identity: Vec<usize> = (0..8).collect();
+            let expected = in_canonical_order(&cage(edges, &identity));
+            for _ in 0..30 {
+                let mut relabel = identity.clone();
+                rng.shuffle(&mut relabel);
+                let renumbered = in_canonical_order(&cage(edges, &relabel));
+                assert_eq!(renumbered.bonds(), expected.bonds(), "cubic graph {i}");
+            }
         }
     }
 
