@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Scorer throughput on a Dask cluster against the local worker pool: the same
 QM9 molecules at one level, scored by a fresh scorer (fresh job store) with
-  - the local pool, 2 workers of one thread each,
+  - the local pool, 1 worker of one thread,
   - a Dask cluster of 1 node (one task of one thread),
+  - the local pool, 2 workers of one thread each,
   - a Dask cluster of 2 nodes (one task of one thread each),
 the nodes being `dask worker` processes on this machine. Prints molecules per
-hour and the cluster's overhead per job against the local pool at the same
-parallelism (2 nodes against 2 local workers).
+hour and the cluster's overhead against the local pool at the same
+parallelism: 1 against 1 (a core left for the scheduler, the nanny and the
+bridge, as on a cluster whose scheduler has its own machine) and 2 against 2
+(everything on this machine's cores).
 
 usage: scripts/bench_cluster.py [--level fast] [--repeats 2] [--scorer target/release/scorer]
 """
-import argparse
 import json
 import os
 import shutil
@@ -21,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_scorer import MOLECULES, PYTHON, ROOT, bench_service  # noqa: E402
+from bench_scorer import MOLECULES, PYTHON, bench_service, parse_arguments  # noqa: E402
 
 # Twelve QM9 molecules of 5 to 7 heavy atoms (the overhead benchmark's eight and four more).
 BENCH_MOLECULES = MOLECULES + ["CC1=CC(=O)C1", "OC1COC1", "CN1CC1C", "N#CCC(C)O"]
@@ -64,20 +66,18 @@ class Cluster:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--level", default="fast")
-    parser.add_argument("--scorer", default=os.path.join(ROOT, "target/release/scorer"))
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
+    args = parse_arguments(__doc__)
     molecules = BENCH_MOLECULES
-    setups = ["local pool, 2 workers", "Dask, 1 node", "Dask, 2 nodes"]
+    setups = ["local pool, 1 worker", "Dask, 1 node", "local pool, 2 workers", "Dask, 2 nodes"]
     seconds = {name: [] for name in setups}
     gaps = {}
     # Alternating runs, so a slow spell of the machine hits every setup.
     for _ in range(args.repeats):
         for name in setups:
             if name.startswith("local"):
-                t, g, _ = bench_service(args.scorer, args.level, ("--workers", "2"), molecules)
+                workers = name.split(", ")[1].split()[0]
+                t, g, _ = bench_service(args.scorer, args.level,
+                                        ("--workers", workers, "--threads-per-worker", "1"), molecules)
             else:
                 cluster = Cluster(int(name.split()[1]))
                 try:
@@ -97,10 +97,11 @@ def main():
         median[name] = runs[len(runs) // 2] if len(runs) % 2 else sum(runs[len(runs) // 2 - 1:len(runs) // 2 + 1]) / 2
         print(f"{name:<24} {' '.join(f'{t:.1f}' for t in seconds[name]):<22} {3600 * n / median[name]:>15.0f}")
     print(f"2 nodes / 1 node speed-up: {median['Dask, 1 node'] / median['Dask, 2 nodes']:.2f}x")
-    overhead = median["Dask, 2 nodes"] / median["local pool, 2 workers"] - 1
-    per_job = (median["Dask, 2 nodes"] - median["local pool, 2 workers"]) * 2 / n
-    print(f"cluster overhead against the local pool (2 nodes vs 2 workers): {100 * overhead:+.1f}% "
-          f"({per_job:+.2f} s per job; target <= 5%)")
+    for n, local, dask in ((1, "local pool, 1 worker", "Dask, 1 node"), (2, "local pool, 2 workers", "Dask, 2 nodes")):
+        overhead = median[dask] / median[local] - 1
+        per_job = (median[dask] - median[local]) * n / len(molecules)
+        print(f"cluster overhead against the local pool, {n} against {n}: {100 * overhead:+.1f}% "
+              f"({per_job:+.2f} s per job; target <= 5%)")
     diff = max(abs(a - b) for a, b in zip(gaps["local pool, 2 workers"], gaps["Dask, 2 nodes"]))
     print(f"max gap difference between the local pool and the cluster: {diff:.1e} eV")
 

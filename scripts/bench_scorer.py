@@ -53,12 +53,17 @@ def bench_service(scorer, level, serve_args=("--workers", "1"), molecules=MOLECU
         proc.wait()
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_arguments(doc):
+    """The scorer benchmarks' options: level, scorer binary, repeats."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--level", default="fast")
     parser.add_argument("--scorer", default=os.path.join(ROOT, "target/release/scorer"))
     parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main():
+    args = parse_arguments(__doc__)
     env = dict(os.environ, OMP_NUM_THREADS=str(os.cpu_count()))
     rows = []
     for _ in range(args.repeats):

@@ -53,6 +53,9 @@ enum Command {
         /// to the cluster at once [default: the cluster's threads at start]
         #[arg(long)]
         workers: Option<usize>,
+        /// OpenMP threads each local worker's PySCF uses [default: cores / workers]
+        #[arg(long, conflicts_with = "dask")]
+        threads_per_worker: Option<usize>,
         /// Run the DFT as tasks on the Dask cluster whose scheduler is at this
         /// address (e.g. tcp://head-node:8786) instead of in local worker
         /// processes. Its nodes need the same Python packages (see the README)
@@ -121,6 +124,7 @@ fn main() -> std::process::ExitCode {
         port,
         db,
         workers,
+        threads_per_worker,
         dask,
         task_retries,
         threads_per_task,
@@ -162,7 +166,7 @@ fn main() -> std::process::ExitCode {
                     let workers = workers.unwrap_or(cores).max(1);
                     Backend::Local {
                         workers,
-                        threads_per_worker: (cores / workers).max(1),
+                        threads_per_worker: threads_per_worker.unwrap_or(cores / workers).max(1),
                     }
                 }
                 Some(scheduler) => Backend::Dask(ClusterConfig {

@@ -12,9 +12,13 @@ pub fn map_sample_csv(dataset: &Qm9Dataset, n: usize, seed: u64) -> String {
     let mut test: Vec<_> = dataset.split_records(Split::Test).collect();
     SeededRng::new(seed).shuffle(&mut test);
     test.truncate(n);
-    let mut out = String::from("smiles,gap_ev\n");
-    for record in test {
-        out.push_str(&format!("{},{:.3}\n", record.canonical, record.gap_ev()));
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        smiles: &'a str,
+        gap_ev: f64,
     }
-    out
+    crate::fsio::csv_text(test.iter().map(|record| Row {
+        smiles: &record.canonical,
+        gap_ev: crate::fsio::rounded(record.gap_ev(), 3),
+    }))
 }

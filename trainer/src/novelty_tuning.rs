@@ -31,7 +31,7 @@ use crate::backend::Backend;
 use crate::checkpoint::{self, Checkpoint};
 use crate::decoder_policy::{Baseline, DecoderPolicy, PolicySettings};
 use crate::evaluate::{Qm9Sets, SampleFigures, sample_figures};
-use crate::fsio::write_atomically;
+use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot::{self, BLUE, GREEN, GREY, Panel, RED};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -187,23 +187,27 @@ fn step_rng(seed: u64, step: usize) -> SeededRng {
 }
 
 fn write_metrics(run_dir: &Path, history: &[TuneMetrics]) -> Result<()> {
-    let mut csv = String::from(
-        "step,train_reward,kl_nats,novelty,novel_on_qm9_frameworks,uniqueness,held_out_qm9,seconds\n",
-    );
-    for m in history {
-        let f = &m.samples;
-        csv.push_str(&format!(
-            "{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.1}\n",
-            m.step,
-            m.train_reward.map_or(String::new(), |r| format!("{r:.4}")),
-            m.kl_nats,
-            f.novelty,
-            f.novel_on_qm9_frameworks,
-            f.uniqueness,
-            f.held_out_qm9,
-            m.seconds
-        ));
+    #[derive(serde::Serialize)]
+    struct Row {
+        step: usize,
+        train_reward: Option<f64>,
+        kl_nats: f64,
+        novelty: f64,
+        novel_on_qm9_frameworks: f64,
+        uniqueness: f64,
+        held_out_qm9: f64,
+        seconds: f64,
     }
+    let csv = csv_text(history.iter().map(|m| Row {
+        step: m.step,
+        train_reward: m.train_reward.map(|r| rounded(r, 4)),
+        kl_nats: rounded(m.kl_nats, 4),
+        novelty: rounded(m.samples.novelty, 4),
+        novel_on_qm9_frameworks: rounded(m.samples.novel_on_qm9_frameworks, 4),
+        uniqueness: rounded(m.samples.uniqueness, 4),
+        held_out_qm9: rounded(m.samples.held_out_qm9, 4),
+        seconds: rounded(m.seconds, 1),
+    }));
     write_atomically(&run_dir.join("metrics.csv"), csv.as_bytes())?;
     let line = |f: fn(&TuneMetrics) -> f64| plot::points(history, |m| m.step as f64, f);
     plot::line_panels(

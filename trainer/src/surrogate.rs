@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::checkpoint::{self, Checkpoint};
-use crate::fsio::write_atomically;
+use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot::{self, BLUE, Panel, RED};
 use crate::train::{optimizer_for, progress_bar, train_gap_statistics};
 
@@ -169,19 +169,23 @@ fn cosine(config: &SurrogateTrainConfig, progress: f64) -> f64 {
 }
 
 fn write_metrics(run_dir: &Path, history: &[SurrogateEpoch]) -> Result<()> {
-    let mut csv =
-        String::from("epoch,learning_rate,train_mae_ev,valid_mae_ev,graphs_per_second,seconds\n");
-    for m in history {
-        csv.push_str(&format!(
-            "{},{:.6},{:.4},{:.4},{:.1},{:.1}\n",
-            m.epoch,
-            m.learning_rate,
-            m.train_mae_ev,
-            m.valid_mae_ev,
-            m.graphs_per_second,
-            m.seconds
-        ));
+    #[derive(serde::Serialize)]
+    struct Row {
+        epoch: usize,
+        learning_rate: f64,
+        train_mae_ev: f64,
+        valid_mae_ev: f64,
+        graphs_per_second: f64,
+        seconds: f64,
     }
+    let csv = csv_text(history.iter().map(|m| Row {
+        epoch: m.epoch,
+        learning_rate: rounded(m.learning_rate, 6),
+        train_mae_ev: rounded(m.train_mae_ev, 4),
+        valid_mae_ev: rounded(m.valid_mae_ev, 4),
+        graphs_per_second: rounded(m.graphs_per_second, 1),
+        seconds: rounded(m.seconds, 1),
+    }));
     write_atomically(&run_dir.join("metrics.csv"), csv.as_bytes())?;
     let line = |f: fn(&SurrogateEpoch) -> f64| plot::points(history, |m| m.epoch as f64, f);
     plot::line_panels(

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::checkpoint::{self, Checkpoint};
-use crate::fsio::write_atomically;
+use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot;
 use crate::prior_fit::{PriorFitConfig, fit_prior};
 
@@ -225,24 +225,31 @@ pub fn evaluate_loss(
 }
 
 fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
-    let mut csv = String::from(
-        "epoch,kl_weight,train_reconstruction,train_kl,train_gap,valid_reconstruction,valid_kl,valid_gap,graphs_per_second,seconds\n",
-    );
-    for m in history {
-        csv.push_str(&format!(
-            "{},{:.4},{:.5},{:.5},{:.5},{:.5},{:.5},{:.5},{:.1},{:.1}\n",
-            m.epoch,
-            m.kl_weight,
-            m.train.reconstruction,
-            m.train.kl,
-            m.train.gap,
-            m.valid.reconstruction,
-            m.valid.kl,
-            m.valid.gap,
-            m.graphs_per_second,
-            m.seconds
-        ));
+    #[derive(serde::Serialize)]
+    struct Row {
+        epoch: usize,
+        kl_weight: f64,
+        train_reconstruction: f64,
+        train_kl: f64,
+        train_gap: f64,
+        valid_reconstruction: f64,
+        valid_kl: f64,
+        valid_gap: f64,
+        graphs_per_second: f64,
+        seconds: f64,
     }
+    let csv = csv_text(history.iter().map(|m| Row {
+        epoch: m.epoch,
+        kl_weight: rounded(m.kl_weight, 4),
+        train_reconstruction: rounded(m.train.reconstruction, 5),
+        train_kl: rounded(m.train.kl, 5),
+        train_gap: rounded(m.train.gap, 5),
+        valid_reconstruction: rounded(m.valid.reconstruction, 5),
+        valid_kl: rounded(m.valid.kl, 5),
+        valid_gap: rounded(m.valid.gap, 5),
+        graphs_per_second: rounded(m.graphs_per_second, 1),
+        seconds: rounded(m.seconds, 1),
+    }));
     write_atomically(&run_dir.join("metrics.csv"), csv.as_bytes())?;
     plot::training_curves(&run_dir.join("curves.png"), history)
 }

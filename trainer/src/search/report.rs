@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::run::{Scored, SearchState};
-use crate::fsio::write_atomically;
+use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot::{self, BLUE, GREEN, GREY, Panel, RED};
 use plotters::chart::SeriesLabelPosition;
 
@@ -83,34 +83,35 @@ pub fn summary(state: &SearchState) -> Summary {
     }
 }
 
-fn opt(v: Option<f64>) -> String {
-    v.map_or(String::new(), |v| format!("{v:.4}"))
-}
-
+/// The ranked results as CSV; an error message keeps its commas and quotes.
 pub fn csv(state: &SearchState) -> String {
-    let mut out = String::from(
-        "rank,smiles,predicted_gap_ev,dft_gap_ev,level,novel,heavy_atoms,calibrated_gap_ev,round,calls,error\n",
-    );
-    for (i, s) in ranked(state).iter().enumerate() {
-        let error = s.error.as_deref().unwrap_or("").replace(['"', ','], ";");
-        writeln!(
-            out,
-            "{},{},{:.4},{},{},{},{},{},{},{},{}",
-            i + 1,
-            s.smiles,
-            s.predicted_gap_ev,
-            opt(s.dft_gap_ev),
-            s.level,
-            s.novel,
-            s.heavy_atoms,
-            opt(s.calibrated_gap_ev),
-            s.round + 1,
-            s.calls,
-            error
-        )
-        .expect("string write");
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        rank: usize,
+        smiles: &'a str,
+        predicted_gap_ev: f64,
+        dft_gap_ev: Option<f64>,
+        level: &'a str,
+        novel: bool,
+        heavy_atoms: usize,
+        calibrated_gap_ev: Option<f64>,
+        round: usize,
+        calls: usize,
+        error: &'a str,
     }
-    out
+    csv_text(ranked(state).iter().enumerate().map(|(i, s)| Row {
+        rank: i + 1,
+        smiles: &s.smiles,
+        predicted_gap_ev: rounded(s.predicted_gap_ev, 4),
+        dft_gap_ev: s.dft_gap_ev.map(|g| rounded(g, 4)),
+        level: &s.level,
+        novel: s.novel,
+        heavy_atoms: s.heavy_atoms,
+        calibrated_gap_ev: s.calibrated_gap_ev.map(|g| rounded(g, 4)),
+        round: s.round + 1,
+        calls: s.calls,
+        error: s.error.as_deref().unwrap_or(""),
+    }))
 }
 
 /// The ranked table for the terminal: the top `rows` results and the summary.

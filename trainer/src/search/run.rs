@@ -1,7 +1,7 @@
 //! The search loop and its resumable state.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
@@ -120,8 +120,18 @@ pub struct RoundFit {
     pub molecules: usize,
 }
 
+/// The layout of `search.json` this build writes. Files from before the
+/// field existed have the same layout and read as format 1.
+pub const SEARCH_STATE_FORMAT: u32 = 1;
+
+fn format_one() -> u32 {
+    1
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SearchState {
+    #[serde(default = "format_one")]
+    pub format: u32,
     pub settings: SearchSettings,
     pub constraints: Constraints,
     pub rounds_done: usize,
@@ -184,6 +194,22 @@ struct Candidate {
     predicted_gap_ev: f64,
 }
 
+/// Reads a search state, refusing one of a format this build does not know
+/// before trying to make sense of its fields.
+pub fn read_state(path: &Path) -> Result<SearchState> {
+    let unreadable = || format!("{} is not a readable search state", path.display());
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path)?).with_context(unreadable)?;
+    let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(1);
+    if format != u64::from(SEARCH_STATE_FORMAT) {
+        bail!(
+            "{} is a search state of format {format}; this build reads format {SEARCH_STATE_FORMAT}: use the molgap that wrote it, or start the search again in another --out-dir",
+            path.display()
+        );
+    }
+    serde_json::from_value(value).with_context(unreadable)
+}
+
 fn save_state(options: &OptimizeOptions, state: &SearchState) -> Result<()> {
     write_atomically(
         &options.out_dir.join(STATE_FILE),
@@ -212,9 +238,7 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
     let final_map = LevelMap::for_level(&options.settings.final_level)?;
 
     let mut state = if options.resume && state_path.exists() {
-        let text = std::fs::read_to_string(&state_path)?;
-        let state: SearchState = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a readable search state", state_path.display()))?;
+        let state = read_state(&state_path)?;
         if state.constraints != options.constraints {
             bail!(
                 "{} was searched with other constraints ({}); use another --out-dir",
@@ -449,6 +473,7 @@ fn new_state(
         Strategy::Latent | Strategy::Decoder => Vec::new(),
     };
     Ok(SearchState {
+        format: SEARCH_STATE_FORMAT,
         settings,
         constraints,
         rounds_done: 0,
@@ -852,4 +877,27 @@ fn finals(
         state.qm9_best_final = Some(entry);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_state_of_another_format_is_refused_with_what_to_do() {
+        let dir = std::env::temp_dir().join(format!("molgap-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(STATE_FILE);
+        // Fields of a future layout that this build could not read.
+        std::fs::write(&path, r#"{"format": 2, "rounds": {"done": 3}}"#).unwrap();
+        let error = format!("{:#}", read_state(&path).err().unwrap());
+        assert!(
+            error.contains("format 2") && error.contains("another --out-dir"),
+            "{error}"
+        );
+        std::fs::write(&path, "{ not json").unwrap();
+        let error = format!("{:#}", read_state(&path).err().unwrap());
+        assert!(error.contains("not a readable search state"), "{error}");
+        std::fs::remove_dir_all(dir).ok();
+    }
 }
