@@ -39,7 +39,7 @@ class Cluster:
 
     def __init__(self, nodes):
         self.dir = tempfile.mkdtemp(prefix="molgap-bench-cluster-")
-        NODE_ENV["DASK_TEMPORARY_DIRECTORY"] = self.dir
+        self.env = dict(NODE_ENV, DASK_TEMPORARY_DIRECTORY=self.dir)
         self.file = os.path.join(self.dir, "scheduler.json")
         self.procs = [self._dask("scheduler.log", "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", self.file)]
         while not os.path.exists(self.file):
@@ -56,7 +56,7 @@ class Cluster:
     def _dask(self, log_name, *args):
         log = open(os.path.join(self.dir, log_name), "w")
         return subprocess.Popen([PYTHON, "-m", "dask", *args, "--no-dashboard"], stdout=subprocess.DEVNULL,
-                                stderr=log, start_new_session=True, env=NODE_ENV)
+                                stderr=log, start_new_session=True, env=self.env)
 
     def stop(self):
         for proc in self.procs:

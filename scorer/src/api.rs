@@ -28,6 +28,7 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use crate::guard::{self, Access};
 use crate::level::Level;
 use crate::limit::{NewJobLimiter, Refusal};
+use crate::lock;
 use crate::store::{Disposition, Store};
 use crate::validate::{Limits, validate_smiles};
 use crate::workers::Signals;
@@ -519,11 +520,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiEr
         .iter()
         .map(|l| json!({"name": l.name(), "method": l.method()}))
         .collect();
-    let versions = state
-        .worker_versions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let versions = lock(&state.worker_versions).clone();
     Ok(Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),

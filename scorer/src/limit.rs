@@ -8,6 +8,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::lock;
+
 /// Buckets kept before idle (full) ones are dropped.
 const MAX_TRACKED_CLIENTS: usize = 10_000;
 
@@ -56,7 +58,7 @@ impl NewJobLimiter {
                 per_minute: self.per_minute(),
             });
         }
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buckets = lock(&self.buckets);
         if buckets.len() >= MAX_TRACKED_CLIENTS {
             let full = self.per_minute;
             buckets.retain(|_, b| self.refilled(*b, now) < full);
@@ -81,7 +83,7 @@ impl NewJobLimiter {
 
     /// Returns tokens taken for rows that were not created (joined jobs).
     pub fn give_back(&self, client: IpAddr, unused: usize) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buckets = lock(&self.buckets);
         if let Some(bucket) = buckets.get_mut(&client) {
             bucket.tokens = (bucket.tokens + unused as f64).min(self.per_minute);
         }

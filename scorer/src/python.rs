@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use crate::lock;
+
 pub const DFT_PY: &str = include_str!("../py/dft.py");
 
 /// Reads the sources from the first stdin line, installs `dft` as a module
@@ -97,7 +99,7 @@ impl PythonProcess {
         let tail = stderr_tail.clone();
         tokio::spawn(async move {
             while let Ok(Some(line)) = stderr.next_line().await {
-                let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                let mut tail = lock(&tail);
                 if tail.len() == STDERR_TAIL {
                     tail.pop_front();
                 }
@@ -114,7 +116,7 @@ impl PythonProcess {
                 let status = child.wait().await?;
                 bail!(
                     "exited at start ({status}): {}",
-                    joined(&stderr_tail.lock().unwrap_or_else(|e| e.into_inner()))
+                    joined(&lock(&stderr_tail))
                 );
             }
         };
@@ -147,10 +149,7 @@ pub async fn send_line(stdin: &mut ChildStdin, message: &Value) -> Result<()> {
 
 /// The last line a process wrote to stderr, if any.
 pub fn last_line(tail: &Mutex<VecDeque<String>>) -> Option<String> {
-    tail.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .back()
-        .cloned()
+    lock(tail).back().cloned()
 }
 
 fn joined(tail: &VecDeque<String>) -> String {

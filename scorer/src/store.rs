@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::level::Level;
+use crate::lock;
 use crate::validate::ValidMolecule;
 
 const SCHEMA: &str = "
@@ -229,7 +230,7 @@ impl Store {
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (statements
         // are atomic), so a poisoned lock is safe to keep using.
-        self.db.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.db)
     }
 
     /// Takes in a batch all or nothing: either every molecule gets a job, or

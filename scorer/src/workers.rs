@@ -93,8 +93,18 @@ pub async fn start_pool(
     signals: Arc<Signals>,
     versions: Arc<Mutex<Value>>,
 ) -> Result<usize> {
-    let (slots, bridge) = match &config.backend {
-        Backend::Local { workers, .. } => (*workers, None),
+    // How many slots, and what each computes with.
+    let (slots, executor): (usize, Box<dyn Fn() -> Executor>) = match &config.backend {
+        &Backend::Local {
+            workers,
+            threads_per_worker,
+        } => (
+            workers,
+            Box::new(move || Executor::Local {
+                process: None,
+                threads: threads_per_worker,
+            }),
+        ),
         Backend::Dask(cluster) => {
             let (bridge, info) = Bridge::connect(config.python.clone(), cluster.clone()).await?;
             let slots = match cluster.in_flight {
@@ -111,14 +121,12 @@ pub async fn start_pool(
                 cluster.scheduler, info.nodes, info.threads
             );
             *lock(&versions) = json!({ "cluster": info.versions });
-            (slots, Some(Arc::new(bridge)))
+            let bridge = Arc::new(bridge);
+            (slots, Box::new(move || Executor::Cluster(bridge.clone())))
         }
     };
-    for index in 0..slots.max(1) {
-        let executor = match &bridge {
-            None => Executor::Local(None),
-            Some(bridge) => Executor::Cluster(bridge.clone()),
-        };
+    let slots = slots.max(1);
+    for index in 0..slots {
         let slot = Slot {
             index,
             config: config.clone(),
@@ -126,17 +134,20 @@ pub async fn start_pool(
             signals: signals.clone(),
             versions: versions.clone(),
         };
-        tokio::spawn(slot.run(executor));
+        tokio::spawn(slot.run(executor()));
     }
-    Ok(slots.max(1))
+    Ok(slots)
 }
 
 /// What a slot computes with.
 // One per slot for the slot's life: its size does not matter.
 #[allow(clippy::large_enum_variant)]
 enum Executor {
-    /// Its own worker process, started on demand.
-    Local(Option<WorkerProcess>),
+    /// Its own worker process, started on demand with `threads` OpenMP threads.
+    Local {
+        process: Option<WorkerProcess>,
+        threads: usize,
+    },
     /// The bridge to the cluster, shared by every slot.
     Cluster(Arc<Bridge>),
 }
@@ -175,7 +186,9 @@ impl Slot {
             };
             self.signals.job_changed();
             let outcome = match &mut executor {
-                Executor::Local(process) => self.compute_locally(process, &job).await,
+                Executor::Local { process, threads } => {
+                    self.compute_locally(process, *threads, &job).await
+                }
                 Executor::Cluster(bridge) => self.compute_on_cluster(bridge, &job).await,
             };
             self.store_outcome(&job, outcome).await;
@@ -213,6 +226,7 @@ impl Slot {
     async fn compute_locally(
         &self,
         process: &mut Option<WorkerProcess>,
+        threads: usize,
         job: &ClaimedJob,
     ) -> Outcome {
         if let Some(status) = process.as_mut().and_then(WorkerProcess::exited) {
@@ -225,12 +239,6 @@ impl Slot {
             *process = None;
         }
         if process.is_none() {
-            let threads = match self.config.backend {
-                Backend::Local {
-                    threads_per_worker, ..
-                } => threads_per_worker,
-                Backend::Dask(_) => unreachable!("local slots run the local backend"),
-            };
             let started = WorkerProcess::start(&self.config, threads)
                 .await
                 .map_err(|e| format!("worker could not start: {e:#}"))?;
@@ -242,13 +250,7 @@ impl Slot {
         self.signals.job_changed();
         let timeout = self.config.job_timeout;
         match tokio::time::timeout(timeout, worker.call(&job_request(job))).await {
-            Ok(Ok(reply)) => {
-                let versions = json!({
-                    "scorer": env!("CARGO_PKG_VERSION"),
-                    "worker": worker.versions,
-                });
-                read_reply(&reply, versions)
-            }
+            Ok(Ok(reply)) => read_reply(&reply, &worker.versions),
             Ok(Err(e)) => {
                 let reason = process.take().expect("running").died(e).await;
                 Err(format!("worker crashed: {reason}"))
@@ -267,13 +269,7 @@ impl Slot {
     async fn compute_on_cluster(&self, bridge: &Bridge, job: &ClaimedJob) -> Outcome {
         let timeout = self.config.job_timeout;
         match tokio::time::timeout(timeout, bridge.run(&job_request(job))).await {
-            Ok(Ok(reply)) => {
-                let versions = json!({
-                    "scorer": env!("CARGO_PKG_VERSION"),
-                    "worker": reply["versions"],
-                });
-                read_reply(&reply, versions)
-            }
+            Ok(Ok(reply)) => read_reply(&reply, &reply["versions"]),
             Ok(Err(reason)) => Err(reason),
             Err(_) => {
                 bridge.cancel(job.id).await;
@@ -297,9 +293,11 @@ fn job_request(job: &ClaimedJob) -> Value {
     })
 }
 
-/// A reply line as the job's outcome. The worker already retried with more
-/// robust SCF settings; an unconverged gap is not a result and is never cached.
-fn read_reply(reply: &Value, versions: Value) -> Outcome {
+/// A reply line as the job's outcome, stored with the versions of the
+/// scorer and of the `worker` that computed it. The worker already retried
+/// with more robust SCF settings; an unconverged gap is not a result and is
+/// never cached.
+fn read_reply(reply: &Value, worker: &Value) -> Outcome {
     if reply["ok"].as_bool() != Some(true) {
         return Err(reply["error"]
             .as_str()
@@ -313,6 +311,7 @@ fn read_reply(reply: &Value, versions: Value) -> Outcome {
             result["scf_attempts"]
         ));
     }
+    let versions = json!({ "scorer": env!("CARGO_PKG_VERSION"), "worker": worker });
     Ok((result, versions))
 }
 
