@@ -1,4 +1,5 @@
-//! The versioned JSON API (see `scorer/openapi.yaml`).
+//! The versioned JSON API: handlers over `scorer-api`'s types, described
+//! by the OpenAPI document `openapi.rs` generates from them.
 //!
 //! Every error is JSON, `{"error": MESSAGE, "code": CODE}`, with a 4xx status
 //! that says whose fault it is (`guard::json_errors` rewrites the few that
@@ -18,23 +19,25 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use scorer_api::{
+    Disposition, ErrorBody, Health, InvalidMolecule, Job, JobState, Level, LevelInfo,
+    Limits as ApiLimits, MoleculeResults, SubmitRequest, Submitted, SubmittedJob,
+};
+use serde_json::Value;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::guard::{self, Access};
-use crate::level::Level;
 use crate::limit::{NewJobLimiter, Refusal};
 use crate::lock;
-use crate::store::{Disposition, Store};
+use crate::store::Store;
 use crate::validate::{Limits, validate_smiles};
 use crate::workers::Signals;
 
 /// Longest a client may ask `GET /v1/jobs/{id}?wait=` to hold the request.
-pub const MAX_WAIT: Duration = Duration::from_secs(60);
+pub const MAX_WAIT: Duration = Duration::from_secs(scorer_api::MAX_WAIT_S);
 /// Longest any request may take (a full long-poll and some).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
 /// Longest a client may take to send its body.
@@ -120,6 +123,7 @@ pub fn router(state: Arc<AppState>, http: &HttpConfig) -> Result<Router> {
         .route("/v1/jobs/{id}/geometry", get(geometry))
         .route("/v1/molecules", get(molecule))
         .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi))
         .fallback_service(static_files(http.app_dir.as_deref()))
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         // Outermost last: errors become JSON, panics 500s, then the time
@@ -146,7 +150,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    details: Option<Value>,
+    details: Option<Vec<InvalidMolecule>>,
     /// Seconds for `Retry-After`.
     retry_after: Option<u64>,
 }
@@ -173,10 +177,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({"error": self.message, "code": self.code});
-        if let Some(details) = self.details {
-            body["details"] = details;
-        }
+        let body = ErrorBody {
+            error: self.message,
+            code: self.code.to_string(),
+            details: self.details,
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response
@@ -187,40 +192,34 @@ impl IntoResponse for ApiError {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubmitRequest {
-    smiles: OneOrMany,
-    level: Option<String>,
+fn parse_level(name: &str) -> Result<Level, ApiError> {
+    name.parse().map_err(|e: scorer_api::UnknownLevel| {
+        ApiError::new(StatusCode::BAD_REQUEST, "unknown_level", e.to_string())
+    })
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-fn parse_level(name: Option<&str>) -> Result<Level, ApiError> {
-    match name {
-        None => Ok(Level::Qm9),
-        Some(name) => Level::from_name(name).ok_or_else(|| {
-            let known: Vec<&str> = Level::ALL.iter().map(|l| l.name()).collect();
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "unknown_level",
-                format!("unknown level {name:?}; choose one of {}", known.join(", ")),
-            )
-        }),
-    }
-}
-
+/// Submit one molecule or a list, all or nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs",
+    tag = "v1",
+    request_body = SubmitRequest,
+    responses(
+        (status = 202, description = "One job per molecule, in order", body = Submitted),
+        (status = 400, description = "Not JSON (bad_request), an unknown level (unknown_level) or no molecules (no_molecules)", body = ErrorBody),
+        (status = 413, description = "Too many molecules or too large a body", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "JSON of another shape (bad_request), or an invalid molecule (invalid_molecule; nothing was queued; for a list, details names each one)", body = ErrorBody),
+        (status = 429, description = "Queue full (queue_full) or this client's allowance of new jobs used (rate_limited); nothing was queued",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))),
+    )
+)]
 async fn submit(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Result<Json<SubmitRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(request) = body.map_err(|rejection| {
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+    let Json(body) = body.map_err(|rejection| {
         let code = match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "not_json",
@@ -233,11 +232,22 @@ async fn submit(
             format!("{}{hint}", rejection.body_text()),
         )
     })?;
-    let level = parse_level(request.level.as_deref())?;
-    let smiles = match request.smiles {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(list) => list,
-    };
+    // The level is looked at first, so that a misspelt one gets its own code.
+    if let Some(name) = body.get("level").and_then(Value::as_str) {
+        parse_level(name)?;
+    }
+    // JSON of the wrong shape: 422, as axum answers it.
+    let request: SubmitRequest = serde_json::from_value(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_request",
+            format!(
+                "{e}; send {{\"smiles\": \"CCO\" or [\"CCO\", ...], \"level\": \"qm9\" | \"fast\" | \"tiny\"}}"
+            ),
+        )
+    })?;
+    let level = request.level.unwrap_or(Level::Qm9);
+    let smiles = request.smiles.into_vec();
     let max = state.limits.max_molecules_per_request;
     if smiles.is_empty() {
         return Err(ApiError::new(
@@ -261,19 +271,23 @@ async fn submit(
     for (index, s) in smiles.iter().enumerate() {
         match validate_smiles(s, &state.limits) {
             Ok(m) => valid.push(m),
-            Err(e) => problems.push(json!({"index": index, "smiles": s, "error": e.to_string()})),
+            Err(e) => problems.push(InvalidMolecule {
+                index,
+                smiles: s.clone(),
+                error: e.to_string(),
+            }),
         }
     }
     if let Some(first) = problems.first() {
         let message = if smiles.len() == 1 {
-            first["error"].as_str().unwrap_or_default().to_string()
+            first.error.clone()
         } else {
             format!(
                 "{} of {} molecules are invalid, nothing was queued; first, #{}: {}",
                 problems.len(),
                 smiles.len(),
-                first["index"],
-                first["error"].as_str().unwrap_or_default()
+                first.index,
+                first.error
             )
         };
         let mut error = ApiError::new(
@@ -281,7 +295,7 @@ async fn submit(
             "invalid_molecule",
             message,
         );
-        error.details = Some(Value::Array(problems));
+        error.details = Some(problems);
         return Err(error);
     }
     // Every molecule may create a row; tokens for those that join an
@@ -316,19 +330,16 @@ async fn submit(
     if taken.iter().any(|(_, d)| *d == Disposition::Queued) {
         state.signals.work_arrived();
     }
-    let jobs: Vec<Value> = taken
+    let jobs = taken
         .into_iter()
-        .zip(&valid)
-        .map(|((job, disposition), molecule)| {
-            let mut v = serde_json::to_value(job).expect("job serialises");
-            v["disposition"] = serde_json::to_value(disposition).expect("disposition serialises");
-            if !molecule.warnings.is_empty() {
-                v["warnings"] = json!(molecule.warnings);
-            }
-            v
+        .zip(valid)
+        .map(|((job, disposition), molecule)| SubmittedJob {
+            job,
+            disposition,
+            warnings: molecule.warnings,
         })
         .collect();
-    Ok((StatusCode::ACCEPTED, Json(json!({ "jobs": jobs }))))
+    Ok((StatusCode::ACCEPTED, Json(Submitted { jobs })))
 }
 
 fn rate_limited(refusal: Refusal, wanted: usize) -> ApiError {
@@ -368,13 +379,29 @@ fn parse_job_id(id: &str) -> Result<i64, ApiError> {
     id.parse().map_err(|_| no_such_job(id))
 }
 
-/// `GET /v1/jobs/{id}[?wait=SECONDS]`: with `wait`, holds the request until
-/// the job is done or failed, or the wait is over (long-poll).
+/// A job's state and result; with `wait`, long-polls until it is final.
+///
+/// With `wait`, holds the request until the job is done or failed, or the
+/// wait is over.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}",
+    tag = "v1",
+    params(
+        ("id" = i64, Path, description = "the job's id"),
+        ("wait" = Option<f64>, Query, description = "seconds to hold the request while the job is queued or running; larger values than 60 are taken as 60"),
+    ),
+    responses(
+        (status = 200, description = "The job", body = Job),
+        (status = 400, description = "A bad wait (bad_wait)", body = ErrorBody),
+        (status = 404, description = "No such job (no_such_job)", body = ErrorBody),
+    )
+)]
 async fn job(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Job>, ApiError> {
     let job_id = parse_job_id(&id)?;
     let not_found = || no_such_job(&id);
     let wait = match query.get("wait") {
@@ -403,14 +430,35 @@ async fn job(
             .ok_or_else(not_found)?;
         let left = deadline.saturating_duration_since(Instant::now());
         if job.state.is_final() || left.is_zero() {
-            return Ok(Json(serde_json::to_value(job).expect("job serialises")));
+            return Ok(Json(job));
         }
         let _ = tokio::time::timeout(left, changes.changed()).await;
     }
 }
 
-/// `GET /v1/jobs/{id}/geometry?format=xyz|sdf`: the 3D geometry the DFT
-/// ran on, as XYZ or as an SDF record carrying the results as data items.
+/// The 3D geometry a done job's DFT ran on, as SDF or XYZ.
+///
+/// SDF is one record (RDKit's V2000 mol block, hydrogens explicit) with the
+/// results as data items: SMILES, level, method, homo_ev, lumo_ev, gap_ev,
+/// energy_ha, geometry, scorer_job.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/geometry",
+    tag = "v1",
+    params(
+        ("id" = i64, Path, description = "the job's id"),
+        ("format" = Option<String>, Query, description = "sdf (the default) or xyz"),
+    ),
+    responses(
+        (status = 200, description = "The geometry", content(
+            (String = "chemical/x-mdl-sdfile"),
+            (String = "chemical/x-xyz"),
+        )),
+        (status = 400, description = "An unknown format (bad_format)", body = ErrorBody),
+        (status = 404, description = "No such job, or a result stored without a geometry", body = ErrorBody),
+        (status = 409, description = "The job is not done (not_done)", body = ErrorBody),
+    )
+)]
 async fn geometry(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -430,45 +478,38 @@ async fn geometry(
         .job(job_id)
         .map_err(ApiError::internal)?
         .ok_or_else(|| no_such_job(&id))?;
-    let result = match (&job.state, &job.result) {
-        (crate::store::JobState::Done, Some(result)) => result,
+    let result = match (job.state, &job.result) {
+        (JobState::Done, Some(result)) => result,
         _ => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "not_done",
                 format!(
-                    "job {job_id} is {:?}; a geometry exists once it is done",
-                    job.state
+                    "job {job_id} is {}; a geometry exists once it is done",
+                    job.state.name()
                 ),
             ));
         }
     };
-    let missing = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_geometry",
-            "this result was stored before the scorer kept mol blocks; nothing to write",
-        )
-    };
     let (content_type, body) = if format == "xyz" {
-        let xyz = result["xyz"].as_str().ok_or_else(missing)?;
-        ("chemical/x-xyz", format!("{xyz}\n"))
+        ("chemical/x-xyz", format!("{}\n", result.xyz))
     } else {
-        let molblock = result["molblock"].as_str().ok_or_else(missing)?;
-        let text = |key: &str| match &result[key] {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
+        let molblock = result.molblock.as_deref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_geometry",
+                "this result was stored before the scorer kept mol blocks; nothing to write",
+            )
+        })?;
         let properties = [
             ("SMILES", job.canonical.clone()),
-            ("level", job.level.clone()),
-            ("method", format!("{} {}", text("method"), text("basis"))),
-            ("homo_ev", text("homo_ev")),
-            ("lumo_ev", text("lumo_ev")),
-            ("gap_ev", text("gap_ev")),
-            ("energy_ha", text("energy_ha")),
-            ("geometry", text("geometry")),
+            ("level", job.level.name().to_string()),
+            ("method", format!("{} {}", result.method, result.basis)),
+            ("homo_ev", result.homo_ev.to_string()),
+            ("lumo_ev", result.lumo_ev.to_string()),
+            ("gap_ev", result.gap_ev.to_string()),
+            ("energy_ha", result.energy_ha.to_string()),
+            ("geometry", result.geometry.clone()),
             ("scorer_job", job_id.to_string()),
         ];
         let record = model_core::chem::sdf_record(molblock, &properties)
@@ -478,12 +519,25 @@ async fn geometry(
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
-/// `GET /v1/molecules?smiles=S[&level=L]`: stored results for a molecule,
-/// found by its canonical SMILES however it is spelled.
+/// Stored results for a molecule, found by its canonical SMILES however it is spelled.
+#[utoipa::path(
+    get,
+    path = "/v1/molecules",
+    tag = "v1",
+    params(
+        ("smiles" = String, Query, description = "the molecule"),
+        ("level" = Option<Level>, Query, description = "only this level"),
+    ),
+    responses(
+        (status = 200, description = "Results at each level computed so far", body = MoleculeResults),
+        (status = 400, description = "No smiles, or an unknown level", body = ErrorBody),
+        (status = 422, description = "An invalid molecule (invalid_molecule)", body = ErrorBody),
+    )
+)]
 async fn molecule(
     State(state): State<Arc<AppState>>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MoleculeResults>, ApiError> {
     let smiles = query.get("smiles").ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -492,7 +546,7 @@ async fn molecule(
         )
     })?;
     let level = match query.get("level") {
-        Some(l) => Some(parse_level(Some(l))?),
+        Some(l) => Some(parse_level(l)?),
         None => None,
     };
     let m = validate_smiles(smiles, &state.limits).map_err(|e| {
@@ -506,35 +560,50 @@ async fn molecule(
         .store
         .results_for(&m.canonical, level)
         .map_err(ApiError::internal)?;
-    Ok(Json(json!({
-        "smiles": smiles,
-        "canonical": m.canonical,
-        "warnings": m.warnings,
-        "results": results,
-    })))
+    Ok(Json(MoleculeResults {
+        smiles: smiles.clone(),
+        canonical: m.canonical,
+        warnings: m.warnings,
+        results,
+    }))
 }
 
-async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let counts = state.store.counts().map_err(ApiError::internal)?;
-    let levels: Vec<Value> = Level::ALL
+/// Liveness, queue metrics, limits, levels and code versions.
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    tag = "v1",
+    responses((status = 200, description = "Service status", body = Health))
+)]
+async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
+    let queue = state.store.counts().map_err(ApiError::internal)?;
+    let levels = Level::ALL
         .iter()
-        .map(|l| json!({"name": l.name(), "method": l.method()}))
+        .map(|&name| LevelInfo {
+            name,
+            method: name.method().to_string(),
+        })
         .collect();
-    let versions = lock(&state.worker_versions).clone();
-    Ok(Json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "api": "v1",
-        "workers": state.workers,
-        "job_timeout_s": state.job_timeout.as_secs_f64(),
-        "queue": counts,
-        "queue_capacity": state.queue_capacity,
-        "limits": {
-            "max_heavy_atoms": state.limits.max_heavy_atoms,
-            "max_molecules_per_request": state.limits.max_molecules_per_request,
-            "max_new_jobs_per_minute": state.new_jobs.per_minute(),
+    let worker_versions = lock(&state.worker_versions).clone();
+    Ok(Json(Health {
+        status: "ok".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        api: scorer_api::API_VERSION.to_string(),
+        workers: state.workers,
+        job_timeout_s: state.job_timeout.as_secs_f64(),
+        queue,
+        queue_capacity: state.queue_capacity,
+        limits: ApiLimits {
+            max_heavy_atoms: state.limits.max_heavy_atoms,
+            max_molecules_per_request: state.limits.max_molecules_per_request,
+            max_new_jobs_per_minute: state.new_jobs.per_minute(),
         },
-        "levels": levels,
-        "worker_versions": versions,
-    })))
+        levels,
+        worker_versions,
+    }))
+}
+
+/// This API's OpenAPI document.
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
 }

@@ -8,8 +8,8 @@
 pub mod api;
 pub mod cluster;
 pub mod guard;
-pub mod level;
 pub mod limit;
+pub mod openapi;
 pub mod python;
 pub mod serve;
 pub mod store;

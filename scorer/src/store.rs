@@ -15,10 +15,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use scorer_api::{DftResult, Disposition, Job, JobState, Level, QueueCounts, StoredResult};
 use serde_json::Value;
 
-use crate::level::Level;
 use crate::lock;
 use crate::validate::ValidMolecule;
 
@@ -50,49 +49,9 @@ CREATE TABLE IF NOT EXISTS results (
 );
 ";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    Queued,
-    Running,
-    Done,
-    Failed,
-}
-
-impl JobState {
-    fn parse(s: &str) -> JobState {
-        match s {
-            "queued" => JobState::Queued,
-            "running" => JobState::Running,
-            "done" => JobState::Done,
-            _ => JobState::Failed,
-        }
-    }
-
-    pub fn is_final(self) -> bool {
-        matches!(self, JobState::Done | JobState::Failed)
-    }
-}
-
-/// A job as the API shows it.
-#[derive(Clone, Debug, Serialize)]
-pub struct Job {
-    pub id: i64,
-    pub smiles: String,
-    pub canonical: String,
-    pub level: String,
-    pub state: JobState,
-    /// The result was already stored; no calculation ran for this job.
-    pub cached: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub worker_pid: Option<i64>,
-    pub created_at: f64,
-    pub started_at: Option<f64>,
-    pub finished_at: Option<f64>,
+/// A state as the `jobs` table spells it (its CHECK constraint admits no other).
+fn state_of(name: &str) -> JobState {
+    JobState::from_name(name).unwrap_or(JobState::Failed)
 }
 
 /// What a worker needs to compute a claimed job.
@@ -104,34 +63,11 @@ pub struct ClaimedJob {
     pub level: String,
 }
 
-/// How a submitted molecule was taken in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Disposition {
-    /// Queued for a new calculation.
-    Queued,
-    /// Answered from stored results.
-    Cached,
-    /// The same molecule at the same level is already queued or running;
-    /// the submission shares that job.
-    Joined,
-}
-
 #[derive(Debug, thiserror::Error)]
 #[error("the queue is full ({queued} jobs queued, room for {capacity}); retry later")]
 pub struct QueueFull {
     pub queued: usize,
     pub capacity: usize,
-}
-
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct QueueCounts {
-    pub queued: usize,
-    pub running: usize,
-    pub done: usize,
-    pub failed: usize,
-    /// Distinct (molecule, level) results computed and stored.
-    pub results: usize,
 }
 
 pub struct Store {
@@ -188,6 +124,13 @@ fn lock_instance(path: &Path) -> Result<std::fs::File> {
     file.rewind()?;
     writeln!(file, "{}", std::process::id())?;
     Ok(file)
+}
+
+/// A level as the store spells it (written from [`Level::name`] only).
+fn level_of(name: &str) -> rusqlite::Result<Level> {
+    name.parse().map_err(|e: scorer_api::UnknownLevel| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
 }
 
 fn now() -> f64 {
@@ -356,13 +299,19 @@ impl Store {
         Ok(())
     }
 
-    pub fn finish_ok(&self, job: &ClaimedJob, result: &Value, versions: &Value) -> Result<()> {
+    pub fn finish_ok(&self, job: &ClaimedJob, result: &DftResult, versions: &Value) -> Result<()> {
         let mut db = self.db();
         let tx = db.transaction()?;
         let t = now();
         tx.execute(
             "INSERT OR REPLACE INTO results (canonical, level, result, versions, computed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![job.canonical, job.level, result.to_string(), versions.to_string(), t],
+            params![
+                job.canonical,
+                job.level,
+                serde_json::to_string(result)?,
+                versions.to_string(),
+                t
+            ],
         )?;
         tx.execute(
             "UPDATE jobs SET state = 'done', finished_at = ?2 WHERE id = ?1",
@@ -392,12 +341,13 @@ impl Store {
                 params![id],
                 |r| {
                     let result: Option<String> = r.get(11)?;
+                    let level: String = r.get(3)?;
                     Ok(Job {
                         id: r.get(0)?,
                         smiles: r.get(1)?,
                         canonical: r.get(2)?,
-                        level: r.get(3)?,
-                        state: JobState::parse(&r.get::<_, String>(4)?),
+                        level: level_of(&level)?,
+                        state: state_of(&r.get::<_, String>(4)?),
                         cached: r.get(5)?,
                         error: r.get(6)?,
                         worker_pid: r.get(7)?,
@@ -412,23 +362,31 @@ impl Store {
     }
 
     /// Stored results for a canonical SMILES, at every level or one.
-    pub fn results_for(&self, canonical: &str, level: Option<Level>) -> Result<Vec<Value>> {
+    pub fn results_for(&self, canonical: &str, level: Option<Level>) -> Result<Vec<StoredResult>> {
         let db = self.db();
         let mut stmt = db.prepare(
             "SELECT level, result, versions, computed_at FROM results
              WHERE canonical = ?1 AND (?2 IS NULL OR level = ?2) ORDER BY level",
         )?;
         let rows = stmt.query_map(params![canonical, level.map(Level::name)], |r| {
+            let level: String = r.get(0)?;
             let result: String = r.get(1)?;
             let versions: String = r.get(2)?;
-            Ok(serde_json::json!({
-                "level": r.get::<_, String>(0)?,
-                "result": serde_json::from_str::<Value>(&result).unwrap_or(Value::Null),
-                "versions": serde_json::from_str::<Value>(&versions).unwrap_or(Value::Null),
-                "computed_at": r.get::<_, f64>(3)?,
-            }))
+            Ok((level, result, versions, r.get::<_, f64>(3)?))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut stored = Vec::new();
+        for row in rows {
+            let (level, result, versions, computed_at) = row?;
+            stored.push(StoredResult {
+                level: level_of(&level)?,
+                result: serde_json::from_str(&result).with_context(|| {
+                    format!("a stored {level} result for {canonical} is unreadable")
+                })?,
+                versions: serde_json::from_str(&versions).unwrap_or(Value::Null),
+                computed_at,
+            });
+        }
+        Ok(stored)
     }
 
     pub fn counts(&self) -> Result<QueueCounts> {
@@ -438,7 +396,7 @@ impl Store {
         for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
             let (state, n) = row?;
             let n = n as usize;
-            match JobState::parse(&state) {
+            match state_of(&state) {
                 JobState::Queued => counts.queued = n,
                 JobState::Running => counts.running = n,
                 JobState::Done => counts.done = n,

@@ -20,6 +20,8 @@ use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 
+use scorer_api::DftResult;
+
 use crate::cluster::{Bridge, ClusterConfig};
 use crate::lock;
 use crate::python::{PythonProcess, Script, describe_exit, last_line};
@@ -154,7 +156,7 @@ enum Executor {
 
 /// A finished job: the result and the code versions that made it, or why it
 /// failed.
-type Outcome = std::result::Result<(Value, Value), String>;
+type Outcome = std::result::Result<(DftResult, Value), String>;
 
 struct Slot {
     index: usize,
@@ -304,11 +306,12 @@ fn read_reply(reply: &Value, worker: &Value) -> Outcome {
             .unwrap_or("worker gave no reason")
             .to_string());
     }
-    let result = reply["result"].clone();
-    if result["converged"] != Value::Bool(true) {
+    let result: DftResult = serde_json::from_value(reply["result"].clone())
+        .map_err(|e| format!("the worker's result is not understood ({e}); not stored"))?;
+    if !result.converged {
         return Err(format!(
             "the SCF did not converge (attempts: {}); not stored as a result",
-            result["scf_attempts"]
+            result.scf_attempts.join(", ")
         ));
     }
     let versions = json!({ "scorer": env!("CARGO_PKG_VERSION"), "worker": worker });

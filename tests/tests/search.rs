@@ -98,8 +98,8 @@ fn options_with(
             generations: 4,
             population: 4,
             samples: 16,
-            prescreen_level: "tiny".into(),
-            final_level: "tiny".into(),
+            prescreen_level: scorer_api::Level::Tiny,
+            final_level: scorer_api::Level::Tiny,
             refit_steps: 20,
             seed: 3,
             ..SearchSettings::default()

@@ -128,9 +128,9 @@ pub fn evaluate_gap_conditioning(
 pub fn score_novel(
     rows: &mut [TargetRow],
     scorer: &crate::oracle::Scorer,
-    level: &str,
+    level: scorer_api::Level,
 ) -> Result<()> {
-    let map = crate::oracle::LevelMap::for_level(level)?;
+    let map = crate::oracle::LevelMap::for_level(level);
     let smiles: Vec<String> = rows.iter().flat_map(|r| r.novel.clone()).collect();
     let outcomes = scorer.score_all(&smiles, level, |i, outcome| {
         eprintln!("DFT {}/{}: {} {outcome:?}", i + 1, smiles.len(), smiles[i]);

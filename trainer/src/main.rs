@@ -321,7 +321,7 @@ enum Command {
         scorer: Option<String>,
         /// Scorer level for the novel samples (mapped to the qm9 scale)
         #[arg(long, default_value = "fast")]
-        level: String,
+        level: scorer_api::Level,
     },
     /// Validity, uniqueness, novelty, reconstruction and distribution match
     Evaluate {
@@ -489,9 +489,9 @@ struct SearchArgs {
     #[arg(long, default_value_t = SearchSettings::default().samples)]
     samples: usize,
     #[arg(long, default_value = "fast")]
-    prescreen_level: String,
+    prescreen_level: scorer_api::Level,
     #[arg(long, default_value = "qm9")]
-    final_level: String,
+    final_level: scorer_api::Level,
     /// Surrogate refit steps per round (0: no active learning)
     #[arg(long, default_value_t = SearchSettings::default().refit_steps)]
     refit_steps: usize,
@@ -1041,7 +1041,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &device,
             )?;
             if let Some(scorer) = &scorer {
-                trainer::gap_conditioning::score_novel(&mut report.rows, scorer, &level)?;
+                trainer::gap_conditioning::score_novel(&mut report.rows, scorer, level)?;
             }
             outln!("target eV  distinct  in QM9  MAE vs QM9 gap  unconditional MAE  novel DFT MAE");
             let ev = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));

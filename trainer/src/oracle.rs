@@ -1,10 +1,13 @@
-//! The DFT oracle: a client of the scorer's HTTP API (`scorer/openapi.yaml`),
+//! The DFT oracle: a client of the scorer's HTTP API (`scorer-api`'s types),
 //! and the calibration that puts pre-screen gaps on the `qm9` level's scale.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
+use scorer_api::{
+    DftResult, ErrorBody, Health, JobState, Level, MoleculeResults, Smiles, SubmitRequest,
+    Submitted,
+};
 
 /// A scorer's answer for one molecule.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,11 +24,18 @@ pub struct Scorer {
 }
 
 /// Most molecules one request may carry (the scorer's default limit).
-const MAX_PER_REQUEST: usize = 100;
+const MAX_PER_REQUEST: usize = scorer_api::DEFAULT_MAX_PER_REQUEST;
 /// Submissions answered 429 are retried this many times, each after the
 /// scorer's `Retry-After` (capped), then given up with the scorer's message.
 const MAX_SUBMIT_ATTEMPTS: usize = 60;
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(60);
+
+/// The message of an error body, or the body itself when it is not one.
+fn error_message(text: &str) -> String {
+    serde_json::from_str::<ErrorBody>(text)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| text.to_string())
+}
 
 /// The pause a 429 asks for: its `Retry-After` in seconds, else 10 s.
 fn retry_pause(retry_after: Option<&str>) -> Duration {
@@ -50,13 +60,13 @@ impl Scorer {
                 .ok()
                 .map(|t| format!("Bearer {}", t.trim())),
         };
-        let health = scorer.get("/v1/health").with_context(|| {
+        let health: Health = scorer.get("/v1/health", &[]).with_context(|| {
             format!(
                 "no scorer answers at {url}; start one with `cargo run --release -p scorer -- serve` or pass --scorer URL"
             )
         })?;
-        if health["status"] != "ok" {
-            bail!("the scorer at {url} is not healthy: {health}");
+        if health.status != "ok" {
+            bail!("the scorer at {url} is not healthy: {}", health.status);
         }
         Ok(scorer)
     }
@@ -69,69 +79,67 @@ impl Scorer {
         }
     }
 
-    fn get(&self, path: &str) -> Result<Value> {
-        self.get_with(path, &[])
-    }
-
-    /// GET with query parameters (encoded by ureq); the JSON body, or the scorer's error.
-    fn get_with(&self, path: &str, query: &[(&str, &str)]) -> Result<Value> {
+    /// GET with query parameters (encoded by ureq); the typed body, or the scorer's error.
+    fn get<T: serde::de::DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T> {
         let mut request = self.agent.get(format!("{}{path}", self.base));
         for (key, value) in query {
             request = request.query(*key, *value);
         }
         let mut response = self.authorized(request).call()?;
         let status = response.status();
-        let body: Value = response.body_mut().read_json()?;
+        let text = response.body_mut().read_to_string()?;
         if !status.is_success() {
-            bail!("scorer: {} ({status})", body["error"]);
+            bail!("scorer: {} ({status})", error_message(&text));
         }
-        Ok(body)
+        serde_json::from_str(&text)
+            .with_context(|| format!("the scorer's answer to {path} is not understood"))
     }
 
     /// The scorer's stored result for a molecule at `level`, if it has one.
-    pub fn stored_result(&self, smiles: &str, level: &str) -> Result<Option<Value>> {
-        let body = self.get_with("/v1/molecules", &[("smiles", smiles), ("level", level)])?;
-        Ok(body["results"]
-            .as_array()
-            .and_then(|r| r.first())
-            .map(|r| r["result"].clone()))
+    pub fn stored_result(&self, smiles: &str, level: Level) -> Result<Option<DftResult>> {
+        let found: MoleculeResults = self.get(
+            "/v1/molecules",
+            &[("smiles", smiles), ("level", level.name())],
+        )?;
+        Ok(found.results.into_iter().next().map(|r| r.result))
     }
 
     /// Queues `smiles` at `level`; returns one job id per molecule.
-    pub fn submit(&self, smiles: &[String], level: &str) -> Result<Vec<i64>> {
+    pub fn submit(&self, smiles: &[String], level: Level) -> Result<Vec<i64>> {
         let mut ids = Vec::with_capacity(smiles.len());
         for chunk in smiles.chunks(MAX_PER_REQUEST) {
+            let body = SubmitRequest {
+                smiles: Smiles::Many(chunk.to_vec()),
+                level: Some(level),
+            };
             for attempt in 1.. {
                 let request = self.authorized(self.agent.post(format!("{}/v1/jobs", self.base)));
-                let mut response = request.send_json(json!({"smiles": chunk, "level": level}))?;
+                let mut response = request.send_json(&body)?;
                 let status = response.status();
                 let retry_after = response
                     .headers()
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                let body: Value = response.body_mut().read_json()?;
+                let text = response.body_mut().read_to_string()?;
                 if status.as_u16() == 429 {
                     // A full queue or this client's allowance: wait as the
                     // scorer asks rather than lose the molecules, a bounded number of times.
                     if attempt == MAX_SUBMIT_ATTEMPTS {
                         bail!(
                             "the scorer still refuses after {attempt} attempts: {}",
-                            body["error"]
+                            error_message(&text)
                         );
                     }
                     std::thread::sleep(retry_pause(retry_after.as_deref()));
                     continue;
                 }
                 if !status.is_success() {
-                    bail!("the scorer refused the molecules: {}", body["error"]);
+                    bail!("the scorer refused the molecules: {}", error_message(&text));
                 }
-                let jobs = body["jobs"]
-                    .as_array()
-                    .context("scorer reply has no jobs")?;
-                for job in jobs {
-                    ids.push(job["id"].as_i64().context("job without an id")?);
-                }
+                let submitted: Submitted = serde_json::from_str(&text)
+                    .context("the scorer's answer to a submission is not understood")?;
+                ids.extend(submitted.jobs.iter().map(|j| j.job.id));
                 break;
             }
         }
@@ -140,23 +148,24 @@ impl Scorer {
 
     /// Waits (long-polling) until job `id` is done or failed.
     pub fn wait(&self, id: i64) -> Result<Outcome> {
+        let path = format!("/v1/jobs/{id}");
+        let wait = scorer_api::MAX_WAIT_S.to_string();
         loop {
-            let job = self.get(&format!("/v1/jobs/{id}?wait=60"))?;
-            match job["state"].as_str() {
-                Some("done") => {
-                    let result = &job["result"];
+            let job: scorer_api::Job = self.get(&path, &[("wait", &wait)])?;
+            match job.state {
+                JobState::Done => {
+                    let result = job.result.context("a done job without a result")?;
                     return Ok(Outcome::Done {
-                        gap_ev: result["gap_ev"].as_f64().context("result without gap_ev")?,
-                        converged: result["converged"].as_bool().unwrap_or(false),
+                        gap_ev: result.gap_ev,
+                        converged: result.converged,
                     });
                 }
-                Some("failed") => {
+                JobState::Failed => {
                     return Ok(Outcome::Failed(
-                        job["error"].as_str().unwrap_or("unknown").to_string(),
+                        job.error.unwrap_or_else(|| "unknown".to_string()),
                     ));
                 }
-                Some(_) => continue,
-                None => bail!("scorer reply without a job state: {job}"),
+                JobState::Queued | JobState::Running => continue,
             }
         }
     }
@@ -165,7 +174,7 @@ impl Scorer {
     pub fn score_all(
         &self,
         smiles: &[String],
-        level: &str,
+        level: Level,
         mut each: impl FnMut(usize, &Outcome),
     ) -> Result<Vec<Outcome>> {
         let ids = self.submit(smiles, level)?;
@@ -209,12 +218,11 @@ impl LevelMap {
     };
 
     /// The map for the scorer level `level`.
-    pub fn for_level(level: &str) -> Result<LevelMap> {
+    pub fn for_level(level: Level) -> LevelMap {
         match level {
-            "qm9" => Ok(LevelMap::IDENTITY),
-            "fast" => Ok(LevelMap::FAST),
-            "tiny" => Ok(LevelMap::TINY),
-            other => bail!("no calibration for level {other:?}"),
+            Level::Qm9 => LevelMap::IDENTITY,
+            Level::Fast => LevelMap::FAST,
+            Level::Tiny => LevelMap::TINY,
         }
     }
 
@@ -265,9 +273,12 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../results/level_calibration.json"
         );
-        let calibration: Value =
+        let calibration: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        for (level, key) in [("fast", "b3lypg/3-21g"), ("tiny", "b3lypg/sto-3g")] {
+        for (level, key) in [
+            (Level::Fast, "b3lypg/3-21g"),
+            (Level::Tiny, "b3lypg/sto-3g"),
+        ] {
             let pairs: Vec<(f64, f64)> = calibration["molecules"]
                 .as_array()
                 .unwrap()
@@ -281,7 +292,7 @@ mod tests {
                 })
                 .collect();
             let fit = LevelMap::fit(&pairs);
-            let written = LevelMap::for_level(level).unwrap();
+            let written = LevelMap::for_level(level);
             assert!(
                 (fit.slope - written.slope).abs() < 1e-12
                     && (fit.intercept - written.intercept).abs() < 1e-12,
@@ -292,11 +303,10 @@ mod tests {
 
     #[test]
     fn fast_level_map_is_near_identity_and_tiny_is_not() {
-        let fast = LevelMap::for_level("fast").unwrap();
+        let fast = LevelMap::for_level(Level::Fast);
         // 3-21G tracks the QM9 basis closely (calibration Spearman 0.98).
         assert!((fast.slope - 1.0).abs() < 0.3, "{fast:?}");
         assert!((fast.apply(8.0) - 8.0).abs() < 1.0, "{fast:?}");
-        assert_eq!(LevelMap::for_level("qm9").unwrap(), LevelMap::IDENTITY);
-        assert!(LevelMap::for_level("nonsense").is_err());
+        assert_eq!(LevelMap::for_level(Level::Qm9), LevelMap::IDENTITY);
     }
 }

@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use crate::app::generator;
 use crate::browser;
 use crate::generate::Drawn;
-use crate::scorer::{self, Job, JobState, ScorerClient};
+use crate::scorer::{self, Job, JobState, Level, ScorerClient};
 
 #[wasm_bindgen(module = "/src/viewer3d.js")]
 extern "C" {
@@ -19,16 +19,16 @@ extern "C" {
 }
 
 /// Levels of theory the scorer offers, fastest first.
-const LEVELS: [(&str, &str); 3] = [
-    ("tiny", "B3LYP/STO-3G (seconds)"),
-    ("fast", "B3LYP/3-21G (pre-screen)"),
-    ("qm9", "B3LYP/6-31G(2df,p), as QM9 (about a minute)"),
+const LEVELS: [(Level, &str); 3] = [
+    (Level::Tiny, "B3LYP/STO-3G (seconds)"),
+    (Level::Fast, "B3LYP/3-21G (pre-screen)"),
+    (Level::Qm9, "B3LYP/6-31G(2df,p), as QM9 (about a minute)"),
 ];
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum EntryState {
     Sending,
-    Job(Job),
+    Job(Box<Job>),
     /// The scorer could not be reached or refused; the message says what to do.
     Error(String),
 }
@@ -37,7 +37,7 @@ pub enum EntryState {
 pub struct Entry {
     pub key: usize,
     pub molecule: Drawn,
-    pub level: String,
+    pub level: Level,
     pub state: EntryState,
 }
 
@@ -47,7 +47,7 @@ pub struct ScoreQueue {
     entries: RwSignal<Vec<Entry>>,
     next_key: RwSignal<usize>,
     pub url: RwSignal<String>,
-    pub level: RwSignal<String>,
+    pub level: RwSignal<Level>,
 }
 
 impl ScoreQueue {
@@ -57,7 +57,7 @@ impl ScoreQueue {
             entries: RwSignal::new(Vec::new()),
             next_key: RwSignal::new(0),
             url: RwSignal::new(url),
-            level: RwSignal::new("tiny".into()),
+            level: RwSignal::new(Level::Tiny),
         }
     }
 
@@ -98,12 +98,12 @@ impl ScoreQueue {
         };
         self.set_state(key, EntryState::Sending);
         let client = ScorerClient::new(&self.url.get_untracked());
-        let mut job = match client.submit(&entry.molecule.smiles, &entry.level).await {
+        let mut job = match client.submit(&entry.molecule.smiles, entry.level).await {
             Ok(job) => job,
             Err(message) => return self.set_state(key, EntryState::Error(message)),
         };
         loop {
-            self.set_state(key, EntryState::Job(job.clone()));
+            self.set_state(key, EntryState::Job(Box::new(job.clone())));
             if job.state.is_final() {
                 return;
             }
@@ -163,9 +163,13 @@ pub fn ScoreView() -> impl IntoView {
                         on:input=move |ev| queue.url.set(event_target_value(&ev)) />
                 </label>
                 <label>"level"
-                    <select id="scorer-level" on:change=move |ev| queue.level.set(event_target_value(&ev))>
+                    <select id="scorer-level" on:change=move |ev| {
+                        if let Ok(level) = event_target_value(&ev).parse() {
+                            queue.level.set(level);
+                        }
+                    }>
                         {LEVELS.into_iter().map(|(id, text)| view! {
-                            <option value=id selected=move || queue.level.get() == id>{format!("{id}: {text}")}</option>
+                            <option value=id.name() selected=move || queue.level.get() == id>{format!("{id}: {text}")}</option>
                         }).collect_view()}
                     </select>
                 </label>
@@ -203,7 +207,7 @@ fn JobRow(entry: Entry) -> impl IntoView {
     let opened = RwSignal::new(false);
     let (state_label, detail) = match &entry.state {
         EntryState::Sending => ("sending", None),
-        EntryState::Job(job) => (job.state.label(), Some(job.clone())),
+        EntryState::Job(job) => (job.state.name(), Some(job.clone())),
         EntryState::Error(_) => ("unreachable", None),
     };
     let key = entry.key;

@@ -1,6 +1,9 @@
-//! The page's client of the DFT scorer's JSON API (`scorer/openapi.yaml`).
+//! The page's client of the DFT scorer's JSON API (`scorer-api`'s types).
 
+use scorer_api::{ErrorBody, Health, Smiles, SubmitRequest, Submitted};
 use serde::Deserialize;
+
+pub use scorer_api::{Job, JobState, Level};
 
 use crate::browser::{self, HttpError};
 
@@ -10,72 +13,6 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:8765";
 const POLL_WAIT_S: u32 = 20;
 /// A request that takes longer than this has hung; it is abandoned with a message.
 const REQUEST_TIMEOUT_MS: u32 = 40_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    Queued,
-    Running,
-    Done,
-    Failed,
-}
-
-impl JobState {
-    pub fn is_final(self) -> bool {
-        matches!(self, JobState::Done | JobState::Failed)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::Done => "done",
-            JobState::Failed => "failed",
-        }
-    }
-}
-
-/// What DFT found for one molecule.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct DftResult {
-    pub homo_ev: f64,
-    pub lumo_ev: f64,
-    pub gap_ev: f64,
-    pub converged: bool,
-    pub method: String,
-    pub basis: String,
-    /// The relaxation the 3D geometry got (MMFF94 or UFF).
-    pub geometry: String,
-    pub xyz: String,
-    pub wall_s: f64,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Job {
-    pub id: u64,
-    pub canonical: String,
-    pub level: String,
-    pub state: JobState,
-    pub result: Option<DftResult>,
-    pub error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Submitted {
-    jobs: Vec<Job>,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Health {
-    pub workers: usize,
-    #[serde(default)]
-    pub worker_versions: serde_json::Value,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-}
 
 pub struct ScorerClient {
     base: String,
@@ -129,8 +66,12 @@ impl ScorerClient {
     }
 
     /// Submits one molecule at `level`; the job may already be done (cached).
-    pub async fn submit(&self, smiles: &str, level: &str) -> Result<Job, String> {
-        let body = serde_json::json!({ "smiles": smiles, "level": level }).to_string();
+    pub async fn submit(&self, smiles: &str, level: Level) -> Result<Job, String> {
+        let request = SubmitRequest {
+            smiles: Smiles::One(smiles.to_string()),
+            level: Some(level),
+        };
+        let body = serde_json::to_string(&request).expect("a request serialises");
         let text = browser::http(
             "POST",
             &format!("{}/v1/jobs", self.base),
@@ -145,11 +86,12 @@ impl ScorerClient {
             .jobs
             .into_iter()
             .next()
+            .map(|submitted| submitted.job)
             .ok_or_else(|| "the scorer answered with no job".to_string())
     }
 
     /// The job's state, waiting up to a long-poll for it to change.
-    pub async fn poll(&self, id: u64) -> Result<Job, String> {
+    pub async fn poll(&self, id: i64) -> Result<Job, String> {
         self.get(&format!("/v1/jobs/{id}?wait={POLL_WAIT_S}")).await
     }
 }
@@ -165,14 +107,16 @@ mod tests {
             "homo_ev": -8.1, "lumo_ev": 2.7, "gap_ev": 10.8, "energy_ha": -75.3, "converged": true,
             "method": "RKS/b3lypg", "basis": "sto-3g", "density_fitting": false, "level": "tiny",
             "geometry": "MMFF94", "xyz": "3\n\nO 0 0 0\nH 1 0 0\nH 0 1 0", "embed_s": 0.1,
-            "wall_s": 1.2, "cpu_s": 1.1}, "worker_pid": 7, "created_at": 1.0}"#;
+            "wall_s": 1.2, "cpu_s": 1.1}, "worker_pid": 7, "created_at": 1.0, "started_at": 1.0,
+            "finished_at": 2.2}"#;
         let job: Job = serde_json::from_str(text).unwrap();
         assert_eq!(job.state, JobState::Done);
         let result = job.result.unwrap();
         assert_eq!(result.gap_ev, 10.8);
         assert!(result.xyz.starts_with("3\n"));
         let failed: Job = serde_json::from_str(
-            r#"{"id": 4, "canonical": "C", "level": "qm9", "state": "failed", "error": "timeout after 5 s"}"#,
+            r#"{"id": 4, "smiles": "C", "canonical": "C", "level": "qm9", "state": "failed", "cached": false,
+            "error": "timeout after 5 s", "created_at": 1.0, "started_at": 1.5, "finished_at": 6.5}"#,
         )
         .unwrap();
         assert_eq!(failed.error.as_deref(), Some("timeout after 5 s"));

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
+use scorer_api::Level;
 use serde::Serialize;
 
 use super::run::{Scored, SearchState};
@@ -36,7 +37,7 @@ pub struct Summary {
     pub best_smiles: Option<String>,
     pub best_gap_ev: Option<f64>,
     pub top10_mean_gap_ev: Option<f64>,
-    pub final_level: String,
+    pub final_level: Level,
     pub qm9_best_smiles: Option<String>,
     /// QM9's own value (B3LYP/6-31G(2df,p) at its B3LYP geometry).
     pub qm9_best_gap_ev: Option<f64>,
@@ -72,7 +73,7 @@ pub fn summary(state: &SearchState) -> Summary {
         best_smiles: finals.first().map(|s| s.smiles.clone()),
         best_gap_ev: finals.first().and_then(|s| s.dft_gap_ev),
         top10_mean_gap_ev: (!top.is_empty()).then(|| top.iter().sum::<f64>() / top.len() as f64),
-        final_level: final_level.clone(),
+        final_level: *final_level,
         qm9_best_smiles: state.qm9_best.as_ref().map(|b| b.0.clone()),
         qm9_best_gap_ev: state.qm9_best.as_ref().map(|b| b.1),
         qm9_best_final_level_gap_ev: state.qm9_best_final.as_ref().and_then(|s| s.dft_gap_ev),
@@ -104,7 +105,7 @@ pub fn csv(state: &SearchState) -> String {
         smiles: &s.smiles,
         predicted_gap_ev: rounded(s.predicted_gap_ev, 4),
         dft_gap_ev: s.dft_gap_ev.map(|g| rounded(g, 4)),
-        level: &s.level,
+        level: s.level.name(),
         novel: s.novel,
         heavy_atoms: s.heavy_atoms,
         calibrated_gap_ev: s.calibrated_gap_ev.map(|g| rounded(g, 4)),

@@ -23,6 +23,7 @@ use crate::decoder_policy::{Baseline, DecoderPolicy, PolicySettings};
 use crate::fsio::write_atomically;
 use crate::oracle::{LevelMap, Outcome, Scorer};
 use crate::surrogate::{Labelled, RefitSettings, load_surrogate_file, refit};
+use scorer_api::Level;
 
 /// Where the search's freedom lies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -57,8 +58,8 @@ pub struct SearchSettings {
     pub samples: usize,
     /// Starting spread of each distribution.
     pub sigma: f32,
-    pub prescreen_level: String,
-    pub final_level: String,
+    pub prescreen_level: Level,
+    pub final_level: Level,
     /// Surrogate refit steps after each round (0: no active learning).
     pub refit_steps: usize,
     pub seed: u64,
@@ -75,8 +76,8 @@ impl Default for SearchSettings {
             population: 8,
             samples: 48,
             sigma: 0.5,
-            prescreen_level: "fast".into(),
-            final_level: "qm9".into(),
+            prescreen_level: Level::Fast,
+            final_level: Level::Qm9,
             refit_steps: 150,
             seed: 0,
         }
@@ -96,7 +97,7 @@ pub struct Scored {
     pub round: usize,
     /// The surrogate's prediction before the molecule was scored.
     pub predicted_gap_ev: f64,
-    pub level: String,
+    pub level: Level,
     pub dft_gap_ev: Option<f64>,
     /// `dft_gap_ev` on the `qm9` level's scale (the calibrated map).
     pub calibrated_gap_ev: Option<f64>,
@@ -234,8 +235,8 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
     let dataset = crate::prepare::load_dataset(&options.dataset)?;
     let known = Qm9Reference::from_dataset(&dataset);
     let scorer = Scorer::connect(&options.scorer_url)?;
-    let prescreen_map = LevelMap::for_level(&options.settings.prescreen_level)?;
-    let final_map = LevelMap::for_level(&options.settings.final_level)?;
+    let prescreen_map = LevelMap::for_level(options.settings.prescreen_level);
+    let final_map = LevelMap::for_level(options.settings.final_level);
 
     let mut state = if options.resume && state_path.exists() {
         let state = read_state(&state_path)?;
@@ -346,17 +347,17 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
         if picks.is_empty() {
             eprintln!("round {}: no new candidate met the constraints", round + 1);
         }
-        let level = state.settings.prescreen_level.clone();
-        let results = score(&scorer, &picks, &level, options.progress, round)?;
+        let level = state.settings.prescreen_level;
+        let results = score(&scorer, &picks, level, options.progress, round)?;
         let mut new_results = Vec::new();
         for (c, outcome) in picks.iter().zip(results) {
-            let entry = scored_entry(&state, c, &outcome, round, &level, prescreen_map, &known);
+            let entry = scored_entry(&state, c, &outcome, round, level, prescreen_map, &known);
             new_results.push(entry.clone());
             state.scored.push(entry);
         }
         // Active learning: refit on everything discovered, on the qm9 scale.
-        let discovered = labelled_results(&state.scored, &level);
-        let fresh = labelled_results(&new_results, &level);
+        let discovered = labelled_results(&state.scored, level);
+        let fresh = labelled_results(&new_results, level);
         let mae = |model: &GapSurrogate, data: &[Labelled]| {
             let refs: Vec<&Labelled> = data.iter().collect();
             crate::surrogate::mae_ev(model, &models.surrogate_config, &refs, &models.device)
@@ -740,7 +741,7 @@ fn ranked_candidates(pool: HashMap<String, Candidate>) -> Vec<Candidate> {
 fn score(
     scorer: &Scorer,
     picks: &[&Candidate],
-    level: &str,
+    level: Level,
     progress: bool,
     round: usize,
 ) -> Result<Vec<Outcome>> {
@@ -771,7 +772,7 @@ fn scored_entry(
     candidate: &Candidate,
     outcome: &Outcome,
     round: usize,
-    level: &str,
+    level: Level,
     map: LevelMap,
     known: &Qm9Reference,
 ) -> Scored {
@@ -789,7 +790,7 @@ fn scored_entry(
         smiles: candidate.smiles.clone(),
         round,
         predicted_gap_ev: candidate.predicted_gap_ev,
-        level: level.to_string(),
+        level,
         dft_gap_ev: dft,
         calibrated_gap_ev: dft.map(|g| map.apply(g)),
         error,
@@ -799,7 +800,7 @@ fn scored_entry(
     }
 }
 
-fn labelled_results(results: &[Scored], level: &str) -> Vec<Labelled> {
+fn labelled_results(results: &[Scored], level: Level) -> Vec<Labelled> {
     results
         .iter()
         .filter(|s| s.level == level)
@@ -819,7 +820,7 @@ fn finals(
     known: &Qm9Reference,
     progress: bool,
 ) -> Result<()> {
-    let level = state.settings.final_level.clone();
+    let level = state.settings.final_level;
     let done: HashSet<String> = state
         .scored
         .iter()
@@ -850,9 +851,9 @@ fn finals(
     let refs: Vec<&Candidate> = picks.iter().collect();
     eprintln!("verifying {} finalists at the {level} level", refs.len());
     let round = state.rounds_done;
-    let outcomes = score(scorer, &refs, &level, progress, round)?;
+    let outcomes = score(scorer, &refs, level, progress, round)?;
     for (c, outcome) in refs.iter().zip(outcomes) {
-        let entry = scored_entry(state, c, &outcome, round, &level, map, known);
+        let entry = scored_entry(state, c, &outcome, round, level, map, known);
         state.scored.push(entry);
     }
     // QM9's best through the same pipeline: a like-for-like reference, not counted as a search call.
@@ -871,8 +872,8 @@ fn finals(
             smiles,
             molecule,
         };
-        let outcome = score(scorer, &[&reference], &level, false, round)?;
-        let mut entry = scored_entry(state, &reference, &outcome[0], round, &level, map, known);
+        let outcome = score(scorer, &[&reference], level, false, round)?;
+        let mut entry = scored_entry(state, &reference, &outcome[0], round, level, map, known);
         entry.calls = 0;
         state.qm9_best_final = Some(entry);
     }

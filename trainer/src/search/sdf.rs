@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use model_core::chem::sdf_record;
-use serde_json::Value;
+use scorer_api::{DftResult, Level};
 
 use super::report::ranked;
 use super::run::SearchState;
@@ -24,13 +24,13 @@ pub struct SdfWritten {
 pub fn write_verified_sdf(
     path: &Path,
     state: &SearchState,
-    stored: impl Fn(&str, &str) -> Result<Option<Value>>,
+    stored: impl Fn(&str, Level) -> Result<Option<DftResult>>,
 ) -> Result<SdfWritten> {
-    let level = &state.settings.final_level;
+    let level = state.settings.final_level;
     let mut out = String::new();
     let mut written = SdfWritten::default();
     for scored in ranked(state) {
-        let (Some(gap), true) = (scored.dft_gap_ev, &scored.level == level) else {
+        let (Some(gap), true) = (scored.dft_gap_ev, scored.level == level) else {
             continue;
         };
         let Some(result) = stored(&scored.smiles, level)? else {
@@ -40,31 +40,19 @@ pub fn write_verified_sdf(
             ));
             continue;
         };
-        let Some(molblock) = result["molblock"].as_str() else {
+        let Some(molblock) = result.molblock.as_deref() else {
             written.skipped.push((
                 scored.smiles.clone(),
                 "stored before the scorer kept geometries with bonds; re-score it".into(),
             ));
             continue;
         };
-        let number = |key: &str| {
-            result[key]
-                .as_f64()
-                .map_or(String::new(), |v| format!("{v:.6}"))
-        };
         let properties = [
             ("SMILES", scored.smiles.clone()),
-            ("level", level.clone()),
-            (
-                "method",
-                format!(
-                    "{} {}",
-                    result["method"].as_str().unwrap_or(""),
-                    result["basis"].as_str().unwrap_or("")
-                ),
-            ),
-            ("dft_homo_ev", number("homo_ev")),
-            ("dft_lumo_ev", number("lumo_ev")),
+            ("level", level.name().to_string()),
+            ("method", format!("{} {}", result.method, result.basis)),
+            ("dft_homo_ev", format!("{:.6}", result.homo_ev)),
+            ("dft_lumo_ev", format!("{:.6}", result.lumo_ev)),
             ("dft_gap_ev", format!("{gap:.6}")),
             (
                 "gap_ev_qm9_scale",
@@ -78,10 +66,7 @@ pub fn write_verified_sdf(
             ),
             ("novel", scored.novel.to_string()),
             ("round", scored.round.to_string()),
-            (
-                "geometry",
-                result["geometry"].as_str().unwrap_or("").to_string(),
-            ),
+            ("geometry", result.geometry.clone()),
         ];
         out.push_str(&sdf_record(molblock, &properties)?);
         written.records += 1;
