@@ -23,6 +23,6 @@ pub fn project_python() -> PathBuf {
 
 /// The verified QM9 wheel in `data/cache`, downloaded if missing.
 pub fn qm9_wheel() -> PathBuf {
-    trainer::wheel::ensure_wheel(&workspace_root().join("data/cache"), &project_python())
+    training::wheel::ensure_wheel(&workspace_root().join("data/cache"), &project_python())
         .expect("QM9 wheel")
 }

@@ -15,7 +15,7 @@ fn qm9() -> &'static (Vec<String>, Vec<Qm9Record>) {
         let mut smiles = Vec::new();
         let mut records = Vec::new();
         let mut failures = Vec::new();
-        trainer::wheel::for_each_row(&qm9_wheel(), |row| {
+        training::wheel::for_each_row(&qm9_wheel(), |row| {
             smiles.push(row.smiles.to_string());
             match row.to_record() {
                 Ok(r) => records.push(r),
@@ -200,7 +200,7 @@ fn qm9_molecules_replay_under_the_decoder_masks_but_56_cage_alkenes() {
 fn canonical_smiles_agree_with_rdkit_over_all_qm9() {
     let (smiles, records) = qm9();
     let ours: Vec<&str> = records.iter().map(|r| r.canonical.as_str()).collect();
-    let rdkit = trainer::bench::rdkit_canonical(&project_python(), smiles).expect("RDKit run");
+    let rdkit = training::bench::rdkit_canonical(&project_python(), smiles).expect("RDKit run");
     let distinct_ours = ours.iter().collect::<HashSet<_>>().len();
     let distinct_rdkit = rdkit.canonical.iter().collect::<HashSet<_>>().len();
     println!(

@@ -11,10 +11,9 @@ use model_core::chem::{Element, SmilesOptions, StereoPolicy, parse_smiles, parse
 use scorer::serve::{ServeConfig, serve};
 use scorer::validate::Limits;
 use scorer::workers::{Backend as DftBackend, WorkerConfig};
-use trainer::backend::Backend;
-use trainer::search::{
-    Constraints, OptimizeOptions, Qm9Reference, SearchSettings, Strategy, optimize, parse_elements,
-};
+use search::{Constraints, OptimizeOptions, SearchSettings, Strategy, optimize, parse_elements};
+use training::backend::Backend;
+use training::qm9_index::Qm9Index;
 
 /// Starts a scorer in this process; returns its URL. It lives until the test process ends.
 fn start_scorer(db: &Path) -> String {
@@ -75,12 +74,12 @@ fn options_with(
 ) -> OptimizeOptions {
     let root = workspace_root();
     let data = root.join("data");
-    trainer::prepare::ensure_prepared(&data, &project_python()).expect("prepared QM9");
+    training::prepare::ensure_prepared(&data, &project_python()).expect("prepared QM9");
     OptimizeOptions {
         out_dir,
-        weights: root.join(trainer::generate::DEFAULT_WEIGHTS),
-        surrogate: root.join(trainer::surrogate::DEFAULT_SURROGATE),
-        dataset: trainer::prepare::dataset_path(&data),
+        weights: root.join(training::generate::DEFAULT_WEIGHTS),
+        surrogate: root.join(training::surrogate::DEFAULT_SURROGATE),
+        dataset: training::prepare::dataset_path(&data),
         backend: Backend::Flex,
         scorer_url: scorer_url.to_string(),
         constraints: Constraints {
@@ -116,19 +115,19 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn qm9_reference() -> Qm9Reference {
-    let dataset = trainer::prepare::load_dataset(&trainer::prepare::dataset_path(
+fn qm9_reference() -> Qm9Index {
+    let dataset = training::prepare::load_dataset(&training::prepare::dataset_path(
         &workspace_root().join("data"),
     ))
     .unwrap();
-    Qm9Reference::from_dataset(&dataset)
+    Qm9Index::from_dataset(&dataset)
 }
 
 /// Every scored molecule meets the CNO task's constraints (new to QM9, built
 /// from ring systems QM9 has) and has a DFT gap or a reason it has none: some
 /// novel molecules cannot be embedded in 3D, and those jobs fail with that
 /// reason. At least one molecule must score.
-fn assert_constrained(state: &trainer::search::SearchState, known: &Qm9Reference) {
+fn assert_constrained(state: &search::SearchState, known: &Qm9Index) {
     let mut gaps = 0;
     for s in &state.scored {
         let m = parse_smiles(&s.smiles).unwrap();
@@ -323,7 +322,7 @@ fn tiny_graph_search_edits_molecules_within_the_constraints_and_resumes() {
     assert_constrained(&resumed.state, &known);
 
     let again = run("b", 1, false);
-    let picks = |s: &trainer::search::SearchState| {
+    let picks = |s: &search::SearchState| {
         s.scored
             .iter()
             .map(|x| x.smiles.clone())

@@ -25,7 +25,7 @@ fn tuning_raises_novelty_resumes_exactly_and_samples_validly() {
     let data = prepared_data_dir();
     let data = data.to_str().unwrap();
     let dir = scratch_dir("novelty");
-    let weights = workspace_root().join(trainer::generate::DEFAULT_WEIGHTS);
+    let weights = workspace_root().join(training::generate::DEFAULT_WEIGHTS);
     let weights = weights.to_str().unwrap();
     let run = |out: &str, steps: &str, resume: bool| {
         let mut args = vec![

@@ -107,7 +107,7 @@ fn search_refuses_broken_surrogates_and_a_missing_scorer() {
 #[test]
 fn predict_gives_gaps_beside_qm9_and_flags_bad_input() {
     let data = prepared_data_dir();
-    let dataset = trainer::prepare::load_dataset(&data.join("qm9.bin")).unwrap();
+    let dataset = training::prepare::load_dataset(&data.join("qm9.bin")).unwrap();
     let data = data.to_str().unwrap();
     let dir = scratch_dir("predict");
     let qm9_best_f = "FC(F)(F)CC(F)(F)F";
@@ -117,7 +117,7 @@ fn predict_gives_gaps_beside_qm9_and_flags_bad_input() {
         .find(|r| r.canonical == qm9_best_f)
         .map(|r| r.gap_ev())
         .expect("QM9 holds its best fluorinated molecule");
-    let surrogate = common::workspace_root().join(trainer::surrogate::DEFAULT_SURROGATE);
+    let surrogate = common::workspace_root().join(training::surrogate::DEFAULT_SURROGATE);
     let input = format!("{qm9_best_f}\nC1C2C3CC4C1C3CC24\nOCC\nCC(C\n");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trainer"))
         .args(["predict", "--data-dir", data, "--file", "-", "CCCCCCCCCC"])

@@ -24,7 +24,7 @@ pub fn python() -> PathBuf {
 }
 
 pub fn qm9_wheel() -> PathBuf {
-    trainer::wheel::ensure_wheel(&workspace_root().join("data/cache"), &python())
+    training::wheel::ensure_wheel(&workspace_root().join("data/cache"), &python())
         .expect("QM9 wheel")
 }
 
@@ -35,7 +35,7 @@ pub fn prepared_data_dir() -> PathBuf {
     static DATA: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DATA.get_or_init(|| {
         let data = workspace_root().join("data");
-        trainer::prepare::ensure_prepared(&data, &python()).expect("prepared QM9");
+        training::prepare::ensure_prepared(&data, &python()).expect("prepared QM9");
         data
     })
     .clone()

@@ -13,7 +13,7 @@ use model_core::model::{GraphVae, ModelConfig};
 use serde::Serialize;
 
 use crate::generate::{Guide, sample_near_gap, sample_parallel};
-use crate::predict::Qm9Lookup;
+use crate::qm9_index::Qm9Index;
 
 /// The figures of one target gap.
 #[derive(Clone, Debug, Serialize)]
@@ -46,7 +46,7 @@ impl GapEvaluation {
 }
 
 /// The mean of `values`; `None` when there are none.
-fn mean(values: &[f64]) -> Option<f64> {
+pub fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
@@ -74,7 +74,7 @@ fn distinct_samples(
         .collect())
 }
 
-fn mae_in_qm9(smiles: &[String], target: f64, qm9: &Qm9Lookup) -> (usize, Option<f64>) {
+fn mae_in_qm9(smiles: &[String], target: f64, qm9: &Qm9Index) -> (usize, Option<f64>) {
     let errors: Vec<f64> = smiles
         .iter()
         .filter_map(|s| qm9.gap_ev(s))
@@ -88,7 +88,7 @@ pub fn evaluate_gap_conditioning(
     model: &GraphVae,
     config: &ModelConfig,
     guide: Option<&Guide>,
-    qm9: &Qm9Lookup,
+    qm9: &Qm9Index,
     targets: &[f64],
     n: usize,
     seed: u64,
@@ -121,38 +121,4 @@ pub fn evaluate_gap_conditioning(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(GapEvaluation { rows })
-}
-
-/// Scores every row's novel samples with DFT at `level` and fills in their
-/// gaps (mapped to the `qm9` level's scale) and each row's MAE.
-pub fn score_novel(
-    rows: &mut [TargetRow],
-    scorer: &crate::oracle::Scorer,
-    level: scorer_api::Level,
-) -> Result<()> {
-    let map = crate::oracle::LevelMap::for_level(level);
-    let smiles: Vec<String> = rows.iter().flat_map(|r| r.novel.clone()).collect();
-    let outcomes = scorer.score_all(&smiles, level, |i, outcome| {
-        eprintln!("DFT {}/{}: {} {outcome:?}", i + 1, smiles.len(), smiles[i]);
-    })?;
-    let mut outcomes = outcomes.into_iter();
-    for row in rows {
-        row.novel_dft_gap_ev = (0..row.novel.len())
-            .map(|_| match outcomes.next() {
-                Some(crate::oracle::Outcome::Done {
-                    gap_ev,
-                    converged: true,
-                }) => Some(map.apply(gap_ev)),
-                _ => None,
-            })
-            .collect();
-        let errors: Vec<f64> = row
-            .novel_dft_gap_ev
-            .iter()
-            .flatten()
-            .map(|g| (g - row.target_ev).abs())
-            .collect();
-        row.mae_dft_ev = mean(&errors);
-    }
-    Ok(())
 }

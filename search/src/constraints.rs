@@ -7,12 +7,9 @@
 //! the search is pulled back towards them) and as a hard filter on what goes
 //! to the DFT oracle.
 
-use std::collections::HashSet;
-
 use anyhow::{Result, bail};
-use model_core::chem::rings::ring_frameworks;
 use model_core::chem::{Element, Molecule};
-use model_core::data::Qm9Dataset;
+use training::qm9_index::Qm9Index;
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Constraints {
@@ -27,50 +24,6 @@ pub struct Constraints {
     /// never sees them (`false` in search states written before this rule).
     #[serde(default)]
     pub known_ring_systems: bool,
-}
-
-/// What QM9 already holds: its molecules and its ring-system frameworks.
-#[derive(Clone, Debug, Default)]
-pub struct Qm9Reference {
-    /// Canonical SMILES.
-    pub molecules: HashSet<String>,
-    /// Generic ring-system frameworks (`model_core::chem::rings`).
-    pub frameworks: HashSet<String>,
-}
-
-impl Qm9Reference {
-    pub fn from_dataset(dataset: &Qm9Dataset) -> Qm9Reference {
-        let mut frameworks = HashSet::new();
-        for record in &dataset.records {
-            frameworks.extend(ring_frameworks(&record.molecule));
-        }
-        Qm9Reference {
-            molecules: dataset
-                .records
-                .iter()
-                .map(|r| r.canonical.clone())
-                .collect(),
-            frameworks,
-        }
-    }
-
-    /// Whether QM9 holds the molecule with this canonical SMILES.
-    pub fn contains(&self, canonical: &str) -> bool {
-        self.molecules.contains(canonical)
-    }
-
-    /// How many of the molecule's ring systems have a framework no QM9 molecule has.
-    pub fn new_ring_frameworks(&self, molecule: &Molecule) -> usize {
-        ring_frameworks(molecule)
-            .iter()
-            .filter(|f| !self.frameworks.contains(*f))
-            .count()
-    }
-
-    /// Whether every ring system of the molecule has a framework QM9 has.
-    pub fn has_ring_frameworks_of(&self, molecule: &Molecule) -> bool {
-        self.new_ring_frameworks(molecule) == 0
-    }
 }
 
 /// Penalties in eV, against rewards that are gaps of a few eV.
@@ -105,7 +58,7 @@ pub fn parse_elements(text: &str) -> Result<Vec<Element>> {
 
 impl Constraints {
     /// How far `molecule` is from the constraints, in eV (0 when it meets them).
-    pub fn penalty(&self, molecule: &Molecule, known: &Qm9Reference, canonical: &str) -> f64 {
+    pub fn penalty(&self, molecule: &Molecule, known: &Qm9Index, canonical: &str) -> f64 {
         let mut penalty = self.penalty_novelty_aside(molecule, known);
         if self.novel && known.contains(canonical) {
             penalty += KNOWN;
@@ -114,7 +67,7 @@ impl Constraints {
     }
 
     /// [`Constraints::penalty`] for a molecule whether or not QM9 has it.
-    pub fn penalty_novelty_aside(&self, molecule: &Molecule, known: &Qm9Reference) -> f64 {
+    pub fn penalty_novelty_aside(&self, molecule: &Molecule, known: &Qm9Index) -> f64 {
         let mut penalty = 0.0;
         if let Some(n) = self.heavy_atoms {
             penalty += PER_ATOM_OFF * molecule.heavy_atom_count().abs_diff(n) as f64;
@@ -168,22 +121,19 @@ mod tests {
     }
 
     /// A QM9 stand-in holding these molecules and their ring frameworks.
-    fn reference(smiles: &[&str]) -> Qm9Reference {
+    fn reference(smiles: &[&str]) -> Qm9Index {
         let molecules: Vec<Molecule> = smiles.iter().map(|s| parse_smiles(s).unwrap()).collect();
-        Qm9Reference {
-            molecules: molecules.iter().map(canonical_smiles).collect(),
-            frameworks: molecules.iter().flat_map(ring_frameworks).collect(),
-        }
+        Qm9Index::of_molecules(&molecules)
     }
 
-    fn penalty(smiles: &str, known: &Qm9Reference) -> f64 {
+    fn penalty(smiles: &str, known: &Qm9Index) -> f64 {
         let m = parse_smiles(smiles).unwrap();
         constraints().penalty(&m, known, &canonical_smiles(&m))
     }
 
     #[test]
     fn penalties_grow_with_each_broken_rule() {
-        let none = Qm9Reference::default();
+        let none = Qm9Index::default();
         assert_eq!(penalty("CCCCCCCCO", &none), 0.0);
         assert_eq!(penalty("CCCCCCCO", &none), 1.0);
         assert_eq!(penalty("CCCCCCCCF", &none), 2.0);

@@ -30,9 +30,10 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Backend;
 use crate::checkpoint::{self, Checkpoint};
 use crate::decoder_policy::{Baseline, DecoderPolicy, PolicySettings};
-use crate::evaluate::{Qm9Sets, SampleFigures, sample_figures};
+use crate::evaluate::{SampleFigures, sample_figures};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot::{self, BLUE, GREEN, GREY, Panel, RED};
+use crate::qm9_index::Qm9Index;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NoveltyTuneConfig {
@@ -155,7 +156,7 @@ impl RecentSamples {
 pub fn novelty_rewards(
     molecules: &[Molecule],
     smiles: &[String],
-    sets: &Qm9Sets,
+    sets: &Qm9Index,
     recent: &RecentSamples,
     known_frameworks_only: bool,
 ) -> Vec<f64> {
@@ -165,8 +166,7 @@ pub fn novelty_rewards(
         .zip(smiles)
         .map(|(m, s)| {
             let first = seen.insert(s.as_str()) && !recent.contains(s);
-            let known_frameworks =
-                !known_frameworks_only || sets.reference.has_ring_frameworks_of(m);
+            let known_frameworks = !known_frameworks_only || sets.has_ring_frameworks_of(m);
             if first && known_frameworks && !sets.train.contains(s) {
                 1.0
             } else {
@@ -282,7 +282,7 @@ pub fn tune_novelty(options: NoveltyTuneOptions) -> Result<Vec<TuneMetrics>> {
         (config, policy, recent, Vec::new(), 0)
     };
 
-    let sets = Qm9Sets::from_dataset(&crate::prepare::load_dataset(&options.dataset)?);
+    let sets = Qm9Index::from_dataset(&crate::prepare::load_dataset(&options.dataset)?);
     let evaluate = |policy: &DecoderPolicy| {
         let mut rng = SeededRng::new(EVAL_SEED);
         let (_, molecules) = policy.sample(config.eval_samples, &mut rng);
@@ -396,13 +396,12 @@ pub fn tune_novelty(options: NoveltyTuneOptions) -> Result<Vec<TuneMetrics>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::Qm9Reference;
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
     }
 
-    fn rewards(smiles: &[&str], sets: &Qm9Sets, known_frameworks_only: bool) -> Vec<f64> {
+    fn rewards(smiles: &[&str], sets: &Qm9Index, known_frameworks_only: bool) -> Vec<f64> {
         let molecules: Vec<Molecule> = smiles
             .iter()
             .map(|s| model_core::chem::parse_smiles(s).unwrap())
@@ -414,10 +413,10 @@ mod tests {
 
     #[test]
     fn rewards_only_first_sightings_of_molecules_outside_training() {
-        let sets = Qm9Sets {
+        let sets = Qm9Index {
             train: strings(&["CC", "CO"]).into_iter().collect(),
             held_out: HashSet::new(),
-            reference: Qm9Reference::default(),
+            ..Qm9Index::default()
         };
         // CCN has left the two-sample window; CCC is still in it.
         let got = rewards(&["CC", "CN", "NC", "OC", "NN", "NCC", "CCC"], &sets, false);
@@ -426,13 +425,11 @@ mod tests {
 
     #[test]
     fn known_ring_rule_withholds_rewards_from_new_frameworks() {
-        let sets = Qm9Sets {
+        let sets = Qm9Index {
             train: HashSet::new(),
             held_out: HashSet::new(),
-            reference: Qm9Reference {
-                molecules: HashSet::new(),
-                frameworks: strings(&["C1CC1"]).into_iter().collect(),
-            },
+            frameworks: strings(&["C1CC1"]).into_iter().collect(),
+            ..Qm9Index::default()
         };
         let smiles = ["CC1CC1", "C1CCC1", "C12CC1C2", "CCO"];
         assert_eq!(rewards(&smiles, &sets, true), vec![1.0, 0.0, 0.0, 1.0]);

@@ -8,9 +8,9 @@ use anyhow::Result;
 use model_core::chem::sdf_record;
 use scorer_api::{DftResult, Level};
 
-use super::report::ranked;
-use super::run::SearchState;
-use crate::fsio::write_atomically;
+use crate::report::ranked;
+use crate::run::SearchState;
+use training::fsio::write_atomically;
 
 /// What was written: records, and molecules left out (with the reason).
 #[derive(Debug, Default)]

@@ -17,7 +17,7 @@
 //! - realism: the share breaking each structural rule and the share RDKit
 //!   embeds in 3D, beside the QM9 test split's own shares (`crate::realism`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -30,8 +30,8 @@ use model_core::model::sample::{decode_greedy, encode_means};
 use model_core::model::{GraphVae, ModelConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::qm9_index::Qm9Index;
 use crate::realism::{RuleShares, embeddable_share, rule_shares, spread};
-use crate::search::Qm9Reference;
 
 #[derive(Debug, Serialize)]
 pub struct Evaluation {
@@ -79,31 +79,6 @@ pub struct EvaluateOptions {
     pub python: PathBuf,
 }
 
-/// QM9's canonical SMILES, split into what a model trained on and what it
-/// did not, and what QM9 holds as a whole (molecules, ring frameworks).
-pub struct Qm9Sets {
-    pub train: HashSet<String>,
-    pub held_out: HashSet<String>,
-    pub reference: Qm9Reference,
-}
-
-impl Qm9Sets {
-    pub fn from_dataset(dataset: &Qm9Dataset) -> Qm9Sets {
-        let set = |splits: &[Split]| {
-            splits
-                .iter()
-                .flat_map(|s| dataset.split_records(*s))
-                .map(|r| r.canonical.clone())
-                .collect()
-        };
-        Qm9Sets {
-            train: set(&[Split::Train]),
-            held_out: set(&[Split::Valid, Split::Test]),
-            reference: Qm9Reference::from_dataset(dataset),
-        }
-    }
-}
-
 /// What a set of valid samples looks like.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SampleFigures {
@@ -132,7 +107,7 @@ impl fmt::Display for SampleFigures {
 }
 
 /// The figures of valid samples, each a molecule with its canonical SMILES.
-pub fn sample_figures(samples: &[(&Molecule, &str)], sets: &Qm9Sets) -> SampleFigures {
+pub fn sample_figures(samples: &[(&Molecule, &str)], sets: &Qm9Index) -> SampleFigures {
     let mut distinct: HashMap<&str, &Molecule> = HashMap::new();
     for (m, s) in samples {
         distinct.entry(s).or_insert(m);
@@ -144,7 +119,7 @@ pub fn sample_figures(samples: &[(&Molecule, &str)], sets: &Qm9Sets) -> SampleFi
         .collect();
     let on_frameworks = novel
         .iter()
-        .filter(|m| sets.reference.has_ring_frameworks_of(m))
+        .filter(|m| sets.has_ring_frameworks_of(m))
         .count();
     let held_out = distinct
         .keys()
@@ -236,7 +211,7 @@ pub fn evaluate(
         })
         .collect();
     let pairs: Vec<(&Molecule, &str)> = valid.iter().map(|(m, c)| (*m, c.as_str())).collect();
-    let figures = sample_figures(&pairs, &Qm9Sets::from_dataset(dataset));
+    let figures = sample_figures(&pairs, &Qm9Index::from_dataset(dataset));
 
     let test: Vec<_> = dataset.split_records(Split::Test).collect();
     let mut reconstructed = 0;
@@ -430,6 +405,7 @@ impl fmt::Display for Evaluation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn set(items: &[&str]) -> HashSet<String> {
         items.iter().map(|s| s.to_string()).collect()
@@ -437,10 +413,10 @@ mod tests {
 
     #[test]
     fn figures_count_distinct_molecules() {
-        let sets = Qm9Sets {
+        let sets = Qm9Index {
             train: set(&["CC"]),
             held_out: set(&["CN"]),
-            reference: Qm9Reference::default(),
+            ..Qm9Index::default()
         };
         let smiles = ["CC", "CC", "CN", "C1CC1"];
         let molecules: Vec<Molecule> = smiles.iter().map(|s| parse_smiles(s).unwrap()).collect();

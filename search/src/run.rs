@@ -15,15 +15,16 @@ use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
-use super::constraints::{Constraints, Qm9Reference};
-use super::graph;
-use super::nes::SearchDistribution;
-use crate::backend::Backend;
-use crate::decoder_policy::{Baseline, DecoderPolicy, PolicySettings};
-use crate::fsio::write_atomically;
+use crate::constraints::Constraints;
+use crate::graph;
+use crate::nes::SearchDistribution;
 use crate::oracle::{LevelMap, Outcome, Scorer};
-use crate::surrogate::{Labelled, RefitSettings, load_surrogate_file, refit};
 use scorer_api::Level;
+use training::backend::Backend;
+use training::decoder_policy::{Baseline, DecoderPolicy, PolicySettings};
+use training::fsio::write_atomically;
+use training::qm9_index::Qm9Index;
+use training::surrogate::{Labelled, RefitSettings, load_surrogate_file, refit};
 
 /// Where the search's freedom lies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -228,12 +229,12 @@ pub struct SearchOutcome {
 pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
     std::fs::create_dir_all(&options.out_dir)?;
     let device = options.backend.device();
-    let (vae, vae_config) = crate::generate::load_model(&options.weights, &device)?;
+    let (vae, vae_config) = training::generate::load_model(&options.weights, &device)?;
     let refit_path = options.out_dir.join(REFIT_FILE);
     let state_path = options.out_dir.join(STATE_FILE);
     let (initial_surrogate, surrogate_config) = load_surrogate_file(&options.surrogate, &device)?;
-    let dataset = crate::prepare::load_dataset(&options.dataset)?;
-    let known = Qm9Reference::from_dataset(&dataset);
+    let dataset = training::prepare::load_dataset(&options.dataset)?;
+    let known = Qm9Index::from_dataset(&dataset);
     let scorer = Scorer::connect(&options.scorer_url)?;
     let prescreen_map = LevelMap::for_level(options.settings.prescreen_level);
     let final_map = LevelMap::for_level(options.settings.final_level);
@@ -360,7 +361,7 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
         let fresh = labelled_results(&new_results, level);
         let mae = |model: &GapSurrogate, data: &[Labelled]| {
             let refs: Vec<&Labelled> = data.iter().collect();
-            crate::surrogate::mae_ev(model, &models.surrogate_config, &refs, &models.device)
+            training::surrogate::mae_ev(model, &models.surrogate_config, &refs, &models.device)
         };
         let mae_before = mae(&models.surrogate, &fresh);
         if state.settings.refit_steps > 0 && !discovered.is_empty() {
@@ -421,9 +422,9 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
         state.finals_done = true;
         save_state(options, &state)?;
     }
-    super::report::write_outputs(&options.out_dir, &state, &qm9_gaps)?;
+    crate::report::write_outputs(&options.out_dir, &state, &qm9_gaps)?;
     let sdf_path = options.out_dir.join(VERIFIED_SDF);
-    let sdf = super::sdf::write_verified_sdf(&sdf_path, &state, |smiles, level| {
+    let sdf = crate::sdf::write_verified_sdf(&sdf_path, &state, |smiles, level| {
         scorer.stored_result(smiles, level)
     })?;
     eprintln!(
@@ -440,7 +441,7 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
 fn new_state(
     options: &OptimizeOptions,
     dataset: &Qm9Dataset,
-    known: &Qm9Reference,
+    known: &Qm9Index,
     vae: &GraphVae,
     vae_config: &ModelConfig,
     device: &Device,
@@ -526,7 +527,7 @@ fn graph_population_size(settings: &SearchSettings) -> usize {
 fn eligible_in_qm9<'a>(
     dataset: &'a Qm9Dataset,
     constraints: &Constraints,
-    known: &Qm9Reference,
+    known: &Qm9Index,
 ) -> Vec<&'a Qm9Record> {
     dataset
         .records
@@ -547,7 +548,7 @@ fn generation_rng(settings: &SearchSettings, round: usize, generation: usize) ->
 fn search_round(
     state: &mut SearchState,
     models: &Models,
-    known: &Qm9Reference,
+    known: &Qm9Index,
     round: usize,
 ) -> Vec<Candidate> {
     let settings = state.settings.clone();
@@ -585,7 +586,7 @@ fn search_round(
 fn policy_round(
     state: &mut SearchState,
     models: &mut Models,
-    known: &Qm9Reference,
+    known: &Qm9Index,
     round: usize,
 ) -> Result<Vec<Candidate>> {
     let settings = state.settings.clone();
@@ -616,7 +617,7 @@ fn policy_round(
 fn graph_round(
     state: &mut SearchState,
     models: &Models,
-    known: &Qm9Reference,
+    known: &Qm9Index,
     round: usize,
 ) -> Vec<Candidate> {
     let settings = state.settings.clone();
@@ -662,7 +663,7 @@ fn assess(
     molecules: Vec<Molecule>,
     models: &Models,
     constraints: &Constraints,
-    known: &Qm9Reference,
+    known: &Qm9Index,
 ) -> Vec<Assessed> {
     let refs: Vec<&Molecule> = molecules.iter().collect();
     let gaps = predict_gaps_ev(
@@ -702,7 +703,7 @@ impl RoundLog {
         molecules: Vec<Molecule>,
         models: &Models,
         constraints: &Constraints,
-        known: &Qm9Reference,
+        known: &Qm9Index,
     ) -> Vec<Assessed> {
         let assessed = assess(molecules, models, constraints, known);
         for a in &assessed {
@@ -774,7 +775,7 @@ fn scored_entry(
     round: usize,
     level: Level,
     map: LevelMap,
-    known: &Qm9Reference,
+    known: &Qm9Index,
 ) -> Scored {
     let (dft, error) = match outcome {
         Outcome::Done {
@@ -817,7 +818,7 @@ fn finals(
     models: &Models,
     scorer: &Scorer,
     map: LevelMap,
-    known: &Qm9Reference,
+    known: &Qm9Index,
     progress: bool,
 ) -> Result<()> {
     let level = state.settings.final_level;

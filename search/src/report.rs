@@ -8,10 +8,10 @@ use anyhow::Result;
 use scorer_api::Level;
 use serde::Serialize;
 
-use super::run::{Scored, SearchState};
-use crate::fsio::{csv_text, rounded, write_atomically};
-use crate::plot::{self, BLUE, GREEN, GREY, Panel, RED};
+use crate::run::{Scored, SearchState};
 use plotters::chart::SeriesLabelPosition;
+use training::fsio::{csv_text, rounded, write_atomically};
+use training::plot::{self, BLUE, GREEN, GREY, Panel, RED};
 
 /// DFT results, best first: the final level's, then the pre-screen's; failures last.
 pub fn ranked(state: &SearchState) -> Vec<&Scored> {
