@@ -15,7 +15,7 @@ use model_core::chem::edit::mutate;
 use model_core::chem::{Molecule, parse_smiles};
 use model_core::rng::SeededRng;
 
-use crate::run::Assessed;
+use crate::assess::Assessed;
 
 /// Edits tried per offspring: one or two in a row.
 const MAX_EDITS: usize = 2;

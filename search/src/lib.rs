@@ -11,14 +11,18 @@
 //! finalists are verified at the `qm9` level, beside QM9's own best molecule
 //! under the same constraints.
 
+pub mod assess;
 pub mod conditional;
 pub mod constraints;
 pub mod graph;
 pub mod nes;
 pub mod oracle;
 pub mod report;
+pub mod rounds;
 pub mod run;
 pub mod sdf;
+pub mod state;
 
 pub use constraints::{Constraints, parse_elements};
-pub use run::{OptimizeOptions, SearchOutcome, SearchSettings, SearchState, Strategy, optimize};
+pub use run::{OptimizeOptions, SearchOutcome, optimize};
+pub use state::{SearchSettings, SearchState, Strategy};

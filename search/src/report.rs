@@ -8,7 +8,7 @@ use anyhow::Result;
 use scorer_api::Level;
 use serde::Serialize;
 
-use crate::run::{Scored, SearchState};
+use crate::state::{Scored, SearchState};
 use plotters::chart::SeriesLabelPosition;
 use training::fsio::{csv_text, rounded, write_atomically};
 use training::plot::{self, BLUE, GREEN, GREY, Panel, RED};

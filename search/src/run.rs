@@ -1,163 +1,35 @@
-//! The search loop and its resumable state.
+//! The search loop: rounds of a strategy, the best candidates to the DFT
+//! oracle, the surrogate refitted on what it found, finalists verified.
 
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::prelude::Device;
 use indicatif::{ProgressBar, ProgressStyle};
-use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
-use model_core::data::{Qm9Dataset, Qm9Record, Split};
-use model_core::model::sample::{decode_greedy, encode_means};
-use model_core::model::surrogate::{GapSurrogate, SurrogateConfig, predict_gaps_ev};
+use model_core::chem::{Molecule, parse_smiles};
+use model_core::data::{Qm9Dataset, Split};
+use model_core::model::sample::encode_means;
+use model_core::model::surrogate::{GapSurrogate, predict_gaps_ev};
 use model_core::model::weights::save_surrogate;
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
-use serde::{Deserialize, Serialize};
 
+use crate::assess::{Candidate, Models};
 use crate::constraints::Constraints;
-use crate::graph;
 use crate::nes::SearchDistribution;
 use crate::oracle::{LevelMap, Outcome, Scorer};
+use crate::rounds::{eligible_in_qm9, graph_round, initial_population, policy_round, search_round};
+use crate::state::{
+    RoundFit, SEARCH_STATE_FORMAT, STATE_FILE, Scored, SearchSettings, SearchState, Strategy,
+    read_state,
+};
 use scorer_api::Level;
 use training::backend::Backend;
-use training::decoder_policy::{Baseline, DecoderPolicy, PolicySettings};
+use training::decoder_policy::{DecoderPolicy, PolicySettings};
 use training::fsio::write_atomically;
 use training::qm9_index::Qm9Index;
 use training::surrogate::{Labelled, RefitSettings, load_surrogate_file, refit};
-
-/// Where the search's freedom lies.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// SNES search distributions over the latent z, decoder fixed (greedy decoding)
-    #[default]
-    Latent,
-    /// The decoder fine-tuned as a policy by REINFORCE, with a KL penalty to the trained decoder
-    Decoder,
-    /// Evolution on the molecular graph: valence-checked edits of a population
-    /// seeded with QM9's best and VAE samples, selected on the surrogate
-    Graph,
-}
-
-/// How hard to search; saved with the state so `--resume` continues the same run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SearchSettings {
-    #[serde(default)]
-    pub strategy: Strategy,
-    /// Oracle rounds at the pre-screen level.
-    pub rounds: usize,
-    /// Molecules sent to the pre-screen per round.
-    pub per_round: usize,
-    /// Best pre-screened molecules verified at the final level.
-    pub finalists: usize,
-    /// SNES updates per round.
-    pub generations: usize,
-    /// Search distributions run side by side.
-    pub population: usize,
-    /// Latents drawn per distribution and generation.
-    pub samples: usize,
-    /// Starting spread of each distribution.
-    pub sigma: f32,
-    pub prescreen_level: Level,
-    pub final_level: Level,
-    /// Surrogate refit steps after each round (0: no active learning).
-    pub refit_steps: usize,
-    pub seed: u64,
-}
-
-impl Default for SearchSettings {
-    fn default() -> Self {
-        SearchSettings {
-            strategy: Strategy::Latent,
-            rounds: 4,
-            per_round: 10,
-            finalists: 3,
-            generations: 25,
-            population: 8,
-            samples: 48,
-            sigma: 0.5,
-            prescreen_level: Level::Fast,
-            final_level: Level::Qm9,
-            refit_steps: 150,
-            seed: 0,
-        }
-    }
-}
-
-impl SearchSettings {
-    pub fn dft_budget(&self) -> usize {
-        self.rounds * self.per_round + self.finalists
-    }
-}
-
-/// One DFT result (or failure) for one molecule at one level.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Scored {
-    pub smiles: String,
-    pub round: usize,
-    /// The surrogate's prediction before the molecule was scored.
-    pub predicted_gap_ev: f64,
-    pub level: Level,
-    pub dft_gap_ev: Option<f64>,
-    /// `dft_gap_ev` on the `qm9` level's scale (the calibrated map).
-    pub calibrated_gap_ev: Option<f64>,
-    pub error: Option<String>,
-    pub novel: bool,
-    pub heavy_atoms: usize,
-    /// Oracle calls spent when this result came in.
-    pub calls: usize,
-}
-
-/// The surrogate against DFT in one round.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RoundFit {
-    pub round: usize,
-    /// On this round's new molecules, before they were used (prospective).
-    pub mae_before_ev: f64,
-    /// On every molecule discovered so far, after the refit.
-    pub mae_after_ev: f64,
-    /// On every molecule discovered so far, with the surrogate the search started with.
-    pub mae_initial_ev: f64,
-    pub molecules: usize,
-}
-
-/// The layout of `search.json` this build writes. Files from before the
-/// field existed have the same layout and read as format 1.
-pub const SEARCH_STATE_FORMAT: u32 = 1;
-
-fn format_one() -> u32 {
-    1
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SearchState {
-    #[serde(default = "format_one")]
-    pub format: u32,
-    pub settings: SearchSettings,
-    pub constraints: Constraints,
-    pub rounds_done: usize,
-    pub distributions: Vec<SearchDistribution>,
-    pub scored: Vec<Scored>,
-    pub fits: Vec<RoundFit>,
-    pub finals_done: bool,
-    /// QM9's best molecule under the constraints, by QM9's own gap.
-    pub qm9_best: Option<(String, f64)>,
-    /// The same molecule through our pipeline at the final level.
-    pub qm9_best_final: Option<Scored>,
-    /// Surrogate predictions for the molecules decoded in the first and last round.
-    pub first_round_predictions: Vec<f64>,
-    pub last_round_predictions: Vec<f64>,
-    /// The graph strategy's population (canonical SMILES), carried between rounds.
-    #[serde(default)]
-    pub population: Vec<String>,
-}
-
-impl SearchState {
-    pub fn calls(&self) -> usize {
-        self.scored.len()
-    }
-}
 
 pub struct OptimizeOptions {
     pub out_dir: PathBuf,
@@ -172,45 +44,12 @@ pub struct OptimizeOptions {
     pub progress: bool,
 }
 
-const STATE_FILE: &str = "search.json";
 const REFIT_FILE: &str = "surrogate.bin";
 const POLICY_FILE: &str = "policy.bin";
 /// The verified molecules with their DFT geometries, for RDKit, Open Babel and viewers.
 pub const VERIFIED_SDF: &str = "verified.sdf";
 /// QM9 molecules mixed into each refit batch so the surrogate keeps its knowledge.
 const REPLAY: usize = 8192;
-
-struct Models {
-    policy: Option<DecoderPolicy>,
-    vae: GraphVae,
-    vae_config: ModelConfig,
-    surrogate: GapSurrogate,
-    surrogate_config: SurrogateConfig,
-    device: Device,
-}
-
-/// A decoded candidate with its canonical SMILES and predicted gap.
-struct Candidate {
-    molecule: Molecule,
-    smiles: String,
-    predicted_gap_ev: f64,
-}
-
-/// Reads a search state, refusing one of a format this build does not know
-/// before trying to make sense of its fields.
-pub fn read_state(path: &Path) -> Result<SearchState> {
-    let unreadable = || format!("{} is not a readable search state", path.display());
-    let value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path)?).with_context(unreadable)?;
-    let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(1);
-    if format != u64::from(SEARCH_STATE_FORMAT) {
-        bail!(
-            "{} is a search state of format {format}; this build reads format {SEARCH_STATE_FORMAT}: use the molgap that wrote it, or start the search again in another --out-dir",
-            path.display()
-        );
-    }
-    serde_json::from_value(value).with_context(unreadable)
-}
 
 fn save_state(options: &OptimizeOptions, state: &SearchState) -> Result<()> {
     write_atomically(
@@ -491,254 +330,6 @@ fn new_state(
     })
 }
 
-/// The graph strategy's first population: QM9's best molecules under the
-/// constraints and as many molecules sampled from the VAE's prior.
-fn initial_population(
-    settings: &SearchSettings,
-    eligible: &[&Qm9Record],
-    vae: &GraphVae,
-    vae_config: &ModelConfig,
-    device: &Device,
-) -> Vec<String> {
-    let half = graph_population_size(settings) / 2;
-    let sampled = model_core::model::sample::sample_prior(
-        vae,
-        vae_config,
-        half,
-        settings.seed,
-        256,
-        1.0,
-        device,
-    );
-    eligible
-        .iter()
-        .take(half)
-        .map(|r| r.canonical.clone())
-        .chain(sampled.iter().map(canonical_smiles))
-        .collect()
-}
-
-/// Molecules the graph strategy keeps between generations.
-fn graph_population_size(settings: &SearchSettings) -> usize {
-    settings.population * 8
-}
-
-/// QM9's molecules that meet `constraints`, novelty aside (they are all in QM9).
-fn eligible_in_qm9<'a>(
-    dataset: &'a Qm9Dataset,
-    constraints: &Constraints,
-    known: &Qm9Index,
-) -> Vec<&'a Qm9Record> {
-    dataset
-        .records
-        .iter()
-        .filter(|r| constraints.penalty_novelty_aside(&r.molecule, known) == 0.0)
-        .collect()
-}
-
-/// The generator of one search generation, derived from the seed alone, so a
-/// resumed round draws what an uninterrupted one would.
-fn generation_rng(settings: &SearchSettings, round: usize, generation: usize) -> SeededRng {
-    let step = (round * settings.generations + generation) as u64 + 1;
-    SeededRng::new(settings.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-}
-
-/// SNES generations of one round; returns the candidates that meet every
-/// constraint, best predicted gap first.
-fn search_round(
-    state: &mut SearchState,
-    models: &Models,
-    known: &Qm9Index,
-    round: usize,
-) -> Vec<Candidate> {
-    let settings = state.settings.clone();
-    let constraints = state.constraints.clone();
-    let latent = models.vae_config.latent;
-    let mut log = RoundLog::default();
-    for generation in 0..settings.generations {
-        let mut rng = generation_rng(&settings, round, generation);
-        let draws: Vec<_> = state
-            .distributions
-            .iter()
-            .map(|d| d.draw(settings.samples, &mut rng))
-            .collect();
-        let latents: Vec<f32> = draws
-            .iter()
-            .flat_map(|d| d.latents.iter().copied())
-            .collect();
-        let molecules = decode_greedy(&models.vae, &models.vae_config, &latents, &models.device);
-        let assessed = log.assess(molecules, models, &constraints, known);
-        let rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
-        debug_assert_eq!(latents.len(), rewards.len() * latent);
-        for (dist, (draw, rewards)) in state
-            .distributions
-            .iter_mut()
-            .zip(draws.iter().zip(rewards.chunks(settings.samples)))
-        {
-            dist.update(draw, rewards);
-        }
-    }
-    log.finish(state, round)
-}
-
-/// REINFORCE generations of one round on the decoder policy; returns the
-/// candidates that meet every constraint, best predicted gap first.
-fn policy_round(
-    state: &mut SearchState,
-    models: &mut Models,
-    known: &Qm9Index,
-    round: usize,
-) -> Result<Vec<Candidate>> {
-    let settings = state.settings.clone();
-    let constraints = state.constraints.clone();
-    let batch = settings.population * settings.samples;
-    let mut log = RoundLog::default();
-    for generation in 0..settings.generations {
-        let mut rng = generation_rng(&settings, round, generation);
-        let (z, molecules) = models
-            .policy
-            .as_mut()
-            .expect("decoder strategy has a policy")
-            .sample(batch, &mut rng);
-        let assessed = log.assess(molecules, models, &constraints, known);
-        let rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
-        let molecules: Vec<Molecule> = assessed.into_iter().map(|a| a.molecule).collect();
-        models
-            .policy
-            .as_mut()
-            .expect("decoder strategy has a policy")
-            .update(&z, &molecules, &rewards, Baseline::Batch)?;
-    }
-    Ok(log.finish(state, round))
-}
-
-/// Graph-evolution generations of one round; returns the candidates that meet
-/// every constraint, best predicted gap first.
-fn graph_round(
-    state: &mut SearchState,
-    models: &Models,
-    known: &Qm9Index,
-    round: usize,
-) -> Vec<Candidate> {
-    let settings = state.settings.clone();
-    let constraints = state.constraints.clone();
-    // Rewards come from the surrogate as refitted so far, so the population is re-scored.
-    let parents = graph::parse_population(&state.population);
-    let mut population = assess(parents, models, &constraints, known);
-    let mut log = RoundLog::default();
-    let per_generation = settings.population * settings.samples;
-    for generation in 0..settings.generations {
-        if population.is_empty() {
-            break;
-        }
-        let mut rng = generation_rng(&settings, round, generation);
-        let children =
-            graph::offspring(&population, &constraints.elements, per_generation, &mut rng);
-        population.extend(log.assess(children, models, &constraints, known));
-        population = graph::select(population, graph_population_size(&settings));
-    }
-    state.population = graph::population_smiles(&population);
-    log.finish(state, round)
-}
-
-/// A molecule the surrogate has predicted and the constraints have judged.
-#[derive(Clone, Debug)]
-pub struct Assessed {
-    pub molecule: Molecule,
-    pub smiles: String,
-    pub gap_ev: f64,
-    /// How far it is from the constraints, in eV (0 when it meets them).
-    pub penalty: f64,
-}
-
-impl Assessed {
-    /// What the search climbs: the predicted gap minus the penalties.
-    pub fn reward(&self) -> f64 {
-        self.gap_ev - self.penalty
-    }
-}
-
-/// The surrogate's gaps and the constraints' penalties for `molecules`, in order.
-fn assess(
-    molecules: Vec<Molecule>,
-    models: &Models,
-    constraints: &Constraints,
-    known: &Qm9Index,
-) -> Vec<Assessed> {
-    let refs: Vec<&Molecule> = molecules.iter().collect();
-    let gaps = predict_gaps_ev(
-        &models.surrogate,
-        &models.surrogate_config,
-        &refs,
-        &models.device,
-    );
-    molecules
-        .into_iter()
-        .zip(gaps)
-        .map(|(molecule, gap_ev)| {
-            let smiles = canonical_smiles(&molecule);
-            let penalty = constraints.penalty(&molecule, known, &smiles);
-            Assessed {
-                molecule,
-                smiles,
-                gap_ev,
-                penalty,
-            }
-        })
-        .collect()
-}
-
-/// What one round of any strategy proposed: every prediction, and the
-/// distinct molecules that meet every constraint.
-#[derive(Default)]
-struct RoundLog {
-    pool: HashMap<String, Candidate>,
-    predictions: Vec<f64>,
-}
-
-impl RoundLog {
-    /// [`assess`], recording what it saw.
-    fn assess(
-        &mut self,
-        molecules: Vec<Molecule>,
-        models: &Models,
-        constraints: &Constraints,
-        known: &Qm9Index,
-    ) -> Vec<Assessed> {
-        let assessed = assess(molecules, models, constraints, known);
-        for a in &assessed {
-            self.predictions.push(a.gap_ev);
-            if a.penalty == 0.0 {
-                self.pool.entry(a.smiles.clone()).or_insert(Candidate {
-                    molecule: a.molecule.clone(),
-                    smiles: a.smiles.clone(),
-                    predicted_gap_ev: a.gap_ev,
-                });
-            }
-        }
-        assessed
-    }
-
-    /// Records the round's predictions in `state`; the candidates, best predicted gap first.
-    fn finish(self, state: &mut SearchState, round: usize) -> Vec<Candidate> {
-        if round == 0 {
-            state.first_round_predictions = self.predictions.clone();
-        }
-        state.last_round_predictions = self.predictions;
-        ranked_candidates(self.pool)
-    }
-}
-
-fn ranked_candidates(pool: HashMap<String, Candidate>) -> Vec<Candidate> {
-    let mut candidates: Vec<Candidate> = pool.into_values().collect();
-    candidates.sort_by(|a, b| {
-        b.predicted_gap_ev
-            .total_cmp(&a.predicted_gap_ev)
-            .then_with(|| a.smiles.cmp(&b.smiles))
-    });
-    candidates
-}
-
 fn score(
     scorer: &Scorer,
     picks: &[&Candidate],
@@ -879,27 +470,4 @@ fn finals(
         state.qm9_best_final = Some(entry);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_search_state_of_another_format_is_refused_with_what_to_do() {
-        let dir = std::env::temp_dir().join(format!("molgap-state-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(STATE_FILE);
-        // Fields of a future layout that this build could not read.
-        std::fs::write(&path, r#"{"format": 2, "rounds": {"done": 3}}"#).unwrap();
-        let error = format!("{:#}", read_state(&path).err().unwrap());
-        assert!(
-            error.contains("format 2") && error.contains("another --out-dir"),
-            "{error}"
-        );
-        std::fs::write(&path, "{ not json").unwrap();
-        let error = format!("{:#}", read_state(&path).err().unwrap());
-        assert!(error.contains("not a readable search state"), "{error}");
-        std::fs::remove_dir_all(dir).ok();
-    }
 }

@@ -9,7 +9,7 @@ use model_core::chem::sdf_record;
 use scorer_api::{DftResult, Level};
 
 use crate::report::ranked;
-use crate::run::SearchState;
+use crate::state::SearchState;
 use training::fsio::write_atomically;
 
 /// What was written: records, and molecules left out (with the reason).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use e2e_tests::{project_python, workspace_root};
-use model_core::chem::rings::ring_frameworks;
+use model_core::chem::frameworks::ring_frameworks;
 use model_core::chem::{Element, SmilesOptions, StereoPolicy, parse_smiles, parse_smiles_with};
 use scorer::serve::{ServeConfig, serve};
 use scorer::validate::Limits;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{qm9_wheel, scratch_dir, trainer, workspace_root};
+use common::{ok, qm9_wheel, scratch_dir, trainer, workspace_root};
 use model_core::data::{Qm9Dataset, Split};
 
 fn text(bytes: &[u8]) -> String {
@@ -152,4 +152,45 @@ fn help_lists_every_command() {
     for command in ["prepare", "info", "canon", "bench"] {
         assert!(stdout.contains(command), "{stdout}");
     }
+}
+
+/// Training settings have one source: the defaults in code, a TOML file over
+/// them, flags over both; `--print-config` shows the result, and feeding it
+/// back as `--config` gives the same settings.
+#[test]
+fn print_config_shows_defaults_file_and_flags_layered() {
+    let dir = scratch_dir("config");
+    let defaults = ok(&trainer(&["train", "--print-config"], &dir));
+    assert!(defaults.contains("epochs = 30"), "{defaults}");
+    assert!(defaults.contains("[prior]"), "{defaults}");
+    std::fs::write(
+        dir.join("partial.toml"),
+        "epochs = 4\n[model]\nlatent = 16\n",
+    )
+    .unwrap();
+    let layered = ok(&trainer(
+        &[
+            "train",
+            "--config",
+            "partial.toml",
+            "--seed",
+            "7",
+            "--print-config",
+        ],
+        &dir,
+    ));
+    for expected in ["epochs = 4", "latent = 16", "seed = 7", "batch_size = 128"] {
+        assert!(layered.contains(expected), "{expected} missing:\n{layered}");
+    }
+    std::fs::write(dir.join("full.toml"), &layered).unwrap();
+    let again = ok(&trainer(
+        &["train", "--config", "full.toml", "--print-config"],
+        &dir,
+    ));
+    assert_eq!(again, layered);
+    std::fs::write(dir.join("typo.toml"), "epoch = 4\n").unwrap();
+    let refused = trainer(&["train", "--config", "typo.toml", "--print-config"], &dir);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("not a valid training config"));
+    std::fs::remove_dir_all(dir).ok();
 }

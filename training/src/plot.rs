@@ -8,8 +8,6 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use crate::train::EpochMetrics;
-
 fn register_font() {
     static FONT: Once = Once::new();
     FONT.call_once(|| {
@@ -104,31 +102,4 @@ pub fn line_panels(path: &Path, panels: &[Panel]) -> Result<()> {
     root.present()
         .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(())
-}
-
-/// Reconstruction, KL and gap losses per epoch, train against validation.
-pub fn training_curves(path: &Path, history: &[EpochMetrics]) -> Result<()> {
-    let line = |f: fn(&EpochMetrics) -> f64| points(history, |m| m.epoch as f64, f);
-    let pair = |title, train: fn(&EpochMetrics) -> f64, valid: fn(&EpochMetrics) -> f64| Panel {
-        title,
-        x_desc: "epoch",
-        series: vec![("train", BLUE, line(train)), ("valid", RED, line(valid))],
-        legend: SeriesLabelPosition::UpperRight,
-    };
-    line_panels(
-        path,
-        &[
-            pair(
-                "reconstruction (nats/molecule)",
-                |m| m.train.reconstruction,
-                |m| m.valid.reconstruction,
-            ),
-            pair("KL (nats/molecule)", |m| m.train.kl, |m| m.valid.kl),
-            pair(
-                "gap head (standardised MSE)",
-                |m| m.train.gap,
-                |m| m.valid.gap,
-            ),
-        ],
-    )
 }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use model_core::chem::Molecule;
-use model_core::chem::rings::ring_frameworks;
+use model_core::chem::frameworks::ring_frameworks;
 use model_core::data::{Qm9Dataset, Split};
 
 #[derive(Clone, Debug, Default)]

@@ -251,7 +251,7 @@ fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
         seconds: rounded(m.seconds, 1),
     }));
     write_atomically(&run_dir.join("metrics.csv"), csv.as_bytes())?;
-    plot::training_curves(&run_dir.join("curves.png"), history)
+    training_curves(&run_dir.join("curves.png"), history)
 }
 
 /// Trains and returns the metrics of every epoch (including resumed ones).
@@ -461,5 +461,36 @@ pub(crate) fn progress_bar(
             epoch + 1
         ))
         .expect("valid template"),
+    )
+}
+
+/// Reconstruction, KL and gap losses per epoch, train against validation.
+pub fn training_curves(path: &Path, history: &[EpochMetrics]) -> Result<()> {
+    let line = |f: fn(&EpochMetrics) -> f64| plot::points(history, |m| m.epoch as f64, f);
+    let pair =
+        |title, train: fn(&EpochMetrics) -> f64, valid: fn(&EpochMetrics) -> f64| plot::Panel {
+            title,
+            x_desc: "epoch",
+            series: vec![
+                ("train", plot::BLUE, line(train)),
+                ("valid", plot::RED, line(valid)),
+            ],
+            legend: plotters::chart::SeriesLabelPosition::UpperRight,
+        };
+    plot::line_panels(
+        path,
+        &[
+            pair(
+                "reconstruction (nats/molecule)",
+                |m| m.train.reconstruction,
+                |m| m.valid.reconstruction,
+            ),
+            pair("KL (nats/molecule)", |m| m.train.kl, |m| m.valid.kl),
+            pair(
+                "gap head (standardised MSE)",
+                |m| m.train.gap,
+                |m| m.valid.gap,
+            ),
+        ],
     )
 }

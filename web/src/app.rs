@@ -1,39 +1,14 @@
-//! The page: loads the shipped weights once, then three views share them:
+//! The page: composes the three views, which share the model and the scoring
+//! queue through context (`state.rs`, `score_view.rs`):
 //! Generate (sample and draw), Explore (latent paths and a map of QM9),
 //! Score (DFT through the scorer service).
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::browser;
 use crate::explore::ExploreView;
-use crate::generate::Generator;
 use crate::sample_view::GenerateView;
 use crate::score_view::{ScoreQueue, ScoreView};
-
-/// Where trunk puts the shipped weights (copied from `public/`).
-const WEIGHTS_URL: &str = "weights.bin";
-
-thread_local! {
-    // The model lives outside the reactive graph: it is neither Send nor cheap to clone.
-    static GENERATOR: RefCell<Option<Rc<Generator>>> = const { RefCell::new(None) };
-}
-
-/// The loaded model, once the weights are in.
-pub fn generator() -> Option<Rc<Generator>> {
-    GENERATOR.with(|g| g.borrow().clone())
-}
-
-/// Whether the weights are loaded, and if not, why.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ModelState {
-    Loading,
-    Failed(String),
-    Ready,
-}
+use crate::state::{Model, ModelState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum View {
@@ -64,30 +39,11 @@ impl View {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let model = RwSignal::new(ModelState::Loading);
+    let model = Model::load();
     let view = RwSignal::new(View::Generate);
     let queue = ScoreQueue::new();
     provide_context(model);
     provide_context(queue);
-
-    spawn_local(async move {
-        let loaded = match browser::fetch_bytes(WEIGHTS_URL).await {
-            Ok(bytes) => Generator::load(&bytes).await,
-            Err(e) => Err(e),
-        };
-        match loaded {
-            Ok(g) => {
-                GENERATOR.with(|slot| *slot.borrow_mut() = Some(Rc::new(g)));
-                model.set(ModelState::Ready);
-            }
-            Err(e) => {
-                browser::set_title("molgap: weights failed to load");
-                model.set(ModelState::Failed(format!(
-                    "The model weights could not be loaded ({e}). Check that {WEIGHTS_URL} is served next to this page (trunk copies it from public/)."
-                )));
-            }
-        }
-    });
 
     let tab = move |v: View| {
         let count = queue;
@@ -115,7 +71,7 @@ pub fn App() -> impl IntoView {
                 {View::ALL.into_iter().map(tab).collect_view()}
             </nav>
         </header>
-        <main data-state=move || match model.get() {
+        <main data-state=move || match model.state() {
             ModelState::Loading => "loading",
             ModelState::Failed(_) => "failed",
             ModelState::Ready => "loaded",

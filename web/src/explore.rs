@@ -5,10 +5,11 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::{ModelState, generator};
 use crate::browser;
+use crate::generate::Generator;
 use crate::generate::{Drawn, draw};
 use crate::sample_view::MoleculeCard;
+use crate::state::{Model, ModelState};
 use model_core::chem::{Molecule, parse_smiles};
 use model_core::model::pca::latent_map;
 
@@ -27,8 +28,10 @@ struct PathPoint {
 }
 
 /// Decodes `steps` evenly spaced points between the mean latents of two molecules.
-fn interpolate(from: &str, to: &str, steps: usize) -> Result<Vec<PathPoint>, String> {
-    let g = generator().ok_or("the model is still loading")?;
+fn interpolate(model: Model, from: &str, to: &str, steps: usize) -> Result<Vec<PathPoint>, String> {
+    let g = model
+        .generator_untracked()
+        .ok_or("the model is still loading")?;
     let parse = |s: &str, which: &str| {
         parse_smiles(s.trim()).map_err(|e| format!("the {which} molecule: {e}"))
     };
@@ -95,11 +98,10 @@ fn parse_map_csv(text: &str) -> Result<Vec<(Molecule, f64)>, String> {
         .collect()
 }
 
-async fn load_map(state: RwSignal<MapState>) {
+async fn load_map(state: RwSignal<MapState>, g: std::rc::Rc<Generator>) {
     state.set(MapState::Loading);
     browser::next_frame().await;
     let result = async {
-        let g = generator().ok_or("the model is still loading")?;
         let bytes = browser::fetch_bytes(MAP_URL).await?;
         let text = String::from_utf8(bytes).map_err(|e| e.to_string())?;
         let rows = parse_map_csv(&text)?;
@@ -169,7 +171,7 @@ fn gap_colour(gap: f64, (lo, hi): (f64, f64)) -> String {
 
 #[component]
 pub fn ExploreView(active: Signal<bool>) -> impl IntoView {
-    let model = expect_context::<RwSignal<ModelState>>();
+    let model = Model::from_context();
     let from = RwSignal::new(DEFAULT_FROM.to_string());
     let to = RwSignal::new(DEFAULT_TO.to_string());
     let steps = RwSignal::new(8usize);
@@ -179,17 +181,18 @@ pub fn ExploreView(active: Signal<bool>) -> impl IntoView {
 
     // The map loads the first time the view is shown with the model ready.
     Effect::new(move |_| {
-        if active.get()
-            && model.get() == ModelState::Ready
+        if let Some(g) = model.generator()
+            && active.get()
             && map.get_untracked() == MapState::NotLoaded
         {
-            spawn_local(load_map(map));
+            spawn_local(load_map(map, g));
         }
     });
 
     let on_interpolate = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         path.set(interpolate(
+            model,
             &from.get_untracked(),
             &to.get_untracked(),
             steps.get_untracked(),
@@ -235,7 +238,7 @@ pub fn ExploreView(active: Signal<bool>) -> impl IntoView {
                             }
                         } />
                 </label>
-                <button type="submit" id="interpolate" disabled=move || model.get() != ModelState::Ready>"Interpolate"</button>
+                <button type="submit" id="interpolate" disabled=move || model.state() != ModelState::Ready>"Interpolate"</button>
             </form>
             <p class="hint">"Each point is the greedy decoding of a latent on the straight line between the two molecules' mean latents."</p>
             {move || match path.get() {

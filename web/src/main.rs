@@ -9,6 +9,7 @@ mod generate;
 mod sample_view;
 mod score_view;
 mod scorer;
+mod state;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

@@ -4,10 +4,12 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::{ModelState, generator};
+use std::rc::Rc;
+
 use crate::browser;
-use crate::generate::{self, BackendKind, Drawn};
+use crate::generate::{self, BackendKind, Drawn, Generator};
 use crate::score_view::ScoreQueue;
+use crate::state::{Model, ModelState};
 
 const FIRST_BATCH: usize = 100;
 
@@ -24,19 +26,22 @@ enum Status {
     },
 }
 
-/// Samples `n` molecules with `seed` and publishes them with their timings.
-async fn run_sampling(
-    backend: BackendKind,
-    n: usize,
-    seed: u64,
-    temperature: f32,
-    target_gap: Option<f64>,
+/// Where a sampling run publishes: its status and the drawn molecules.
+#[derive(Clone, Copy)]
+struct Outputs {
     status: RwSignal<Status>,
     molecules: RwSignal<Vec<Drawn>>,
+}
+
+/// Samples `n` molecules with `seed` and publishes them with their timings.
+async fn run_sampling(
+    generator: Rc<Generator>,
+    backend: BackendKind,
+    (n, seed): (usize, u64),
+    temperature: f32,
+    target_gap: Option<f64>,
+    Outputs { status, molecules }: Outputs,
 ) {
-    let Some(generator) = generator() else {
-        return;
-    };
     status.set(Status::Sampling);
     browser::next_frame().await;
     let start = browser::now_ms();
@@ -65,9 +70,10 @@ async fn run_sampling(
 
 #[component]
 pub fn GenerateView() -> impl IntoView {
-    let model = expect_context::<RwSignal<ModelState>>();
+    let model = Model::from_context();
     let status = RwSignal::new(Status::Waiting);
     let molecules = RwSignal::new(Vec::<Drawn>::new());
+    let outputs = Outputs { status, molecules };
     let count = RwSignal::new(FIRST_BATCH);
     let seed = RwSignal::new(0u64);
     let temperature = RwSignal::new(1.0f32);
@@ -75,19 +81,12 @@ pub fn GenerateView() -> impl IntoView {
     let target_gap = RwSignal::new(None::<f64>);
     // Chosen when the weights are in: `?backend=cpu|webgpu`, else the model's preference.
     let backend = RwSignal::new(BackendKind::Cpu);
-    let has_webgpu =
-        move || model.get() == ModelState::Ready && generator().is_some_and(|g| g.has_webgpu());
+    let has_webgpu = move || model.generator().is_some_and(|g| g.has_webgpu());
 
     // The first batch, as soon as the weights are in.
-    Effect::new(move |started: Option<bool>| {
-        if started == Some(true) {
-            return true;
-        }
-        if model.get() != ModelState::Ready {
-            return false;
-        }
-        let Some(g) = generator() else {
-            return false;
+    spawn_local(async move {
+        let Some(g) = model.ready().await else {
+            return;
         };
         let chosen = match browser::query_param("backend").as_deref() {
             Some("cpu") => BackendKind::Cpu,
@@ -95,33 +94,27 @@ pub fn GenerateView() -> impl IntoView {
             _ => g.preferred_backend(),
         };
         backend.set(chosen);
-        spawn_local(run_sampling(
-            chosen,
-            FIRST_BATCH,
-            0,
-            1.0,
-            None,
-            status,
-            molecules,
-        ));
-        true
+        run_sampling(g, chosen, (FIRST_BATCH, 0), 1.0, None, outputs).await;
     });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let Some(g) = model.generator_untracked() else {
+            return;
+        };
         spawn_local(run_sampling(
+            g,
             backend.get(),
-            count.get(),
-            seed.get(),
+            (count.get(), seed.get()),
             temperature.get(),
             target_gap.get(),
-            status,
-            molecules,
+            outputs,
         ));
     };
     // Sampling needs loaded weights and no sampling under way.
-    let busy = move || model.get() != ModelState::Ready || matches!(status.get(), Status::Sampling);
-    let state = move || match (model.get(), status.get()) {
+    let busy =
+        move || model.state() != ModelState::Ready || matches!(status.get(), Status::Sampling);
+    let state = move || match (model.state(), status.get()) {
         (ModelState::Failed(_), _) => "failed",
         (_, Status::Sampling) | (ModelState::Loading, _) | (_, Status::Waiting) => "sampling",
         (_, Status::Failed(_)) => "failed",
@@ -191,14 +184,14 @@ pub fn GenerateView() -> impl IntoView {
                     }>"Download SMILES"</button>
             </form>
             <p class="status" role="status" aria-live="polite" id="status">
-                {move || match (model.get(), status.get()) {
+                {move || match (model.state(), status.get()) {
                     (ModelState::Failed(message), _) => view! { <span class="error">{message}</span> }.into_any(),
                     (ModelState::Loading, _) => view! { <span>"Loading the model weights…"</span> }.into_any(),
                     (_, Status::Waiting | Status::Sampling) => view! { <span>"Sampling…"</span> }.into_any(),
                     (_, Status::Failed(message)) => view! { <span class="error">{message}</span> }.into_any(),
                     (_, Status::Ready { backend, count, sample_ms, draw_ms }) => {
                         let rate = count as f64 / (sample_ms / 1000.0).max(1e-9);
-                        let fallback = generator()
+                        let fallback = model.generator()
                             .filter(|_| backend == BackendKind::Cpu)
                             .and_then(|g| g.webgpu_note().map(|w| format!(" WebGPU is not used: {w}.")))
                             .unwrap_or_default();

@@ -7,10 +7,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
 
-use crate::app::generator;
 use crate::browser;
 use crate::generate::Drawn;
 use crate::scorer::{self, Job, JobState, Level, ScorerClient};
+use crate::state::Model;
 
 #[wasm_bindgen(module = "/src/viewer3d.js")]
 extern "C" {
@@ -33,12 +33,14 @@ pub enum EntryState {
     Error(String),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// One molecule in the list; its state is a signal of its own, so a state
+/// change re-renders the parts of its row that show it, not the row.
+#[derive(Clone, Debug)]
 pub struct Entry {
     pub key: usize,
     pub molecule: Drawn,
     pub level: Level,
-    pub state: EntryState,
+    pub state: RwSignal<EntryState>,
 }
 
 /// The molecules sent for scoring, and where and how to score them.
@@ -74,18 +76,19 @@ impl ScoreQueue {
                 key,
                 molecule,
                 level: self.level.get_untracked(),
-                state: EntryState::Sending,
+                state: RwSignal::new(EntryState::Sending),
             })
         });
         spawn_local(self.watch(key));
     }
 
     fn set_state(&self, key: usize, state: EntryState) {
-        self.entries.update(|entries| {
-            if let Some(e) = entries.iter_mut().find(|e| e.key == key) {
-                e.state = state;
-            }
-        });
+        let signal = self
+            .entries
+            .with_untracked(|entries| entries.iter().find(|e| e.key == key).map(|e| e.state));
+        if let Some(signal) = signal {
+            signal.set(state);
+        }
     }
 
     /// Submits entry `key` and follows its job until it is done or failed.
@@ -118,6 +121,7 @@ impl ScoreQueue {
 #[component]
 pub fn ScoreView() -> impl IntoView {
     let queue = expect_context::<ScoreQueue>();
+    let model = Model::from_context();
     let health = RwSignal::new(None::<Result<String, String>>);
     let typed = RwSignal::new(String::new());
     let typed_error = RwSignal::new(None::<String>);
@@ -141,7 +145,7 @@ pub fn ScoreView() -> impl IntoView {
     };
     let add_typed = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(g) = generator() else {
+        let Some(g) = model.generator_untracked() else {
             typed_error.set(Some("The model is still loading.".into()));
             return;
         };
@@ -191,7 +195,7 @@ pub fn ScoreView() -> impl IntoView {
             </form>
             {move || typed_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="jobs" aria-label="scoring jobs">
-                <For each=move || queue.entries.get() key=|e| (e.key, format!("{:?}", e.state)) let(entry)>
+                <For each=move || queue.entries.get() key=|e| e.key let(entry)>
                     <JobRow entry=entry />
                 </For>
             </div>
@@ -205,17 +209,26 @@ fn JobRow(entry: Entry) -> impl IntoView {
     let viewer = NodeRef::<html::Div>::new();
     let viewer_error = RwSignal::new(None::<String>);
     let opened = RwSignal::new(false);
-    let (state_label, detail) = match &entry.state {
-        EntryState::Sending => ("sending", None),
-        EntryState::Job(job) => (job.state.name(), Some(job.clone())),
-        EntryState::Error(_) => ("unreachable", None),
-    };
     let key = entry.key;
+    let state = entry.state;
     let predicted = entry.molecule.predicted_gap_ev;
-    let result = detail.as_ref().and_then(|j| j.result.clone());
-    let xyz = result.as_ref().map(|r| r.xyz.clone());
+    let label = move || {
+        state.with(|s| match s {
+            EntryState::Sending => "sending",
+            EntryState::Job(job) => job.state.name(),
+            EntryState::Error(_) => "unreachable",
+        })
+    };
+    let result = Memo::new(move |_| {
+        state.with(|s| match s {
+            EntryState::Job(job) => job.result.clone(),
+            _ => None,
+        })
+    });
     let show_3d = move |_| {
-        let Some(xyz) = xyz.clone() else { return };
+        let Some(xyz) = result.with_untracked(|r| r.as_ref().map(|r| r.xyz.clone())) else {
+            return;
+        };
         let Some(element) = viewer.get_untracked() else {
             return;
         };
@@ -230,15 +243,15 @@ fn JobRow(entry: Entry) -> impl IntoView {
         });
     };
     view! {
-        <article class="job" data-state=state_label data-smiles=entry.molecule.smiles.clone()>
+        <article class="job" data-state=label data-smiles=entry.molecule.smiles.clone()>
             <div class="drawing" role="img" aria-label=format!("structure of {}", entry.molecule.smiles)
                 inner_html=entry.molecule.svg.clone() />
             <div class="job-facts">
                 <code>{entry.molecule.smiles.clone()}</code>
-                <p><span class=format!("pill {state_label}")>{state_label}</span>{format!(" at level {}", entry.level)}</p>
+                <p><span class=move || format!("pill {}", label())>{label}</span>{format!(" at level {}", entry.level)}</p>
                 <table>
                     <tr><th scope="row">"predicted gap"</th><td>{format!("{predicted:.2} eV")}</td></tr>
-                    {result.clone().map(|r| view! {
+                    {move || result.get().map(|r| view! {
                         <tr><th scope="row">"DFT HOMO"</th><td class="homo">{format!("{:.3} eV", r.homo_ev)}</td></tr>
                         <tr><th scope="row">"DFT LUMO"</th><td class="lumo">{format!("{:.3} eV", r.lumo_ev)}</td></tr>
                         <tr><th scope="row">"DFT gap"</th><td class="dft-gap"><strong>{format!("{:.3} eV", r.gap_ev)}</strong>
@@ -247,17 +260,17 @@ fn JobRow(entry: Entry) -> impl IntoView {
                             if r.converged { "" } else { ", SCF not converged" })}</td></tr>
                     })}
                 </table>
-                {match &entry.state {
+                {move || match state.get() {
                     EntryState::Error(message) => Some(view! {
-                        <p class="error">{message.clone()}</p>
+                        <p class="error">{message}</p>
                         <button type="button" class="secondary retry" on:click=move |_| spawn_local(queue.watch(key))>"Retry"</button>
                     }.into_any()),
                     EntryState::Job(job) if job.state == JobState::Failed => Some(view! {
-                        <p class="error">{format!("The calculation failed: {}", job.error.clone().unwrap_or_default())}</p>
+                        <p class="error">{format!("The calculation failed: {}", job.error.unwrap_or_default())}</p>
                     }.into_any()),
                     _ => None,
                 }}
-                {result.is_some().then(|| view! {
+                {move || result.with(Option::is_some).then(|| view! {
                     <button type="button" class="secondary show-3d" on:click=show_3d>"3D view"</button>
                 })}
                 {move || viewer_error.get().map(|e| view! { <p class="error">{e}</p> })}

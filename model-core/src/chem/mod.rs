@@ -12,6 +12,7 @@ pub mod atom_order;
 pub mod depict;
 pub mod edit;
 pub mod element;
+pub mod frameworks;
 pub mod molecule;
 pub mod random_smiles;
 pub mod rings;

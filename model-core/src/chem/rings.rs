@@ -1,14 +1,10 @@
-//! Ring perception: which bonds lie on rings, the ring systems they form, and
-//! each system's generic framework.
-//!
-//! A framework is the ring system alone with every atom made carbon and every
-//! bond single, written as canonical SMILES: `c1ccccc1` and `C1CCNCC1` share
-//! `C1CCCCC1`. Rings sharing an atom (spiro) or a bond (fused, bridged) form
-//! one system.
+//! Ring perception: which bonds lie on rings and the ring systems they form.
+//! Rings sharing an atom (spiro) or a bond (fused, bridged) form one system.
+//! (A system's generic framework, named by its SMILES, is `frameworks.rs`.)
 
+use super::Molecule;
 use super::molecule::find;
 use super::structure::BondGraph;
-use super::{Atom, Bond, BondOrder, Element, Molecule, canonical_smiles};
 
 /// The size of the smallest ring through each bond (`None` off rings): the
 /// shortest path between its atoms that avoids the bond itself, plus one.
@@ -79,46 +75,10 @@ pub fn ring_systems(molecule: &Molecule) -> Vec<RingSystem> {
     systems
 }
 
-/// The generic framework of each ring system (see the module documentation).
-pub fn ring_frameworks(molecule: &Molecule) -> Vec<String> {
-    ring_systems(molecule)
-        .iter()
-        .map(|system| {
-            let local = |atom: usize| {
-                system
-                    .atoms
-                    .binary_search(&atom)
-                    .expect("ring bonds join ring atoms")
-            };
-            let atoms = vec![Atom::neutral(Element::C); system.atoms.len()];
-            let bonds = system
-                .bonds
-                .iter()
-                .map(|&i| {
-                    let bond = &molecule.bonds()[i];
-                    Bond::new(
-                        local(bond.a as usize),
-                        local(bond.b as usize),
-                        BondOrder::Single,
-                    )
-                })
-                .collect();
-            // At most four ring bonds per atom, and one connected system, so
-            // the all-carbon skeleton is always a valid molecule.
-            let skeleton = Molecule::new(atoms, bonds).expect("a ring skeleton is a valid alkane");
-            canonical_smiles(&skeleton)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::chem::parse_smiles;
-
-    fn frameworks(smiles: &str) -> Vec<String> {
-        ring_frameworks(&parse_smiles(smiles).unwrap())
-    }
 
     #[test]
     fn chains_have_no_ring_bonds() {
@@ -134,7 +94,6 @@ mod tests {
         let systems = ring_systems(&m);
         assert_eq!(systems.len(), 2);
         assert_eq!(ring_bonds(&m).iter().filter(|r| **r).count(), 6);
-        assert_eq!(frameworks("C1CC1CC1CC1"), ["C1CC1", "C1CC1"]);
     }
 
     #[test]
@@ -143,13 +102,5 @@ mod tests {
             let m = parse_smiles(smiles).unwrap();
             assert_eq!(ring_systems(&m).len(), 1, "{smiles}");
         }
-    }
-
-    #[test]
-    fn frameworks_forget_elements_and_bond_orders() {
-        assert_eq!(frameworks("c1ccccc1O"), ["C1CCCCC1"]);
-        assert_eq!(frameworks("C1CCNCC1"), ["C1CCCCC1"]);
-        assert_eq!(frameworks("O=C1C=CC(=O)N1C"), ["C1CCCC1"]);
-        assert_ne!(frameworks("C1CC2CC1C2"), frameworks("C1CCC2CC2C1"));
     }
 }

@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::{Bool, Int, TensorData};
 
 use super::construction::{ATOM_CHOICES, BOND_CHOICES};
-use super::decoder::{distance_index, free_valence_index, links_width};
+use super::inputs::{distance_index, free_valence_index, links_width};
 use super::target::DecodingTarget;
 use crate::chem::Molecule;
 
@@ -36,7 +36,7 @@ pub struct DecoderBatch {
     /// Previous token per step, `[graphs, steps]`.
     pub prev_token: Tensor<2, Int>,
     /// What the previous atom bonded to, `[graphs, steps, links_width]`
-    /// (see [`super::decoder::record_link`]).
+    /// (see [`super::inputs::record_link`]).
     pub prev_links: Tensor<3>,
     /// Flattened `[graphs * steps]` atom targets, masks and weights.
     pub atom_target: Tensor<1, Int>,

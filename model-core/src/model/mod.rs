@@ -6,6 +6,7 @@ pub mod config;
 pub mod construction;
 pub mod decoder;
 pub mod encoder;
+pub mod inputs;
 pub mod mixture;
 pub mod order;
 pub mod pca;

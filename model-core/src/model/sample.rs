@@ -9,7 +9,7 @@ use burn::tensor::{Int, TensorData};
 
 use super::batch::{GraphBatch, START_TOKEN};
 use super::construction::{ATOM_CHOICES, BOND_CHOICES, Construction, STOP};
-use super::decoder::{free_valence_index, links_width, record_link};
+use super::inputs::{free_valence_index, links_width, record_link};
 use super::prior::PriorError;
 use super::vae::GraphVae;
 use crate::chem::Molecule;

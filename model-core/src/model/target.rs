@@ -2,7 +2,7 @@
 //! canonical BFS order, with the mask in force at every decision.
 
 use super::construction::{AtomMask, BondMask, Construction, STOP, state_index};
-use super::decoder::{links_width, record_link};
+use super::inputs::{links_width, record_link};
 use super::order::canonical_bfs_order;
 use crate::chem::ATOM_STATES;
 use crate::chem::Molecule;

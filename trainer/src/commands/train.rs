@@ -13,9 +13,14 @@ use training::{prepare, train};
 /// Train the graph VAE on the QM9 training split (checkpoints each epoch)
 #[derive(Args)]
 pub struct TrainArgs {
-    /// TOML file with training settings (see trainer/default.toml); flags override it
+    /// TOML file with training settings, any subset of what --print-config
+    /// shows (the rest keep their defaults); flags override it
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Print the settings this command would train with (defaults, then
+    /// --config, then flags) as TOML, and stop
+    #[arg(long)]
+    print_config: bool,
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
     /// Directory for checkpoint.bin, weights.bin, metrics.csv, curves.png, config.toml
@@ -50,6 +55,7 @@ impl TrainArgs {
     pub fn run(self) -> Result<ExitCode> {
         let TrainArgs {
             config,
+            print_config,
             data_dir,
             out,
             backend,
@@ -95,6 +101,10 @@ impl TrainArgs {
         }
         if let Some(v) = prior_components {
             settings.prior.components = v;
+        }
+        if print_config {
+            out!("{}", toml::to_string(&settings)?);
+            return Ok(ExitCode::SUCCESS);
         }
         let history = train::train(TrainOptions {
             config: settings,

@@ -1,196 +1,32 @@
-//! The versioned JSON API: handlers over `scorer-api`'s types, described
-//! by the OpenAPI document `openapi.rs` generates from them.
-//!
-//! Every error is JSON, `{"error": MESSAGE, "code": CODE}`, with a 4xx status
-//! that says whose fault it is (`guard::json_errors` rewrites the few that
-//! axum and tower-http produce as text); bad molecules are refused here,
-//! before any worker sees them.
+//! The endpoints, each annotated for the OpenAPI document.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Result;
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use std::net::SocketAddr;
-
-use anyhow::{Result, bail};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router, middleware};
 use scorer_api::{
     Disposition, ErrorBody, Health, InvalidMolecule, Job, JobState, Level, LevelInfo,
     Limits as ApiLimits, MoleculeResults, SubmitRequest, Submitted, SubmittedJob,
 };
 use serde_json::Value;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::services::ServeDir;
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-use crate::guard::{self, Access};
-use crate::limit::{NewJobLimiter, Refusal};
+use super::error::ApiError;
+use super::state::AppState;
+use crate::limit::Refusal;
 use crate::lock;
-use crate::store::Store;
-use crate::validate::{Limits, validate_smiles};
-use crate::workers::Signals;
+use crate::validate::validate_smiles;
 
 /// Longest a client may ask `GET /v1/jobs/{id}?wait=` to hold the request.
 pub const MAX_WAIT: Duration = Duration::from_secs(scorer_api::MAX_WAIT_S);
-/// Longest any request may take (a full long-poll and some).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
-/// Longest a client may take to send its body.
-const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Suggested pause after a full queue.
 const RETRY_AFTER_S: u64 = 30;
-
-pub struct AppState {
-    pub store: Arc<Store>,
-    pub signals: Arc<Signals>,
-    pub limits: Limits,
-    pub queue_capacity: usize,
-    pub workers: usize,
-    pub job_timeout: Duration,
-    pub worker_versions: Arc<Mutex<Value>>,
-    pub new_jobs: NewJobLimiter,
-}
-
-/// How the HTTP layer is set up, beside the handlers' state.
-#[derive(Clone, Debug)]
-pub struct HttpConfig {
-    /// Web origins allowed by CORS; `*` allows any.
-    pub allowed_origins: Vec<String>,
-    pub max_body_bytes: usize,
-    pub access: Access,
-    /// The built browser app (trunk's `dist/`), served at `/` beside the API,
-    /// so the page and the API share one origin and need no CORS.
-    pub app_dir: Option<std::path::PathBuf>,
-}
-
-async fn no_endpoint() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such endpoint; see /v1/health and the README",
-    )
-}
-
-/// What answers outside the API's routes: the app's files when there is an
-/// app, else (and for files it lacks) a JSON 404.
-fn static_files(app_dir: Option<&std::path::Path>) -> axum::routing::MethodRouter {
-    match app_dir {
-        Some(dir) => axum::routing::get_service(
-            ServeDir::new(dir)
-                .append_index_html_on_directories(true)
-                .not_found_service(axum::routing::any(no_endpoint)),
-        ),
-        None => axum::routing::any(no_endpoint),
-    }
-}
-
-/// The CORS origins, checked: `*` alone means any origin; anything else must
-/// be `scheme://host[:port]`.
-fn allowed_origins(origins: &[String]) -> Result<AllowOrigin> {
-    if origins.iter().any(|o| o == "*") {
-        return Ok(AllowOrigin::any());
-    }
-    let mut values = Vec::with_capacity(origins.len());
-    for origin in origins {
-        let uri: axum::http::Uri = origin
-            .parse()
-            .map_err(|_| anyhow::anyhow!("--allow-origin {origin:?} is not an origin"))?;
-        let bare = uri.path_and_query().is_none_or(|p| p.as_str() == "/");
-        if uri.scheme().is_none() || uri.authority().is_none() || !bare {
-            bail!(
-                "--allow-origin {origin:?} is not an origin; write it as scheme://host[:port], e.g. http://127.0.0.1:8080"
-            );
-        }
-        values.push(HeaderValue::from_str(origin.trim_end_matches('/'))?);
-    }
-    Ok(AllowOrigin::list(values))
-}
-
-pub fn router(state: Arc<AppState>, http: &HttpConfig) -> Result<Router> {
-    let cors = CorsLayer::new()
-        .allow_origin(allowed_origins(&http.allowed_origins)?)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
-    let access = http.access.clone();
-    Ok(Router::new()
-        .route("/v1/jobs", post(submit))
-        .route("/v1/jobs/{id}", get(job))
-        .route("/v1/jobs/{id}/geometry", get(geometry))
-        .route("/v1/molecules", get(molecule))
-        .route("/v1/health", get(health))
-        .route("/v1/openapi.json", get(openapi))
-        .fallback_service(static_files(http.app_dir.as_deref()))
-        .layer(DefaultBodyLimit::max(http.max_body_bytes))
-        // Outermost last: errors become JSON, panics 500s, then the time
-        // limits, the request's shape, its Host, CORS, and the token.
-        .layer(middleware::from_fn_with_state(
-            access.clone(),
-            guard::check_token,
-        ))
-        .layer(cors)
-        .layer(middleware::from_fn_with_state(access, guard::check_host))
-        .layer(middleware::from_fn(guard::request_shape))
-        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(CatchPanicLayer::new())
-        .layer(middleware::from_fn(guard::json_errors))
-        .with_state(state))
-}
-
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    details: Option<Vec<InvalidMolecule>>,
-    /// Seconds for `Retry-After`.
-    retry_after: Option<u64>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            details: None,
-            retry_after: None,
-        }
-    }
-
-    fn internal(e: anyhow::Error) -> ApiError {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("{e:#}"),
-        )
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: self.message,
-            code: self.code.to_string(),
-            details: self.details,
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-    }
-}
 
 fn parse_level(name: &str) -> Result<Level, ApiError> {
     name.parse().map_err(|e: scorer_api::UnknownLevel| {
@@ -214,7 +50,7 @@ fn parse_level(name: &str) -> Result<Level, ApiError> {
             body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))),
     )
 )]
-async fn submit(
+pub async fn submit(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Json<Value>, JsonRejection>,
@@ -397,7 +233,7 @@ fn parse_job_id(id: &str) -> Result<i64, ApiError> {
         (status = 404, description = "No such job (no_such_job)", body = ErrorBody),
     )
 )]
-async fn job(
+pub async fn job(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -459,7 +295,7 @@ async fn job(
         (status = 409, description = "The job is not done (not_done)", body = ErrorBody),
     )
 )]
-async fn geometry(
+pub async fn geometry(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -534,7 +370,7 @@ async fn geometry(
         (status = 422, description = "An invalid molecule (invalid_molecule)", body = ErrorBody),
     )
 )]
-async fn molecule(
+pub async fn molecule(
     State(state): State<Arc<AppState>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<MoleculeResults>, ApiError> {
@@ -575,7 +411,7 @@ async fn molecule(
     tag = "v1",
     responses((status = 200, description = "Service status", body = Health))
 )]
-async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
+pub async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
     let queue = state.store.counts().map_err(ApiError::internal)?;
     let levels = Level::ALL
         .iter()
@@ -601,9 +437,4 @@ async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiE
         levels,
         worker_versions,
     }))
-}
-
-/// This API's OpenAPI document.
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::document())
 }

@@ -1,0 +1,167 @@
+//! One round of each strategy: SNES over the latent space, REINFORCE on the
+//! decoder policy, or graph evolution; and where each strategy starts.
+
+use anyhow::Result;
+use burn::prelude::Device;
+use model_core::chem::{Molecule, canonical_smiles};
+use model_core::data::{Qm9Dataset, Qm9Record};
+use model_core::model::sample::decode_greedy;
+use model_core::model::{GraphVae, ModelConfig};
+use model_core::rng::SeededRng;
+use training::decoder_policy::Baseline;
+use training::qm9_index::Qm9Index;
+
+use crate::assess::{Assessed, Candidate, Models, RoundLog, assess};
+use crate::constraints::Constraints;
+use crate::graph;
+use crate::state::{SearchSettings, SearchState};
+
+/// The graph strategy's first population: QM9's best molecules under the
+/// constraints and as many molecules sampled from the VAE's prior.
+pub fn initial_population(
+    settings: &SearchSettings,
+    eligible: &[&Qm9Record],
+    vae: &GraphVae,
+    vae_config: &ModelConfig,
+    device: &Device,
+) -> Vec<String> {
+    let half = graph_population_size(settings) / 2;
+    let sampled = model_core::model::sample::sample_prior(
+        vae,
+        vae_config,
+        half,
+        settings.seed,
+        256,
+        1.0,
+        device,
+    );
+    eligible
+        .iter()
+        .take(half)
+        .map(|r| r.canonical.clone())
+        .chain(sampled.iter().map(canonical_smiles))
+        .collect()
+}
+
+/// Molecules the graph strategy keeps between generations.
+pub fn graph_population_size(settings: &SearchSettings) -> usize {
+    settings.population * 8
+}
+
+/// QM9's molecules that meet `constraints`, novelty aside (they are all in QM9).
+pub fn eligible_in_qm9<'a>(
+    dataset: &'a Qm9Dataset,
+    constraints: &Constraints,
+    known: &Qm9Index,
+) -> Vec<&'a Qm9Record> {
+    dataset
+        .records
+        .iter()
+        .filter(|r| constraints.penalty_novelty_aside(&r.molecule, known) == 0.0)
+        .collect()
+}
+
+/// The generator of one search generation, derived from the seed alone, so a
+/// resumed round draws what an uninterrupted one would.
+pub fn generation_rng(settings: &SearchSettings, round: usize, generation: usize) -> SeededRng {
+    let step = (round * settings.generations + generation) as u64 + 1;
+    SeededRng::new(settings.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// SNES generations of one round; returns the candidates that meet every
+/// constraint, best predicted gap first.
+pub fn search_round(
+    state: &mut SearchState,
+    models: &Models,
+    known: &Qm9Index,
+    round: usize,
+) -> Vec<Candidate> {
+    let settings = state.settings.clone();
+    let constraints = state.constraints.clone();
+    let latent = models.vae_config.latent;
+    let mut log = RoundLog::default();
+    for generation in 0..settings.generations {
+        let mut rng = generation_rng(&settings, round, generation);
+        let draws: Vec<_> = state
+            .distributions
+            .iter()
+            .map(|d| d.draw(settings.samples, &mut rng))
+            .collect();
+        let latents: Vec<f32> = draws
+            .iter()
+            .flat_map(|d| d.latents.iter().copied())
+            .collect();
+        let molecules = decode_greedy(&models.vae, &models.vae_config, &latents, &models.device);
+        let assessed = log.assess(molecules, models, &constraints, known);
+        let rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
+        debug_assert_eq!(latents.len(), rewards.len() * latent);
+        for (dist, (draw, rewards)) in state
+            .distributions
+            .iter_mut()
+            .zip(draws.iter().zip(rewards.chunks(settings.samples)))
+        {
+            dist.update(draw, rewards);
+        }
+    }
+    log.finish(state, round)
+}
+
+/// REINFORCE generations of one round on the decoder policy; returns the
+/// candidates that meet every constraint, best predicted gap first.
+pub fn policy_round(
+    state: &mut SearchState,
+    models: &mut Models,
+    known: &Qm9Index,
+    round: usize,
+) -> Result<Vec<Candidate>> {
+    let settings = state.settings.clone();
+    let constraints = state.constraints.clone();
+    let batch = settings.population * settings.samples;
+    let mut log = RoundLog::default();
+    for generation in 0..settings.generations {
+        let mut rng = generation_rng(&settings, round, generation);
+        let (z, molecules) = models
+            .policy
+            .as_mut()
+            .expect("decoder strategy has a policy")
+            .sample(batch, &mut rng);
+        let assessed = log.assess(molecules, models, &constraints, known);
+        let rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
+        let molecules: Vec<Molecule> = assessed.into_iter().map(|a| a.molecule).collect();
+        models
+            .policy
+            .as_mut()
+            .expect("decoder strategy has a policy")
+            .update(&z, &molecules, &rewards, Baseline::Batch)?;
+    }
+    Ok(log.finish(state, round))
+}
+
+/// Graph-evolution generations of one round; returns the candidates that meet
+/// every constraint, best predicted gap first.
+pub fn graph_round(
+    state: &mut SearchState,
+    models: &Models,
+    known: &Qm9Index,
+    round: usize,
+) -> Vec<Candidate> {
+    let settings = state.settings.clone();
+    let constraints = state.constraints.clone();
+    // Rewards come from the surrogate as refitted so far, so the population is re-scored.
+    let parents = graph::parse_population(&state.population);
+    let mut population = assess(parents, models, &constraints, known);
+    let mut log = RoundLog::default();
+    let per_generation = settings.population * settings.samples;
+    for generation in 0..settings.generations {
+        if population.is_empty() {
+            break;
+        }
+        let mut rng = generation_rng(&settings, round, generation);
+        let children =
+            graph::offspring(&population, &constraints.elements, per_generation, &mut rng);
+        population.extend(log.assess(children, models, &constraints, known));
+        population = graph::select(population, graph_population_size(&settings));
+    }
+    state.population = graph::population_smiles(&population);
+    log.finish(state, round)
+}
