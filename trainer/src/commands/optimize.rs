@@ -30,8 +30,9 @@ pub struct OptimizeArgs {
     /// Scorer base URL
     #[arg(long, default_value = "http://127.0.0.1:8765")]
     scorer: String,
+    // What to search for and how hard (named so as not to shadow the `search` crate).
     #[command(flatten)]
-    search: SearchArgs,
+    wanted: SearchArgs,
     #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
     weights: PathBuf,
     #[arg(long, default_value = surrogate::DEFAULT_SURROGATE)]
@@ -49,13 +50,13 @@ impl OptimizeArgs {
             out,
             resume,
             scorer,
-            search,
+            wanted,
             weights,
             surrogate,
             data_dir,
             backend,
         } = self;
-        let (constraints, settings) = search.into_parts()?;
+        let (constraints, settings) = wanted.into_parts()?;
         let outcome = search::optimize(&OptimizeOptions {
             out_dir: out_dir.clone(),
             weights,
