@@ -38,11 +38,14 @@ def load_dft():
 DFT = None
 
 
+def start_worker():
+    """Each pool process loads dft.py once."""
+    global DFT
+    DFT = load_dft()
+
+
 def xtb_row(smiles):
     """(smiles, error, xTB gap in eV) for one skeleton."""
-    global DFT
-    if DFT is None:
-        DFT = load_dft()
     try:
         atoms, _, _ = DFT.embed(smiles, DFT.DEFAULT_SEED)
         return smiles, "", DFT.xtb_gap(atoms, 0)["gap_ev"]
@@ -51,9 +54,6 @@ def xtb_row(smiles):
 
 
 def dft_gap(smiles):
-    global DFT
-    if DFT is None:
-        DFT = load_dft()
     atoms, _, _ = DFT.embed(smiles, DFT.DEFAULT_SEED)
     return DFT.single_point(atoms, 0, "fast")["gap_ev"]
 
@@ -72,7 +72,7 @@ def main():
     qm9 = set(Path(args.qm9).read_text().split())
     started = time.time()
     rows = {}
-    with multiprocessing.Pool(args.processes) as pool:
+    with multiprocessing.Pool(args.processes, initializer=start_worker) as pool:
         for i, (smiles, error, gap) in enumerate(pool.imap(xtb_row, skeletons, chunksize=16), 1):
             rows[smiles] = {"smiles": smiles, "in_qm9": smiles in qm9, "embed_error": error,
                             "xtb_gap_ev": gap, "b3lyp_321g_gap_ev": None}
@@ -87,7 +87,7 @@ def main():
     nonane = "CCCCCCCCC"
     if nonane in rows and rows[nonane] not in chosen:
         chosen.append(rows[nonane])
-    with multiprocessing.Pool(args.processes) as pool:
+    with multiprocessing.Pool(args.processes, initializer=start_worker) as pool:
         for row, gap in zip(chosen, pool.map(dft_gap, [r["smiles"] for r in chosen])):
             row["b3lyp_321g_gap_ev"] = gap
             print(f"B3LYP/3-21G {row['smiles']}: {gap:.3f} eV", file=sys.stderr)
