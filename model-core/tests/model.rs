@@ -3,13 +3,16 @@
 //! and weights survive a round trip through bytes (and fail loudly when damaged).
 
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use model_core::chem::structure::BondGraph;
 use model_core::chem::{canonical_smiles, parse_smiles};
 use model_core::model::batch::{DecoderBatch, GraphBatch};
+use model_core::model::prior::standard_normal_latents;
 use model_core::model::sample::sample_prior;
 use model_core::model::target::decoding_target;
 use model_core::model::weights::{WeightsError, load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
+use model_core::rng::SeededRng;
 
 fn small() -> ModelConfig {
     ModelConfig {
@@ -73,9 +76,17 @@ fn loss_is_finite_on_real_molecules() {
     let graphs = GraphBatch::new(&refs, &device);
     let decoding = DecoderBatch::new(&target_refs, 9, &device);
     let gaps = Tensor::<2>::zeros([5, 1], &device);
-    let loss = model.loss(&graphs, &decoding, gaps);
-    let total: f32 = loss.total(1.0, 1.0).into_scalar::<f32>();
+    let loss_with = |seed: u64| {
+        let noise = standard_normal_latents(5, config.latent, &mut SeededRng::new(seed));
+        let noise = Tensor::<2>::from_data(TensorData::new(noise, [5, config.latent]), &device);
+        let loss = model.loss(&graphs, &decoding, gaps.clone(), noise);
+        loss.total(1.0, 1.0).into_scalar::<f32>()
+    };
+    let total = loss_with(1);
     assert!(total.is_finite() && total > 0.0, "{total}");
+    // The noise is the caller's: the same draw gives the same loss, another a different one.
+    assert_eq!(total.to_bits(), loss_with(1).to_bits());
+    assert_ne!(total, loss_with(2));
 }
 
 #[test]
@@ -157,7 +168,6 @@ fn surrogate_weights_round_trip_and_are_not_confused_with_vae_weights() {
 fn sampled_trajectories_replay_and_their_log_probs_are_per_graph() {
     use model_core::model::sample::{Choice, decode_latents, prior_latents};
     use model_core::model::target::decoding_target_in_order;
-    use model_core::rng::SeededRng;
 
     let device = Device::flex();
     let config = small();
@@ -221,7 +231,6 @@ fn sampled_trajectories_replay_and_their_log_probs_are_per_graph() {
 fn a_mixture_prior_travels_with_the_weights_and_conditions_on_the_gap() {
     use model_core::model::prior::{LatentPrior, PriorError};
     use model_core::model::sample::{Target, sample_batch};
-    use model_core::rng::SeededRng;
 
     let device = Device::flex();
     let mut config = small();

@@ -34,6 +34,33 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
     assert_eq!(metrics.lines().count(), 3, "{metrics}");
     assert!(dir.join("run/curves.png").exists());
 
+    // The seed fixes the run: batches, noise and shards alike (the shards
+    // run on threads of their own, the gradients are summed in order).
+    let mut again = vec![
+        "train",
+        "--data-dir",
+        data,
+        "--out",
+        "again",
+        "--epochs",
+        "2",
+    ];
+    again.extend(TINY);
+    ok(&trainer(&again, &dir));
+    // Every loss column (not the timings), to the last digit written.
+    let losses = |run: &str| -> Vec<String> {
+        std::fs::read_to_string(dir.join(run).join("metrics.csv"))
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').take(8).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert_eq!(
+        losses("run"),
+        losses("again"),
+        "one seed, two different runs"
+    );
+
     // Resume for two more epochs: history continues, loss keeps falling.
     let mut resume = vec![
         "train",

@@ -11,6 +11,10 @@ pub enum Backend {
     /// GPU through wgpu (build with `--features wgpu`)
     #[cfg(feature = "wgpu")]
     Wgpu,
+    /// NVIDIA GPU through CUDA, device 0 (build with `--features cuda`;
+    /// train with `--shards 1`: shards are for CPU cores)
+    #[cfg(feature = "cuda")]
+    Cuda,
 }
 
 impl Backend {
@@ -22,6 +26,8 @@ impl Backend {
             Backend::Ndarray => Device::ndarray(),
             #[cfg(feature = "wgpu")]
             Backend::Wgpu => Device::wgpu(Default::default()),
+            #[cfg(feature = "cuda")]
+            Backend::Cuda => Device::cuda(0usize),
         }
     }
 
@@ -35,6 +41,8 @@ impl Backend {
             Backend::Ndarray => "ndarray",
             #[cfg(feature = "wgpu")]
             Backend::Wgpu => "wgpu",
+            #[cfg(feature = "cuda")]
+            Backend::Cuda => "cuda",
         }
     }
 }

@@ -158,26 +158,73 @@ pub fn peak_memory_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// Median, lowest and highest of repeated throughput measurements.
+#[derive(Clone, Copy, Debug)]
+pub struct Throughput {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+impl Throughput {
+    pub fn of(mut runs: Vec<f64>) -> Throughput {
+        assert!(!runs.is_empty(), "a throughput needs a run");
+        runs.sort_by(f64::total_cmp);
+        let n = runs.len();
+        let median = if n % 2 == 1 {
+            runs[n / 2]
+        } else {
+            (runs[n / 2 - 1] + runs[n / 2]) / 2.0
+        };
+        Throughput {
+            median,
+            min: runs[0],
+            max: runs[n - 1],
+            runs: n,
+        }
+    }
+
+    /// Highest over lowest: how far apart the runs were.
+    pub fn spread(&self) -> f64 {
+        self.max / self.min
+    }
+}
+
+/// How `bench_model` measures training.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainWindow {
+    /// Each timed window runs whole batches until this many seconds have passed.
+    pub seconds: f64,
+    /// Timed windows, after two warm-up batches.
+    pub repeats: usize,
+    /// Shards per batch (see [`crate::step`]).
+    pub shards: usize,
+}
+
 pub struct ModelBenchRow {
     pub backend: &'static str,
-    pub train_graphs_per_second: f64,
+    pub train: Throughput,
+    pub shards: usize,
     pub sample_molecules_per_second: f64,
     pub mean_heavy_atoms: f64,
     pub peak_memory_mib: Option<f64>,
 }
 
-/// Training throughput (forward + backward + Adam step at the default batch)
-/// and sampling throughput on one backend.
+/// Training throughput (the training loop's own step: forward, backward over
+/// shards, Adam, at the default batch) and sampling throughput on one backend.
 pub fn bench_model(
     backend: crate::backend::Backend,
     weights: Option<&Path>,
     dataset: &model_core::data::Qm9Dataset,
     samples: usize,
+    window: TrainWindow,
 ) -> Result<ModelBenchRow> {
-    use burn::optim::GradientsParams;
     use model_core::model::{GraphVae, ModelConfig};
 
-    use crate::train::{Example, TrainConfig, batch_tensors, examples, optimizer_for};
+    use crate::examples::{Example, examples};
+    use crate::step::{self, LossWeights, NoiseStream, batch_noise};
+    use crate::train::{TrainConfig, optimizer_for};
 
     let device = backend.device();
     let (trained, config) = match weights {
@@ -187,36 +234,64 @@ pub fn bench_model(
             (GraphVae::new(&config, &device), config)
         }
     };
-    // The same batches, loss weights and optimizer as `trainer train`.
+    // The same batches, loss weights, optimizer and step as `trainer train`.
     let train_config = TrainConfig::default();
     let batch = train_config.batch_size;
-    let train_examples = examples(
+    let pool = examples(
         dataset,
         model_core::data::Split::Train,
-        batch * 12,
+        batch * 32,
         config.max_atoms,
     )?;
+    let batches: Vec<Vec<&Example>> = pool.chunks(batch).map(|c| c.iter().collect()).collect();
     let train_device = device.clone().autodiff();
-    let mut model = GraphVae::new(&config, &train_device);
+    let mut model = crate::train::seeded_model(&config, &train_device, train_config.seed);
     let mut optimizer = optimizer_for(train_config.grad_clip_norm);
-    let mut timed = 0usize;
-    let mut started = Instant::now();
-    for (i, chunk) in train_examples.chunks(batch).enumerate() {
-        if i == 2 {
-            // The first batches warm caches and allocators.
-            started = Instant::now();
-            timed = 0;
-        }
-        let refs: Vec<&Example> = chunk.iter().collect();
-        let (graphs, decoding, gaps) = batch_tensors(&refs, &config, &train_device);
-        let loss = model
-            .loss(&graphs, &decoding, gaps)
-            .total(train_config.kl_weight, train_config.gap_weight);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(train_config.learning_rate, model, grads);
-        timed += chunk.len();
+    let weights = LossWeights {
+        kl: train_config.kl_weight,
+        gap: train_config.gap_weight,
+    };
+    let mut next = 0usize;
+    let mut run_batch = |model: GraphVae| {
+        let index = next % batches.len();
+        next += 1;
+        let batch = &batches[index];
+        let noise = batch_noise(
+            0,
+            NoiseStream::Train { epoch: 0 },
+            index,
+            batch.len(),
+            config.latent,
+        );
+        let (grads, _) = step::gradients(
+            &model,
+            batch,
+            &noise,
+            window.shards,
+            weights,
+            &config,
+            &train_device,
+        );
+        (
+            optimizer.step(train_config.learning_rate, model, grads),
+            batch.len(),
+        )
+    };
+    // The first batches warm caches and allocators.
+    for _ in 0..2 {
+        model = run_batch(model).0;
     }
-    let train_graphs_per_second = timed as f64 / started.elapsed().as_secs_f64();
+    let mut runs = Vec::with_capacity(window.repeats);
+    for _ in 0..window.repeats.max(1) {
+        let started = Instant::now();
+        let mut graphs = 0;
+        while started.elapsed().as_secs_f64() < window.seconds {
+            let (updated, size) = run_batch(model);
+            model = updated;
+            graphs += size;
+        }
+        runs.push(graphs as f64 / started.elapsed().as_secs_f64());
+    }
 
     let started = Instant::now();
     let molecules: Vec<_> = crate::generate::sample_parallel(
@@ -240,7 +315,8 @@ pub fn bench_model(
         / molecules.len().max(1) as f64;
     Ok(ModelBenchRow {
         backend: backend.name(),
-        train_graphs_per_second,
+        train: Throughput::of(runs),
+        shards: window.shards,
         sample_molecules_per_second,
         mean_heavy_atoms,
         peak_memory_mib: peak_memory_mib(),

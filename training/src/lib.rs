@@ -3,9 +3,11 @@
 
 pub mod backend;
 pub mod bench;
+pub mod bench_torch;
 pub mod checkpoint;
 pub mod decoder_policy;
 pub mod evaluate;
+pub mod examples;
 pub mod export;
 pub mod fsio;
 pub mod gap_conditioning;
@@ -18,6 +20,7 @@ pub mod prior_fit;
 pub mod python;
 pub mod qm9_index;
 pub mod realism;
+pub mod step;
 pub mod surrogate;
 pub mod train;
 pub mod wheel;

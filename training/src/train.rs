@@ -1,7 +1,9 @@
 //! `trainer train`: fits the graph VAE on the QM9 training split.
 //!
-//! Each epoch walks the training split in a seeded order, so a resumed run
-//! sees the same batches as an uninterrupted one. After every epoch it runs a
+//! Each epoch walks the training split in a seeded order with seeded
+//! reparameterisation noise, so a seed fixes the run and a resumed run sees
+//! the same batches as an uninterrupted one. Each batch's gradients are
+//! computed over shards in parallel (see [`crate::step`]). After every epoch it runs a
 //! validation pass, appends a row to `metrics.csv`, redraws `curves.png`, and
 //! writes `checkpoint.bin` (weights, optimizer state, progress) atomically.
 
@@ -11,14 +13,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use burn::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::module::{ModuleVisitor, Param};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
-use burn::tensor::{Bytes, TensorData};
+use burn::tensor::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
-use model_core::chem::Molecule;
 use model_core::data::{Qm9Dataset, Split};
-use model_core::model::batch::{DecoderBatch, GraphBatch};
-use model_core::model::target::{DecodingTarget, TargetError, decoding_target};
 use model_core::model::weights::{load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
@@ -26,9 +26,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::checkpoint::{self, Checkpoint};
+use crate::examples::{BatchTensors, Example, examples};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot;
 use crate::prior_fit::{PriorFitConfig, fit_prior};
+use crate::step::{self, LossSums, LossWeights, NoiseStream, PassLoss, batch_noise, loss_sums};
 
 /// Everything a run needs; read from TOML, then overridden from the CLI.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -44,6 +46,10 @@ pub struct TrainConfig {
     pub gap_weight: f64,
     pub grad_clip_norm: f32,
     pub seed: u64,
+    /// Each batch is cut into this many shards, whose gradients are computed
+    /// in parallel and summed (see [`crate::step`]). Results depend on it,
+    /// never on the machine's core count.
+    pub shards: usize,
     /// Train on at most this many training molecules (0 = all).
     pub max_train: usize,
     /// Validate on at most this many validation molecules.
@@ -66,6 +72,7 @@ impl Default for TrainConfig {
             gap_weight: 1.0,
             grad_clip_norm: 5.0,
             seed: 1,
+            shards: 2,
             max_train: 0,
             max_valid: 2000,
             prior: PriorFitConfig::default(),
@@ -80,14 +87,6 @@ pub struct TrainOptions {
     pub backend: Backend,
     pub resume: bool,
     pub progress: bool,
-}
-
-/// Losses of one pass, per molecule.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
-pub struct PassLoss {
-    pub reconstruction: f64,
-    pub kl: f64,
-    pub gap: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -110,69 +109,9 @@ struct Progress {
 
 const CHECKPOINT_MAGIC: &[u8; 8] = b"MOLGAPCK";
 
-pub struct Example {
-    molecule: Molecule,
-    target: DecodingTarget,
-    gap_ev: f64,
-}
-
-/// Teacher-forcing examples of `split` (at most `limit`; 0 = all). A
-/// molecule the decoder's masks cannot build in canonical order is left out
-/// and counted: 56 of QM9's tricyclic cage alkenes, whose canonical
-/// construction passes through an anti-Bredt bicyclic (see
-/// `model_core::chem::structure`). Any other failure stops with the row.
-pub(crate) fn examples(
-    dataset: &Qm9Dataset,
-    split: Split,
-    limit: usize,
-    max_atoms: usize,
-) -> Result<Vec<Example>> {
-    let limit = if limit == 0 { usize::MAX } else { limit };
-    let mut examples = Vec::new();
-    let mut unbuildable = 0;
-    for r in dataset.split_records(split).take(limit) {
-        let target = match decoding_target(&r.molecule, max_atoms) {
-            Ok(target) => target,
-            Err(TargetError::Masked { .. }) => {
-                unbuildable += 1;
-                continue;
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("QM9 #{} {}", r.index, r.source_smiles));
-            }
-        };
-        examples.push(Example {
-            target,
-            molecule: r.molecule.clone(),
-            gap_ev: r.gap_ev(),
-        });
-    }
-    if unbuildable > 0 {
-        eprintln!(
-            "{} split: {unbuildable} molecules the construction rules cannot build are left out",
-            split.name()
-        );
-    }
-    Ok(examples)
-}
-
-pub(crate) fn batch_tensors(
-    batch: &[&Example],
-    config: &ModelConfig,
-    device: &Device,
-) -> (GraphBatch, DecoderBatch, Tensor<2>) {
-    let molecules: Vec<&Molecule> = batch.iter().map(|e| &e.molecule).collect();
-    let targets: Vec<&DecodingTarget> = batch.iter().map(|e| &e.target).collect();
-    let gaps: Vec<f32> = batch
-        .iter()
-        .map(|e| ((e.gap_ev - config.gap_mean_ev) / config.gap_std_ev) as f32)
-        .collect();
-    (
-        GraphBatch::new(&molecules, device),
-        DecoderBatch::new(&targets, config.max_atoms, device),
-        Tensor::from_data(TensorData::new(gaps, [batch.len(), 1]), device),
-    )
-}
+/// Batches between read-backs of the running losses (progress and the
+/// check for a diverged loss).
+const READ_BACK_EVERY: usize = 16;
 
 /// Mean and standard deviation (eV) of the HOMO-LUMO gap over the training
 /// split: the standardisation every gap predictor here learns in.
@@ -195,33 +134,28 @@ fn kl_weight_at(config: &TrainConfig, epoch_progress: f64) -> f64 {
     }
 }
 
-fn scalar(t: Tensor<1>) -> f64 {
-    t.into_scalar::<f32>() as f64
-}
-
-/// Mean losses over `examples` without gradients.
+/// Mean losses over `examples` without gradients, on the seed's validation noise.
 pub fn evaluate_loss(
     model: &GraphVae,
     examples: &[&Example],
     config: &ModelConfig,
-    batch_size: usize,
+    seed: u64,
     device: &Device,
 ) -> PassLoss {
-    let mut total = PassLoss::default();
-    for chunk in examples.chunks(batch_size) {
-        let (graphs, decoding, gaps) = batch_tensors(chunk, config, device);
-        let loss = model.loss(&graphs, &decoding, gaps);
-        let n = chunk.len() as f64;
-        total.reconstruction += scalar(loss.reconstruction) * n;
-        total.kl += scalar(loss.kl) * n;
-        total.gap += scalar(loss.gap) * n;
+    const BATCH: usize = 256;
+    let mut sums = None;
+    for (index, chunk) in examples.chunks(BATCH).enumerate() {
+        let noise = batch_noise(
+            seed,
+            NoiseStream::Validation,
+            index,
+            chunk.len(),
+            config.latent,
+        );
+        let batch = BatchTensors::new(chunk, &noise, config, device);
+        sums = LossSums::accumulate(sums, loss_sums(model, &batch, chunk.len()));
     }
-    let n = examples.len().max(1) as f64;
-    PassLoss {
-        reconstruction: total.reconstruction / n,
-        kl: total.kl / n,
-        gap: total.gap / n,
-    }
+    sums.map(|s| s.read()).unwrap_or_default()
 }
 
 fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
@@ -285,7 +219,7 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         )
     } else {
         let config = options.config.clone();
-        let model = GraphVae::new(&config.model, &train_device);
+        let model = seeded_model(&config.model, &train_device, config.seed);
         (
             config.clone(),
             model,
@@ -295,6 +229,12 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         )
     };
 
+    anyhow::ensure!(
+        config.shards >= 1 && config.batch_size >= 1,
+        "shards and batch_size must be at least 1 (they are {} and {})",
+        config.shards,
+        config.batch_size
+    );
     let dataset = crate::prepare::load_dataset(&options.dataset)?;
     // Standardise the gap with training-split statistics (kept in the weights).
     let (mean, std) = train_gap_statistics(&dataset);
@@ -322,59 +262,73 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
     let batches_per_epoch = train_examples.len().div_ceil(config.batch_size);
     for epoch in first_epoch..config.epochs {
         let started = Instant::now();
-        let mut order: Vec<usize> = (0..train_examples.len()).collect();
-        SeededRng::new(config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
+        let order = epoch_order(config.seed, epoch, train_examples.len());
         let bar = progress_bar(options.progress, batches_per_epoch, epoch, config.epochs);
-        let mut sums = PassLoss::default();
-        let mut seen = 0usize;
+        let mut sums: Option<LossSums> = None;
         for (b, chunk) in order.chunks(config.batch_size).enumerate() {
             let batch: Vec<&Example> = chunk.iter().map(|&i| &train_examples[i]).collect();
-            let kl_weight =
-                kl_weight_at(&config, epoch as f64 + b as f64 / batches_per_epoch as f64);
-            let (graphs, decoding, gaps) = batch_tensors(&batch, &config.model, &train_device);
-            let loss = model.loss(&graphs, &decoding, gaps);
-            let total = loss.total(kl_weight, config.gap_weight);
-            let value = scalar(total.clone());
-            if !value.is_finite() {
-                bail!(
-                    "the loss became {value} at epoch {}, batch {b}; lower the learning rate (now {}) or resume from the last checkpoint in {}",
-                    epoch + 1,
-                    config.learning_rate,
-                    options.run_dir.display()
-                );
-            }
-            let n = batch.len() as f64;
-            sums.reconstruction += scalar(loss.reconstruction) * n;
-            sums.kl += scalar(loss.kl) * n;
-            sums.gap += scalar(loss.gap) * n;
-            seen += batch.len();
-            let grads = GradientsParams::from_grads(total.backward(), &model);
+            let weights = LossWeights {
+                kl: kl_weight_at(&config, epoch as f64 + b as f64 / batches_per_epoch as f64),
+                gap: config.gap_weight,
+            };
+            let stream = NoiseStream::Train { epoch };
+            let noise = batch_noise(config.seed, stream, b, batch.len(), config.model.latent);
+            let (grads, batch_sums) = step::gradients(
+                &model,
+                &batch,
+                &noise,
+                config.shards,
+                weights,
+                &config.model,
+                &train_device,
+            );
             model = optimizer.step(config.learning_rate, model, grads);
+            sums = LossSums::accumulate(sums, batch_sums);
             bar.set_position(b as u64 + 1);
-            bar.set_message(format!(
-                "rec {:.3}  kl {:.2}  gap {:.3}  {:.0} graphs/s",
-                sums.reconstruction / seen as f64,
-                sums.kl / seen as f64,
-                sums.gap / seen as f64,
-                seen as f64 / started.elapsed().as_secs_f64()
-            ));
+            // Losses stay on the device; read back only every few batches.
+            let last = b + 1 == batches_per_epoch;
+            if (b + 1) % READ_BACK_EVERY == 0 || last {
+                let sums = sums.as_ref().expect("a batch was added");
+                let mean = sums.read();
+                if !mean.is_finite() {
+                    bail!(
+                        "the loss became {:.4} (reconstruction) {:.4} (KL) {:.4} (gap) by epoch {}, batch {}; lower the learning rate (now {}) or resume from the last checkpoint in {}",
+                        mean.reconstruction,
+                        mean.kl,
+                        mean.gap,
+                        epoch + 1,
+                        b + 1,
+                        config.learning_rate,
+                        options.run_dir.display()
+                    );
+                }
+                bar.set_message(format!(
+                    "rec {:.3}  kl {:.2}  gap {:.3}  {:.0} graphs/s",
+                    mean.reconstruction,
+                    mean.kl,
+                    mean.gap,
+                    sums.molecules() as f64 / started.elapsed().as_secs_f64()
+                ));
+            }
         }
         bar.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
         let eval_model = model.valid();
         let valid_refs: Vec<&Example> = valid_examples.iter().collect();
-        let valid = evaluate_loss(&eval_model, &valid_refs, &config.model, 256, &device);
-        let seen = seen.max(1) as f64;
+        let valid = evaluate_loss(
+            &eval_model,
+            &valid_refs,
+            &config.model,
+            config.seed,
+            &device,
+        );
+        let (train, seen) = sums.map_or((PassLoss::default(), 0), |s| (s.read(), s.molecules()));
         let metrics = EpochMetrics {
             epoch: epoch + 1,
             kl_weight: kl_weight_at(&config, (epoch + 1) as f64),
-            train: PassLoss {
-                reconstruction: sums.reconstruction / seen,
-                kl: sums.kl / seen,
-                gap: sums.gap / seen,
-            },
+            train,
             valid,
-            graphs_per_second: seen / train_seconds,
+            graphs_per_second: seen as f64 / train_seconds,
             seconds: started.elapsed().as_secs_f64(),
         };
         eprintln!(
@@ -438,6 +392,29 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         )?;
     }
     Ok(history)
+}
+
+/// A new model whose initial weights `seed` fixes. burn draws them from the
+/// backend's generator, lazily, on first use (which could be on a shard's
+/// thread), so they are all drawn here, at once, on this thread.
+pub fn seeded_model(config: &ModelConfig, device: &Device, seed: u64) -> GraphVae {
+    struct Draw;
+    impl ModuleVisitor for Draw {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    device.seed(seed);
+    let model = GraphVae::new(config, device);
+    model.visit(&mut Draw);
+    model
+}
+
+/// The seeded order in which epoch `epoch` visits `n` training examples.
+pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    SeededRng::new(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
+    order
 }
 
 pub(crate) fn optimizer_for(grad_clip_norm: f32) -> ModuleOptimizer {

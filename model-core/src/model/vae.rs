@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Bool, Distribution, IndexingUpdateOp, Int};
+use burn::tensor::{Bool, IndexingUpdateOp, Int};
 
 use super::batch::{DecoderBatch, GraphBatch};
 use super::config::ModelConfig;
@@ -65,10 +65,18 @@ impl GraphVae {
         }
     }
 
-    /// `gaps`: standardised target gaps `[graphs, 1]`.
-    pub fn loss(&self, graphs: &GraphBatch, decoding: &DecoderBatch, gaps: Tensor<2>) -> LossTerms {
+    /// `gaps`: standardised target gaps `[graphs, 1]`; `noise`: the
+    /// reparameterisation's ε ~ N(0, I), `[graphs, latent]`, drawn by the
+    /// caller from a seeded generator, so that a seed fixes a training run
+    /// (the backend's own generator is shared by threads and unseeded).
+    pub fn loss(
+        &self,
+        graphs: &GraphBatch,
+        decoding: &DecoderBatch,
+        gaps: Tensor<2>,
+        noise: Tensor<2>,
+    ) -> LossTerms {
         let (mu, log_var) = self.encoder.forward(graphs);
-        let noise = mu.random_like(Distribution::Normal(0.0, 1.0));
         let z = mu.clone() + (log_var.clone() * 0.5).exp() * noise;
         let (atom_logits, bond_logits) = self.decoder.forward(z, decoding);
         let n = graphs.graphs as f64;

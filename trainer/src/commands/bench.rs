@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Subcommand;
 use training::backend::Backend;
-use training::{bench, generate, prepare, python, train, wheel};
+use training::{bench, bench_torch, generate, prepare, python, train, wheel};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -19,6 +19,15 @@ pub enum BenchCommand {
         weights: Option<PathBuf>,
         #[arg(long, default_value_t = 10_000)]
         samples: usize,
+        /// Seconds per timed training window (whole batches, after two warm-up batches)
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Timed training windows; the median and the spread (highest / lowest) are printed
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Shards per training batch, computed in parallel [default: as `trainer train`]
+        #[arg(long)]
+        shards: Option<usize>,
         /// Only this backend [default: each in turn, each in a fresh process of
         /// its own, so that its peak memory is its own]
         #[arg(long)]
@@ -26,6 +35,34 @@ pub enum BenchCommand {
         /// Print the row only (how the parent runs each backend)
         #[arg(long, hide = true)]
         row_only: bool,
+    },
+    /// Training throughput beside a PyTorch (+ PyTorch Geometric) copy of the
+    /// same model on the same batches, alternating runs (needs
+    /// benchmarks/requirements.txt in .venv-bench)
+    Torch {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Batches to time after two warm-up batches (0 = a full epoch of the training split)
+        #[arg(long, default_value_t = 200)]
+        batches: usize,
+        /// Runs of each, alternating burn and PyTorch
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Shards per batch on the burn side [default: as `trainer train`]
+        #[arg(long)]
+        shards: Option<usize>,
+        /// PyTorch's threads [default: the machine's cores]
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Python with torch
+        #[arg(long, default_value = ".venv-bench/bin/python")]
+        python: PathBuf,
+        /// burn's backend (a GPU one wants --shards 1)
+        #[arg(long, value_enum, default_value = "flex")]
+        backend: Backend,
+        /// PyTorch's device (cpu, cuda)
+        #[arg(long, default_value = "cpu")]
+        torch_device: String,
     },
     /// Parse and canonicalise all of QM9, beside RDKit on the same input
     Smiles {
@@ -44,27 +81,40 @@ impl BenchCommand {
                 data_dir,
                 weights,
                 samples,
+                seconds,
+                repeats,
+                shards,
                 backend,
                 row_only,
             } => {
+                let window = bench::TrainWindow {
+                    seconds,
+                    repeats,
+                    shards: shards.unwrap_or(train::TrainConfig::default().shards),
+                };
                 let weights = weights.or_else(|| {
                     let shipped = PathBuf::from(generate::DEFAULT_WEIGHTS);
                     shipped.exists().then_some(shipped)
                 });
                 if !row_only {
                     outln!(
-                        "graph VAE throughput ({}), training batch {}, sampling batch 2048",
+                        "graph VAE throughput ({}), training batch {} in {} shards, median of {} windows of {} s; sampling batch 2048",
                         weights
                             .as_ref()
                             .map_or("untrained default model".to_string(), |w| w
                                 .display()
                                 .to_string()),
-                        train::TrainConfig::default().batch_size
+                        train::TrainConfig::default().batch_size,
+                        window.shards,
+                        window.repeats,
+                        window.seconds
                     );
                     outln!(
-                        "  {:<9} {:>16} {:>18} {:>12} {:>14}",
+                        "  {:<9} {:>16} {:>15} {:>8} {:>18} {:>12} {:>14}",
                         "backend",
                         "train graphs/s",
+                        "lowest-highest",
+                        "spread",
                         "sample molecules/s",
                         "mean atoms",
                         "peak RSS MiB"
@@ -73,12 +123,19 @@ impl BenchCommand {
                 match backend {
                     Some(backend) => {
                         let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
-                        let row =
-                            bench::bench_model(backend, weights.as_deref(), &dataset, samples)?;
+                        let row = bench::bench_model(
+                            backend,
+                            weights.as_deref(),
+                            &dataset,
+                            samples,
+                            window,
+                        )?;
                         outln!(
-                            "  {:<9} {:>16.0} {:>18.0} {:>12.2} {:>14}",
+                            "  {:<9} {:>16.0} {:>15} {:>8.3} {:>18.0} {:>12.2} {:>14}",
                             row.backend,
-                            row.train_graphs_per_second,
+                            row.train.median,
+                            format!("{:.0}-{:.0}", row.train.min, row.train.max),
+                            row.train.spread(),
                             row.sample_molecules_per_second,
                             row.mean_heavy_atoms,
                             row.peak_memory_mib
@@ -95,6 +152,9 @@ impl BenchCommand {
                                 .args(["bench", "model", "--row-only", "--data-dir"])
                                 .arg(&data_dir)
                                 .args(["--samples", &samples.to_string()])
+                                .args(["--seconds", &seconds.to_string()])
+                                .args(["--repeats", &repeats.to_string()])
+                                .args(["--shards", &window.shards.to_string()])
                                 .args(["--backend", backend.name()]);
                             if let Some(w) = &weights {
                                 child.arg("--weights").arg(w);
@@ -112,6 +172,61 @@ impl BenchCommand {
                     }
                 }
             }
+            BenchCommand::Torch {
+                data_dir,
+                batches,
+                runs,
+                shards,
+                threads,
+                python,
+                backend,
+                torch_device,
+            } => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let options = bench_torch::TorchBenchOptions {
+                    backend,
+                    torch_device,
+                    batches,
+                    runs,
+                    shards: shards.unwrap_or(train::TrainConfig::default().shards),
+                    threads: threads.unwrap_or(cores),
+                    python,
+                };
+                let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
+                let result = bench_torch::bench_torch(&dataset, &options)?;
+                outln!(
+                    "graph VAE training, {} batches ({} graphs) of epoch 1, median of {} alternating runs, {} cores",
+                    result.batches,
+                    result.graphs,
+                    result.burn.runs,
+                    cores
+                );
+                outln!(
+                    "  {:<44} {:>12} {:>10} {:>15} {:>8}",
+                    "",
+                    "parameters",
+                    "graphs/s",
+                    "lowest-highest",
+                    "spread"
+                );
+                let burn_name = format!("burn {}, {} shards", result.backend, result.shards);
+                let torch_name = format!(
+                    "PyTorch {} {} ({}), {} threads",
+                    result.torch_version,
+                    result.torch_device,
+                    result.aggregation,
+                    result.torch_threads
+                );
+                outln!(
+                    "{}",
+                    throughput_row(&burn_name, result.burn_parameters, &result.burn)
+                );
+                outln!(
+                    "{}",
+                    throughput_row(&torch_name, result.torch_parameters, &result.torch)
+                );
+                outln!("  burn / PyTorch: {:.2}x", result.ratio());
+            }
             BenchCommand::Smiles { data_dir, python } => {
                 let python = python::resolve(python.as_deref());
                 let wheel = wheel::ensure_wheel(&prepare::wheel_cache_dir(&data_dir), &python)?;
@@ -121,4 +236,15 @@ impl BenchCommand {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+fn throughput_row(name: &str, parameters: usize, t: &bench::Throughput) -> String {
+    format!(
+        "  {:<44} {:>12} {:>10.0} {:>15} {:>8.3}",
+        name,
+        parameters,
+        t.median,
+        format!("{:.0}-{:.0}", t.min, t.max),
+        t.spread()
+    )
 }

@@ -46,6 +46,10 @@ pub struct TrainArgs {
     latent: Option<usize>,
     #[arg(long)]
     seed: Option<u64>,
+    /// Cut each batch into this many shards whose gradients are computed in
+    /// parallel, one thread each; results depend on it, not on the cores
+    #[arg(long)]
+    shards: Option<usize>,
     /// Gaussians in the prior fitted after the last epoch (0 keeps N(0, I))
     #[arg(long)]
     prior_components: Option<usize>,
@@ -67,6 +71,7 @@ impl TrainArgs {
             hidden,
             latent,
             seed,
+            shards,
             prior_components,
         } = self;
         let mut settings = match &config {
@@ -98,6 +103,9 @@ impl TrainArgs {
         }
         if let Some(v) = seed {
             settings.seed = v;
+        }
+        if let Some(v) = shards {
+            settings.shards = v;
         }
         if let Some(v) = prior_components {
             settings.prior.components = v;

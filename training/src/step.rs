@@ -1,0 +1,325 @@
+//! One optimisation step's gradients for the graph VAE, over a batch cut
+//! into shards.
+//!
+//! Each shard's tensors, loss and gradients are computed on a thread of its
+//! own, with its own fork of the model (so that each shard has an autodiff
+//! graph of its own), and the gradients are summed in shard order. A shard's
+//! loss is weighted by its share of the batch, so the sum is the gradient of
+//! the whole batch's mean loss. The reparameterisation noise is drawn for
+//! the whole batch from the run's seed before the batch is cut. A run
+//! therefore depends on its seed and shard count, never on how many cores
+//! the machine has; the shard count changes only the order of float sums.
+//!
+//! burn's flex backend runs each operation on one core, so shards are how
+//! training uses more than one.
+
+use burn::optim::{GradientsAccumulator, GradientsParams};
+use burn::prelude::*;
+use model_core::model::prior::standard_normal_latents;
+use model_core::model::vae::LossTerms;
+use model_core::model::{GraphVae, ModelConfig};
+use model_core::rng::SeededRng;
+use serde::{Deserialize, Serialize};
+
+use crate::examples::{BatchTensors, Example};
+
+/// Independent noise streams drawn from one run seed.
+#[derive(Clone, Copy)]
+pub enum NoiseStream {
+    Train { epoch: usize },
+    Validation,
+}
+
+/// The seeded reparameterisation noise of batch `index` of `stream`,
+/// `rows * latent` draws. Validation draws the same noise every epoch, so
+/// that epochs are compared on the same draws.
+pub fn batch_noise(
+    seed: u64,
+    stream: NoiseStream,
+    index: usize,
+    rows: usize,
+    latent: usize,
+) -> Vec<f32> {
+    let stream = match stream {
+        NoiseStream::Train { epoch } => epoch as u64 + 1,
+        NoiseStream::Validation => 0,
+    };
+    let key = (stream << 32 | index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut rng = SeededRng::new(seed ^ key ^ 0x6E6F_6973_6500_0000);
+    standard_normal_latents(rows, latent, &mut rng)
+}
+
+/// Losses of one pass, per molecule.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct PassLoss {
+    pub reconstruction: f64,
+    pub kl: f64,
+    pub gap: f64,
+}
+
+impl PassLoss {
+    pub fn is_finite(&self) -> bool {
+        self.reconstruction.is_finite() && self.kl.is_finite() && self.gap.is_finite()
+    }
+}
+
+/// Weights of the KL and gap terms against reconstruction.
+#[derive(Clone, Copy, Debug)]
+pub struct LossWeights {
+    pub kl: f64,
+    pub gap: f64,
+}
+
+/// Loss sums (mean per molecule times molecules) kept on the device, without
+/// autodiff: a training loop adds them up batch after batch and reads them
+/// back only when it has something to show.
+#[derive(Clone)]
+pub struct LossSums {
+    reconstruction: Tensor<1>,
+    kl: Tensor<1>,
+    gap: Tensor<1>,
+    molecules: usize,
+}
+
+impl LossSums {
+    /// Detached sums of one batch's (or shard's) mean losses.
+    fn of(loss: &LossTerms, molecules: usize) -> LossSums {
+        let sum = |t: &Tensor<1>| t.clone().without_autodiff() * molecules as f64;
+        LossSums {
+            reconstruction: sum(&loss.reconstruction),
+            kl: sum(&loss.kl),
+            gap: sum(&loss.gap),
+            molecules,
+        }
+    }
+
+    pub fn add(self, other: LossSums) -> LossSums {
+        LossSums {
+            reconstruction: self.reconstruction + other.reconstruction,
+            kl: self.kl + other.kl,
+            gap: self.gap + other.gap,
+            molecules: self.molecules + other.molecules,
+        }
+    }
+
+    /// Adds `other` to a running total that may not have started.
+    pub fn accumulate(total: Option<LossSums>, other: LossSums) -> Option<LossSums> {
+        Some(match total {
+            Some(total) => total.add(other),
+            None => other,
+        })
+    }
+
+    pub fn molecules(&self) -> usize {
+        self.molecules
+    }
+
+    /// The means per molecule, read back from the device.
+    pub fn read(&self) -> PassLoss {
+        let n = self.molecules.max(1) as f64;
+        let mean = |t: &Tensor<1>| t.clone().into_scalar::<f32>() as f64 / n;
+        PassLoss {
+            reconstruction: mean(&self.reconstruction),
+            kl: mean(&self.kl),
+            gap: mean(&self.gap),
+        }
+    }
+}
+
+/// The loss sums of `batch` under `model` without gradients (validation).
+pub fn loss_sums(model: &GraphVae, batch: &BatchTensors, molecules: usize) -> LossSums {
+    let loss = model.loss(
+        &batch.graphs,
+        &batch.decoding,
+        batch.gaps.clone(),
+        batch.noise.clone(),
+    );
+    LossSums::of(&loss, molecules)
+}
+
+/// Gradients of the mean loss over `batch` and the batch's loss sums.
+/// `noise` is the batch's ([`batch_noise`]); the batch is cut into at most
+/// `shards` pieces, each run on a thread of its own; `device` is the
+/// autodiff device the model trains on.
+pub fn gradients(
+    model: &GraphVae,
+    batch: &[&Example],
+    noise: &[f32],
+    shards: usize,
+    weights: LossWeights,
+    config: &ModelConfig,
+    device: &Device,
+) -> (GradientsParams, LossSums) {
+    let per_shard = batch.len().div_ceil(shards.clamp(1, batch.len().max(1)));
+    let pieces: Vec<(&[&Example], &[f32])> = batch
+        .chunks(per_shard)
+        .zip(noise.chunks(per_shard * config.latent))
+        .collect();
+    let share = |examples: &[&Example]| examples.len() as f64 / batch.len() as f64;
+    let mut results = std::thread::scope(|scope| {
+        let (first, rest) = pieces.split_first().expect("a batch has a molecule");
+        let others: Vec<_> = rest
+            .iter()
+            .map(|&(examples, noise)| {
+                let model = model.clone();
+                scope.spawn(move || {
+                    shard_gradients(
+                        model,
+                        examples,
+                        noise,
+                        share(examples),
+                        weights,
+                        config,
+                        device,
+                    )
+                })
+            })
+            .collect();
+        let mut results = vec![shard_gradients(
+            model.clone(),
+            first.0,
+            first.1,
+            share(first.0),
+            weights,
+            config,
+            device,
+        )];
+        results.extend(
+            others
+                .into_iter()
+                .map(|h| h.join().expect("a shard's thread panicked")),
+        );
+        results
+    });
+    if results.len() == 1 {
+        return results.pop().expect("one shard");
+    }
+    let mut grads = GradientsAccumulator::<GraphVae>::new();
+    let mut sums: Option<LossSums> = None;
+    for (shard_grads, shard_sums) in results {
+        grads.accumulate(model, shard_grads);
+        sums = LossSums::accumulate(sums, shard_sums);
+    }
+    (grads.grads(), sums.expect("at least one shard"))
+}
+
+fn shard_gradients(
+    model: GraphVae,
+    examples: &[&Example],
+    noise: &[f32],
+    share: f64,
+    weights: LossWeights,
+    config: &ModelConfig,
+    device: &Device,
+) -> (GradientsParams, LossSums) {
+    // A fork has its own autodiff graph; its parameters keep their ids, so
+    // the gradients sum into the shared model's.
+    let model = model.fork(device);
+    let batch = BatchTensors::new(examples, noise, config, device);
+    let loss = model.loss(&batch.graphs, &batch.decoding, batch.gaps, batch.noise);
+    let total = loss.total(weights.kl, weights.gap) * share;
+    let sums = LossSums::of(&loss, examples.len());
+    let grads = GradientsParams::from_grads(total.backward(), &model);
+    (grads, sums)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::{ModuleVisitor, Param};
+    use model_core::chem::parse_smiles;
+
+    use super::*;
+
+    const SMILES: [&str; 10] = [
+        "CCO",
+        "c1ccccc1",
+        "CC(=O)N",
+        "C1CC1",
+        "N#CC1CC1O",
+        "OCC(N)C=O",
+        "CC#C",
+        "C1COC1",
+        "CN(C)C",
+        "FC(F)F",
+    ];
+
+    /// Every parameter's gradient, flattened, in the model's order.
+    struct Flatten<'a> {
+        grads: &'a GradientsParams,
+        out: Vec<Vec<f32>>,
+    }
+
+    impl ModuleVisitor for Flatten<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let grad = self
+                .grads
+                .get::<D>(param.id)
+                .expect("every parameter has a gradient");
+            self.out
+                .push(grad.into_data().try_to_vec::<f32>().expect("f32"));
+        }
+    }
+
+    fn flatten(model: &GraphVae, grads: &GradientsParams) -> Vec<Vec<f32>> {
+        let mut visitor = Flatten {
+            grads,
+            out: Vec::new(),
+        };
+        model.visit(&mut visitor);
+        visitor.out
+    }
+
+    #[test]
+    fn shards_sum_to_the_whole_batch_gradient_and_repeat_exactly() {
+        let config = ModelConfig {
+            hidden: 32,
+            latent: 8,
+            layers: 2,
+            token_embedding: 8,
+            ..ModelConfig::default()
+        };
+        let device = Device::flex().autodiff();
+        let model = GraphVae::new(&config, &device);
+        let examples: Vec<Example> = SMILES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Example::new(parse_smiles(s).unwrap(), 5.0 + i as f64, 9).unwrap())
+            .collect();
+        let batch: Vec<&Example> = examples.iter().collect();
+        let noise = batch_noise(4, NoiseStream::Train { epoch: 0 }, 0, batch.len(), 8);
+        let weights = LossWeights { kl: 0.1, gap: 1.0 };
+        let run = |shards| {
+            let (grads, sums) =
+                gradients(&model, &batch, &noise, shards, weights, &config, &device);
+            (flatten(&model, &grads), sums.read(), sums.molecules())
+        };
+        let (whole, whole_loss, n) = run(1);
+        let (sharded, sharded_loss, m) = run(3);
+        assert_eq!((n, m), (10, 10));
+        for (a, b) in [
+            (whole_loss.reconstruction, sharded_loss.reconstruction),
+            (whole_loss.kl, sharded_loss.kl),
+            (whole_loss.gap, sharded_loss.gap),
+        ] {
+            assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "loss {a} vs {b}");
+        }
+        let mut largest = 0f32;
+        for (a, b) in whole.iter().zip(&sharded) {
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(b) {
+                assert!(
+                    (x - y).abs() <= 1e-5 + 1e-3 * x.abs(),
+                    "gradient {x} vs {y}"
+                );
+                largest = largest.max(x.abs());
+            }
+        }
+        assert!(largest > 1e-3, "the gradients are all near zero");
+        // Same shards, same noise: the same gradients, bit for bit.
+        assert_eq!(sharded, run(3).0);
+        // Other noise: other gradients.
+        let other = batch_noise(5, NoiseStream::Train { epoch: 0 }, 0, batch.len(), 8);
+        let (grads, _) = gradients(&model, &batch, &other, 3, weights, &config, &device);
+        assert_ne!(flatten(&model, &grads), sharded);
+    }
+}
