@@ -93,19 +93,10 @@ impl LossSums {
         }
     }
 
-    pub fn add(self, other: LossSums) -> LossSums {
-        LossSums {
-            reconstruction: self.reconstruction + other.reconstruction,
-            kl: self.kl + other.kl,
-            gap: self.gap + other.gap,
-            molecules: self.molecules + other.molecules,
-        }
-    }
-
     /// Adds `other` to a running total that may not have started.
     pub fn accumulate(total: Option<LossSums>, other: LossSums) -> Option<LossSums> {
         Some(match total {
-            Some(total) => total.add(other),
+            Some(total) => total + other,
             None => other,
         })
     }
@@ -122,6 +113,19 @@ impl LossSums {
             reconstruction: mean(&self.reconstruction),
             kl: mean(&self.kl),
             gap: mean(&self.gap),
+        }
+    }
+}
+
+impl std::ops::Add for LossSums {
+    type Output = LossSums;
+
+    fn add(self, other: LossSums) -> LossSums {
+        LossSums {
+            reconstruction: self.reconstruction + other.reconstruction,
+            kl: self.kl + other.kl,
+            gap: self.gap + other.gap,
+            molecules: self.molecules + other.molecules,
         }
     }
 }
