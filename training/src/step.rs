@@ -131,14 +131,14 @@ impl std::ops::Add for LossSums {
 }
 
 /// The loss sums of `batch` under `model` without gradients (validation).
-pub fn loss_sums(model: &GraphVae, batch: &BatchTensors, molecules: usize) -> LossSums {
+pub fn loss_sums(model: &GraphVae, batch: &BatchTensors) -> LossSums {
     let loss = model.loss(
         &batch.graphs,
         &batch.decoding,
         batch.gaps.clone(),
         batch.noise.clone(),
     );
-    LossSums::of(&loss, molecules)
+    LossSums::of(&loss, batch.graphs.graphs)
 }
 
 /// Gradients of the mean loss over `batch` and the batch's loss sums.

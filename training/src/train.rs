@@ -153,7 +153,7 @@ pub fn evaluate_loss(
             config.latent,
         );
         let batch = BatchTensors::new(chunk, &noise, config, device);
-        sums = LossSums::accumulate(sums, loss_sums(model, &batch, chunk.len()));
+        sums = LossSums::accumulate(sums, loss_sums(model, &batch));
     }
     sums.map(|s| s.read()).unwrap_or_default()
 }
