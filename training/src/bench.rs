@@ -206,7 +206,8 @@ pub struct ModelBenchRow {
     pub backend: &'static str,
     pub train: Throughput,
     pub shards: usize,
-    pub sample_molecules_per_second: f64,
+    /// Molecules per second.
+    pub sample: Throughput,
     pub mean_heavy_atoms: f64,
     pub peak_memory_mib: Option<f64>,
 }
@@ -223,8 +224,8 @@ pub fn bench_model(
     use model_core::model::{GraphVae, ModelConfig};
 
     use crate::examples::{Example, examples};
-    use crate::step::{self, LossWeights, NoiseStream, batch_noise};
-    use crate::train::{TrainConfig, optimizer_for};
+    use crate::step::{LossWeights, NoiseStream, Stepper, batch_noise, optimizer_for};
+    use crate::train::TrainConfig;
 
     let device = backend.device();
     let (trained, config) = match weights {
@@ -246,7 +247,13 @@ pub fn bench_model(
     let batches: Vec<Vec<&Example>> = pool.chunks(batch).map(|c| c.iter().collect()).collect();
     let train_device = device.clone().autodiff();
     let mut model = crate::train::seeded_model(&config, &train_device, train_config.seed);
-    let mut optimizer = optimizer_for(train_config.grad_clip_norm);
+    let mut stepper = Stepper::new(
+        optimizer_for(train_config.grad_clip_norm),
+        train_config.learning_rate,
+        window.shards,
+        &config,
+        &train_device,
+    );
     let weights = LossWeights {
         kl: train_config.kl_weight,
         gap: train_config.gap_weight,
@@ -257,25 +264,13 @@ pub fn bench_model(
         next += 1;
         let batch = &batches[index];
         let noise = batch_noise(
-            0,
+            train_config.seed,
             NoiseStream::Train { epoch: 0 },
             index,
             batch.len(),
             config.latent,
         );
-        let (grads, _) = step::gradients(
-            &model,
-            batch,
-            &noise,
-            window.shards,
-            weights,
-            &config,
-            &train_device,
-        );
-        (
-            optimizer.step(train_config.learning_rate, model, grads),
-            batch.len(),
-        )
+        (stepper.step(model, batch, &noise, weights).0, batch.len())
     };
     // The first batches warm caches and allocators.
     for _ in 0..2 {
@@ -293,31 +288,33 @@ pub fn bench_model(
         runs.push(graphs as f64 / started.elapsed().as_secs_f64());
     }
 
-    let started = Instant::now();
-    let molecules: Vec<_> = crate::generate::sample_parallel(
-        &trained,
-        &config,
-        samples,
-        1,
-        2048,
-        1.0,
-        Target::Prior,
-        &device,
-    )?
-    .into_iter()
-    .map(|s| s.molecule)
-    .collect();
-    let sample_molecules_per_second = samples as f64 / started.elapsed().as_secs_f64();
+    // Sampling as `trainer sample` runs it (seed 1, batch 2048), timed `repeats` times.
+    let mut sample_runs = Vec::with_capacity(window.repeats);
+    let mut molecules = Vec::new();
+    for _ in 0..window.repeats.max(1) {
+        let started = Instant::now();
+        molecules = crate::generate::sample_parallel(
+            &trained,
+            &config,
+            samples,
+            1,
+            2048,
+            1.0,
+            Target::Prior,
+            &device,
+        )?;
+        sample_runs.push(samples as f64 / started.elapsed().as_secs_f64());
+    }
     let mean_heavy_atoms = molecules
         .iter()
-        .map(|m| m.heavy_atom_count())
+        .map(|s| s.molecule.heavy_atom_count())
         .sum::<usize>() as f64
         / molecules.len().max(1) as f64;
     Ok(ModelBenchRow {
         backend: backend.name(),
         train: Throughput::of(runs),
         shards: window.shards,
-        sample_molecules_per_second,
+        sample: Throughput::of(sample_runs),
         mean_heavy_atoms,
         peak_memory_mib: peak_memory_mib(),
     })

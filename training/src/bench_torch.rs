@@ -25,8 +25,8 @@ use crate::backend::Backend;
 use crate::bench::Throughput;
 use crate::examples::{BatchTensors, Example, examples};
 use crate::python;
-use crate::step::{self, LossSums, LossWeights, NoiseStream, batch_noise};
-use crate::train::{TrainConfig, epoch_order, optimizer_for, seeded_model};
+use crate::step::{LossSums, LossWeights, NoiseStream, Stepper, batch_noise, optimizer_for};
+use crate::train::{TrainConfig, epoch_order, seeded_model};
 
 pub const TORCH_VAE_PY: &str = include_str!("../../benchmarks/torch_vae.py");
 
@@ -160,7 +160,13 @@ fn burn_throughput(
     let device = backend.device().autodiff();
     let mut model = seeded_model(&config.model, &device, config.seed);
     let parameters = model.num_params();
-    let mut optimizer = optimizer_for(config.grad_clip_norm);
+    let mut stepper = Stepper::new(
+        optimizer_for(config.grad_clip_norm),
+        config.learning_rate,
+        shards,
+        &config.model,
+        &device,
+    );
     let weights = LossWeights {
         kl: config.kl_weight,
         gap: config.gap_weight,
@@ -171,16 +177,8 @@ fn burn_throughput(
         if b == WARMUP {
             started = Instant::now();
         }
-        let (grads, sums) = step::gradients(
-            &model,
-            batch,
-            noise,
-            shards,
-            weights,
-            &config.model,
-            &device,
-        );
-        model = optimizer.step(config.learning_rate, model, grads);
+        let (updated, sums) = stepper.step(model, batch, noise, weights);
+        model = updated;
         if b >= WARMUP {
             timed = LossSums::accumulate(timed, sums);
         }

@@ -13,7 +13,8 @@
 //! burn's flex backend runs each operation on one core, so shards are how
 //! training uses more than one.
 
-use burn::optim::{GradientsAccumulator, GradientsParams};
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use model_core::model::prior::standard_normal_latents;
 use model_core::model::vae::LossTerms;
@@ -139,6 +140,64 @@ pub fn loss_sums(model: &GraphVae, batch: &BatchTensors) -> LossSums {
         batch.noise.clone(),
     );
     LossSums::of(&loss, batch.graphs.graphs)
+}
+
+/// Adam with per-tensor gradient-norm clipping, as every training run uses it.
+pub fn optimizer_for(grad_clip_norm: f32) -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(grad_clip_norm)))
+        .init()
+}
+
+/// The training loop's step: a batch's [`gradients`] over its shards, then
+/// the optimizer. `trainer train` and both benchmarks step through this, so
+/// the benchmarks time the loop's own work.
+pub struct Stepper {
+    pub optimizer: ModuleOptimizer,
+    learning_rate: f64,
+    shards: usize,
+    config: ModelConfig,
+    device: Device,
+}
+
+impl Stepper {
+    /// Steps with `optimizer` at `learning_rate`, each batch cut into
+    /// `shards`, on the autodiff `device`.
+    pub fn new(
+        optimizer: ModuleOptimizer,
+        learning_rate: f64,
+        shards: usize,
+        config: &ModelConfig,
+        device: &Device,
+    ) -> Stepper {
+        Stepper {
+            optimizer,
+            learning_rate,
+            shards,
+            config: config.clone(),
+            device: device.clone(),
+        }
+    }
+
+    /// `model` after one step on `batch` with its `noise`, and the batch's loss sums.
+    pub fn step(
+        &mut self,
+        model: GraphVae,
+        batch: &[&Example],
+        noise: &[f32],
+        weights: LossWeights,
+    ) -> (GraphVae, LossSums) {
+        let (grads, sums) = gradients(
+            &model,
+            batch,
+            noise,
+            self.shards,
+            weights,
+            &self.config,
+            &self.device,
+        );
+        (self.optimizer.step(self.learning_rate, model, grads), sums)
+    }
 }
 
 /// Gradients of the mean loss over `batch` and the batch's loss sums.

@@ -25,7 +25,8 @@ use crate::backend::Backend;
 use crate::checkpoint::{self, Checkpoint};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot::{self, BLUE, Panel, RED};
-use crate::train::{optimizer_for, progress_bar, train_gap_statistics};
+use crate::step::optimizer_for;
+use crate::train::{progress_bar, train_gap_statistics};
 
 /// Where the shipped surrogate weights live.
 pub const DEFAULT_SURROGATE: &str = "public/surrogate.bin";

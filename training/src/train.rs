@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use burn::grad_clipping::GradientClippingConfig;
 use burn::module::{ModuleVisitor, Param};
-use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -30,7 +28,9 @@ use crate::examples::{BatchTensors, Example, examples};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot;
 use crate::prior_fit::{PriorFitConfig, fit_prior};
-use crate::step::{self, LossSums, LossWeights, NoiseStream, PassLoss, batch_noise, loss_sums};
+use crate::step::{
+    LossSums, LossWeights, NoiseStream, PassLoss, Stepper, batch_noise, loss_sums, optimizer_for,
+};
 
 /// Everything a run needs; read from TOML, then overridden from the CLI.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -195,7 +195,7 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
     std::fs::create_dir_all(&options.run_dir)?;
     let checkpoint_path = options.run_dir.join("checkpoint.bin");
 
-    let (mut config, mut model, mut optimizer, mut history, first_epoch) = if options.resume {
+    let (mut config, mut model, optimizer, mut history, first_epoch) = if options.resume {
         let checkpoint = checkpoint::load::<Progress>(&checkpoint_path, CHECKPOINT_MAGIC)?;
         let (model, _) = load_weights(&checkpoint.weights, &train_device)?;
         let progress = checkpoint.header;
@@ -260,6 +260,13 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
     )?;
 
     let batches_per_epoch = train_examples.len().div_ceil(config.batch_size);
+    let mut stepper = Stepper::new(
+        optimizer,
+        config.learning_rate,
+        config.shards,
+        &config.model,
+        &train_device,
+    );
     for epoch in first_epoch..config.epochs {
         let started = Instant::now();
         let order = epoch_order(config.seed, epoch, train_examples.len());
@@ -273,16 +280,8 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
             };
             let stream = NoiseStream::Train { epoch };
             let noise = batch_noise(config.seed, stream, b, batch.len(), config.model.latent);
-            let (grads, batch_sums) = step::gradients(
-                &model,
-                &batch,
-                &noise,
-                config.shards,
-                weights,
-                &config.model,
-                &train_device,
-            );
-            model = optimizer.step(config.learning_rate, model, grads);
+            let (updated, batch_sums) = stepper.step(model, &batch, &noise, weights);
+            model = updated;
             sums = LossSums::accumulate(sums, batch_sums);
             bar.set_position(b as u64 + 1);
             // Losses stay on the device; read back only every few batches.
@@ -357,7 +356,11 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
                     history: history.clone(),
                 },
                 weights: weights.clone(),
-                optimizer: optimizer.into_bytes().context("optimizer state")?.to_vec(),
+                optimizer: stepper
+                    .optimizer
+                    .into_bytes()
+                    .context("optimizer state")?
+                    .to_vec(),
             },
         )?;
         write_atomically(&options.run_dir.join("weights.bin"), &weights)?;
@@ -415,12 +418,6 @@ pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     SeededRng::new(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
     order
-}
-
-pub(crate) fn optimizer_for(grad_clip_norm: f32) -> ModuleOptimizer {
-    AdamConfig::new()
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(grad_clip_norm)))
-        .init()
 }
 
 pub(crate) fn progress_bar(

@@ -98,7 +98,7 @@ impl BenchCommand {
                 });
                 if !row_only {
                     outln!(
-                        "graph VAE throughput ({}), training batch {} in {} shards, median of {} windows of {} s; sampling batch 2048",
+                        "graph VAE throughput ({}), training batch {} in {} shards, median of {} windows of {} s; sampling {} molecules in batches of 2048, median of as many runs",
                         weights
                             .as_ref()
                             .map_or("untrained default model".to_string(), |w| w
@@ -107,15 +107,17 @@ impl BenchCommand {
                         train::TrainConfig::default().batch_size,
                         window.shards,
                         window.repeats,
-                        window.seconds
+                        window.seconds,
+                        samples
                     );
                     outln!(
-                        "  {:<9} {:>16} {:>15} {:>8} {:>18} {:>12} {:>14}",
+                        "  {:<9} {:>16} {:>15} {:>8} {:>18} {:>8} {:>12} {:>14}",
                         "backend",
                         "train graphs/s",
                         "lowest-highest",
                         "spread",
                         "sample molecules/s",
+                        "spread",
                         "mean atoms",
                         "peak RSS MiB"
                     );
@@ -131,12 +133,13 @@ impl BenchCommand {
                             window,
                         )?;
                         outln!(
-                            "  {:<9} {:>16.0} {:>15} {:>8.3} {:>18.0} {:>12.2} {:>14}",
+                            "  {:<9} {:>16.0} {:>15} {:>8.3} {:>18.0} {:>8.3} {:>12.2} {:>14}",
                             row.backend,
                             row.train.median,
                             format!("{:.0}-{:.0}", row.train.min, row.train.max),
                             row.train.spread(),
-                            row.sample_molecules_per_second,
+                            row.sample.median,
+                            row.sample.spread(),
                             row.mean_heavy_atoms,
                             row.peak_memory_mib
                                 .map_or("?".to_string(), |m| format!("{m:.0}"))
