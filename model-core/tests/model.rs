@@ -230,13 +230,23 @@ fn sampled_trajectories_replay_and_their_log_probs_are_per_graph() {
 #[test]
 fn a_mixture_prior_travels_with_the_weights_and_conditions_on_the_gap() {
     use model_core::model::prior::{LatentPrior, PriorError};
-    use model_core::model::sample::{Target, sample_batch};
+    use model_core::model::sample::{Lanes, Target, sample_batch};
 
     let device = Device::flex();
     let mut config = small();
     let model = GraphVae::new(&config, &device);
     assert!(matches!(
-        sample_batch(&model, &config, 1, 0, 10, 1.0, Target::GapEv(7.0), &device),
+        sample_batch(
+            &model,
+            &config,
+            1,
+            0,
+            10,
+            1.0,
+            Target::GapEv(7.0),
+            Lanes::ONE,
+            &device,
+        ),
         Err(PriorError::NoJointModel)
     ));
     // Latents whose first coordinate follows the standardised gap.
@@ -256,7 +266,19 @@ fn a_mixture_prior_travels_with_the_weights_and_conditions_on_the_gap() {
     let bytes = save_weights(&model, &config);
     let (loaded, loaded_config) = load_weights(&bytes, &device).unwrap();
     assert_eq!(loaded_config, config);
-    let draw = |target| sample_batch(&loaded, &loaded_config, 5, 0, 40, 1.0, target, &device);
+    let draw = |target| {
+        sample_batch(
+            &loaded,
+            &loaded_config,
+            5,
+            0,
+            40,
+            1.0,
+            target,
+            Lanes::ONE,
+            &device,
+        )
+    };
     assert_eq!(draw(Target::Prior).unwrap(), draw(Target::Prior).unwrap());
     // Conditioning moves z's first coordinate to 3 x the standardised target.
     let standardised = 1.5;
@@ -284,4 +306,45 @@ fn a_mixture_prior_travels_with_the_weights_and_conditions_on_the_gap() {
     let err = load_weights(&bad, &device).expect_err("prior size checked");
     assert!(err.to_string().contains("dimensions"), "{err}");
     let _ = PriorError::NoJointModel;
+}
+
+#[test]
+fn lanes_and_threads_do_not_change_the_molecules_or_the_draws() {
+    use model_core::model::sample::{Choice, Lanes, decode_latents_in_lanes, prior_latents};
+
+    let device = Device::flex();
+    let config = small();
+    let model = GraphVae::new(&config, &device);
+    let z = prior_latents(40, config.latent, &mut SeededRng::new(3));
+    let decode = |seed: u64, lanes: Lanes, how: Choice| {
+        let mut rng = SeededRng::new(seed);
+        let molecules = decode_latents_in_lanes(
+            &model,
+            &z,
+            config.latent,
+            config.max_atoms,
+            how,
+            &mut rng,
+            lanes,
+            &device,
+        );
+        let smiles: Vec<String> = molecules.iter().map(canonical_smiles).collect();
+        (smiles, rng.next_u64())
+    };
+    let sample = Choice::Sample { temperature: 1.0 };
+    for how in [sample, Choice::Greedy] {
+        let whole = decode(5, Lanes::ONE, how);
+        for (threads, max_rows) in [(1, 7), (3, 7), (2, 20), (4, 1)] {
+            assert_eq!(
+                decode(5, Lanes { threads, max_rows }, how),
+                whole,
+                "{threads} threads, lanes of {max_rows}, {how:?}"
+            );
+        }
+    }
+    // The draws are the molecules' own: another generator gives others.
+    assert_ne!(
+        decode(6, Lanes::ONE, sample).0,
+        decode(5, Lanes::ONE, sample).0
+    );
 }

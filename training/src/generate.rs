@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use burn::prelude::Device;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::sample::{
-    Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev, sample_batch,
+    Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev,
+    sample_batch,
 };
 use model_core::model::surrogate::{GapSurrogate, SurrogateConfig, predict_gaps_ev};
 use model_core::model::weights::load_weights;
@@ -44,8 +45,9 @@ pub fn molecule_json(m: &Molecule) -> serde_json::Value {
 
 /// One output line per sample.
 pub fn sample_lines(samples: Vec<Sample>, format: Format) -> Vec<String> {
+    use rayon::prelude::*;
     samples
-        .into_iter()
+        .into_par_iter()
         .map(|s| {
             let smiles = canonical_smiles(&s.molecule);
             match format {
@@ -63,6 +65,10 @@ pub fn sample_lines(samples: Vec<Sample>, format: Format) -> Vec<String> {
         .collect()
 }
 
+/// Graphs per sampling lane: a step's tensors stay in cache (measured on 2
+/// cores: 256 rows ≈ 1.17× the throughput of whole 2048-graph batches).
+const LANE_ROWS: usize = 256;
+
 /// Samples batches on every core. Batches are seeded by their index, so the
 /// molecules are the same as a one-thread run with the same seed and batch.
 /// Fails only for a gap target on weights without a joint prior.
@@ -78,50 +84,46 @@ pub fn sample_parallel(
     device: &Device,
 ) -> Result<Vec<Sample>> {
     let batch = batch.max(1);
-    let batches = n.div_ceil(batch);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(batches.max(1));
-    let mut results: Vec<Vec<Sample>> = vec![Vec::new(); batches];
-    let mut failure = None;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    (t..batches)
-                        .step_by(threads)
-                        .map(|k| {
-                            (
-                                k,
-                                sample_batch(
-                                    model,
-                                    config,
-                                    seed,
-                                    k,
-                                    batch.min(n - k * batch),
-                                    temperature,
-                                    target,
-                                    device,
-                                ),
-                            )
-                        })
-                        .collect::<Vec<_>>()
+    let cores = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let indices: Vec<usize> = (0..n.div_ceil(batch)).collect();
+    let mut results = Vec::with_capacity(n);
+    // Up to a batch per core at once, and a batch's lanes spread over
+    // several threads when there are fewer batches than cores (the last wave
+    // of 5 batches on 2 cores, say), so no core idles while another finishes.
+    for wave in indices.chunks(cores) {
+        let lanes = Lanes {
+            threads: (cores / wave.len()).max(1),
+            max_rows: LANE_ROWS,
+        };
+        let sampled: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = wave
+                .iter()
+                .map(|&k| {
+                    scope.spawn(move || {
+                        sample_batch(
+                            model,
+                            config,
+                            seed,
+                            k,
+                            batch.min(n - k * batch),
+                            temperature,
+                            target,
+                            lanes,
+                            device,
+                        )
+                    })
                 })
-            })
-            .collect();
-        for handle in handles {
-            for (k, samples) in handle.join().expect("sampling thread") {
-                match samples {
-                    Ok(samples) => results[k] = samples,
-                    Err(e) => failure = Some(e),
-                }
-            }
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("sampling thread"))
+                .collect()
+        });
+        for samples in sampled {
+            results.extend(samples?);
         }
-    });
-    if let Some(e) = failure {
-        return Err(e.into());
     }
-    Ok(results.into_iter().flatten().collect())
+    Ok(results)
 }
 
 fn parse(smiles: &str) -> Result<Molecule> {

@@ -6,8 +6,8 @@ use burn::prelude::Device;
 use model_core::chem::depict::depict_svg;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::sample::{
-    Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev, sample_batch,
-    sample_batch_async,
+    Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev,
+    sample_batch, sample_batch_async,
 };
 use model_core::model::weights::load_weights;
 use model_core::model::{GraphVae, ModelConfig};
@@ -181,6 +181,7 @@ impl Generator {
                             size,
                             temperature,
                             target,
+                            Lanes::ONE,
                             &self.cpu.device,
                         )
                         .map_err(|e| e.to_string())?,

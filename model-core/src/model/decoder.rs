@@ -153,16 +153,24 @@ impl Decoder {
                 .reshape([graphs, self.hidden])
     }
 
+    /// The key of an added atom (`[graphs, hidden]`), what its later bond
+    /// candidates see of it. Sampling computes it once per atom instead of
+    /// once per later step.
+    pub fn key(&self, node: Tensor<2>) -> Tensor<2> {
+        self.key.forward(node)
+    }
+
     /// Bond logits `[graphs, earlier, BOND_CHOICES]` between the new atom and
-    /// each earlier atom (`earlier_nodes` is `[graphs, earlier, hidden]`;
-    /// `earlier_free` their [`free_valence_index`], `[graphs, earlier]`).
+    /// each earlier atom (`earlier_keys` is their [`Self::key`],
+    /// `[graphs, earlier, hidden]`; `earlier_free` their
+    /// [`free_valence_index`](super::inputs::free_valence_index), `[graphs, earlier]`).
     pub fn bond_logits(
         &self,
         new_node: Tensor<2>,
-        earlier_nodes: Tensor<3>,
+        earlier_keys: Tensor<3>,
         earlier_free: Tensor<2, Int>,
     ) -> Tensor<3> {
-        let [graphs, earlier, hidden] = earlier_nodes.dims();
+        let [graphs, earlier, hidden] = earlier_keys.dims();
         let device = new_node.device();
         let distances: Vec<i64> = (0..earlier)
             .map(|j| distance_index(earlier - j, self.distance_count()))
@@ -178,9 +186,8 @@ impl Decoder {
             .reshape([graphs, 1, hidden])
             .expand([graphs, earlier, hidden]);
         let free = self.free_valence.forward(earlier_free);
-        self.bond_head.forward(relu(
-            new + self.key.forward(earlier_nodes) + distance + free,
-        ))
+        self.bond_head
+            .forward(relu(new + earlier_keys + distance + free))
     }
 
     fn distance_count(&self) -> usize {
