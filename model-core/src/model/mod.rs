@@ -5,6 +5,7 @@ pub mod batch;
 pub mod config;
 pub mod construction;
 pub mod decoder;
+pub mod decoding;
 pub mod encoder;
 pub mod inputs;
 pub mod mixture;
