@@ -175,11 +175,23 @@ fn print_config_shows_defaults_file_and_flags_layered() {
             "partial.toml",
             "--seed",
             "7",
+            "--hidden",
+            "64",
+            "--prior-components",
+            "3",
             "--print-config",
         ],
         &dir,
     ));
-    for expected in ["epochs = 4", "latent = 16", "seed = 7", "batch_size = 128"] {
+    // Flags land in their tables beside the file's keys there.
+    for expected in [
+        "epochs = 4",
+        "latent = 16",
+        "hidden = 64",
+        "components = 3",
+        "seed = 7",
+        "batch_size = 128",
+    ] {
         assert!(layered.contains(expected), "{expected} missing:\n{layered}");
     }
     std::fs::write(dir.join("full.toml"), &layered).unwrap();

@@ -4,11 +4,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
+use serde::Serialize;
 use training::backend::Backend;
 use training::train::{TrainConfig, TrainOptions};
-use training::{prepare, train};
+use training::{prepare, settings, train};
 
 /// Train the graph VAE on the QM9 training split (checkpoints each epoch)
 #[derive(Args)]
@@ -31,28 +32,59 @@ pub struct TrainArgs {
     /// Continue the run in --out from its last checkpoint
     #[arg(long)]
     resume: bool,
+    #[command(flatten)]
+    flags: TrainFlags,
+}
+
+/// The settings flags, serialised like the config file (unset ones
+/// skipped), so that they layer over it by the same rule.
+#[derive(Args, Serialize)]
+struct TrainFlags {
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     epochs: Option<usize>,
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     batch_size: Option<usize>,
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     learning_rate: Option<f64>,
     /// Train on at most this many molecules (0 = the whole training split)
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     max_train: Option<usize>,
     #[arg(long)]
-    hidden: Option<usize>,
-    #[arg(long)]
-    latent: Option<usize>,
-    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u64>,
     /// Cut each batch into this many shards whose gradients are computed in
     /// parallel, one thread each; results depend on it, not on the cores
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     shards: Option<usize>,
-    /// Gaussians in the prior fitted after the last epoch (0 keeps N(0, I))
+    #[command(flatten)]
+    model: ModelFlags,
+    #[command(flatten)]
+    prior: PriorFlags,
+}
+
+/// Flags for the `[model]` table.
+#[derive(Args, Serialize)]
+struct ModelFlags {
     #[arg(long)]
-    prior_components: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hidden: Option<usize>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latent: Option<usize>,
+}
+
+/// Flags for the `[prior]` table.
+#[derive(Args, Serialize)]
+struct PriorFlags {
+    /// Gaussians in the prior fitted after the last epoch (0 keeps N(0, I))
+    #[arg(long = "prior-components")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    components: Option<usize>,
 }
 
 impl TrainArgs {
@@ -64,52 +96,10 @@ impl TrainArgs {
             out,
             backend,
             resume,
-            epochs,
-            batch_size,
-            learning_rate,
-            max_train,
-            hidden,
-            latent,
-            seed,
-            shards,
-            prior_components,
+            flags,
         } = self;
-        let mut settings = match &config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                toml::from_str::<TrainConfig>(&text)
-                    .with_context(|| format!("{} is not a valid training config", path.display()))?
-            }
-            None => TrainConfig::default(),
-        };
-        if let Some(v) = epochs {
-            settings.epochs = v;
-        }
-        if let Some(v) = batch_size {
-            settings.batch_size = v;
-        }
-        if let Some(v) = learning_rate {
-            settings.learning_rate = v;
-        }
-        if let Some(v) = max_train {
-            settings.max_train = v;
-        }
-        if let Some(v) = hidden {
-            settings.model.hidden = v;
-        }
-        if let Some(v) = latent {
-            settings.model.latent = v;
-        }
-        if let Some(v) = seed {
-            settings.seed = v;
-        }
-        if let Some(v) = shards {
-            settings.shards = v;
-        }
-        if let Some(v) = prior_components {
-            settings.prior.components = v;
-        }
+        let settings: TrainConfig =
+            settings::layered(config.as_deref(), &flags, "training config")?;
         if print_config {
             out!("{}", toml::to_string(&settings)?);
             return Ok(ExitCode::SUCCESS);
