@@ -3,10 +3,8 @@
 //! components of their latents) coloured by their gap.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::browser;
-use crate::generate::Generator;
 use crate::generate::{Drawn, draw};
 use crate::sample_view::MoleculeCard;
 use crate::state::{Model, ModelState};
@@ -65,16 +63,16 @@ struct MapPoint {
     molecule: Drawn,
 }
 
+/// The QM9 sample placed on the plane of its latents' two leading
+/// principal components.
 #[derive(Clone, Debug, PartialEq)]
-enum MapState {
-    NotLoaded,
-    Loading,
-    Failed(String),
-    Ready {
-        points: Vec<MapPoint>,
-        explained: [f64; 2],
-        gap_range: (f64, f64),
-    },
+struct LatentMap {
+    /// Left to right, so arrow keys walk the map in reading order.
+    points: Vec<MapPoint>,
+    /// Share of the latents' variance along each axis.
+    explained: [f64; 2],
+    /// The smallest and largest QM9 gap, for the colour scale.
+    gap_range: (f64, f64),
 }
 
 /// Parses `smiles,gap_ev` lines (with a header).
@@ -98,53 +96,53 @@ fn parse_map_csv(text: &str) -> Result<Vec<(Molecule, f64)>, String> {
         .collect()
 }
 
-async fn load_map(state: RwSignal<MapState>, g: std::rc::Rc<Generator>) {
-    state.set(MapState::Loading);
+/// Fetches the QM9 sample, encodes it and lays it out (once the weights are in).
+async fn load_map(model: Model) -> Result<LatentMap, String> {
+    let g = model
+        .ready()
+        .await
+        .ok_or("the model weights did not load")?;
+    // Let "Encoding…" show before encoding blocks the page.
     browser::next_frame().await;
-    let result = async {
-        let bytes = browser::fetch_bytes(MAP_URL).await?;
-        let text = String::from_utf8(bytes).map_err(|e| e.to_string())?;
-        let rows = parse_map_csv(&text)?;
-        let molecules: Vec<&Molecule> = rows.iter().map(|(m, _)| m).collect();
-        let z = g.encode(&molecules);
-        let map = latent_map(&z, g.latent_size());
-        let predicted = g.predict_gaps(&z);
-        let (xs, ys): (Vec<f64>, Vec<f64>) = map.points.iter().map(|p| (p[0], p[1])).unzip();
-        let scale = |v: &[f64], size: f64, flip: bool| {
-            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let span = (hi - lo).max(1e-9);
-            v.iter()
-                .map(|x| {
-                    let u = (x - lo) / span;
-                    12.0 + (if flip { 1.0 - u } else { u }) * (size - 24.0)
-                })
-                .collect::<Vec<f64>>()
-        };
-        let (xs, ys) = (scale(&xs, MAP_WIDTH, false), scale(&ys, MAP_HEIGHT, true));
-        let gaps: Vec<f64> = rows.iter().map(|(_, g)| *g).collect();
-        let lo = gaps.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = gaps.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut points: Vec<MapPoint> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, (m, gap))| MapPoint {
-                x: xs[i],
-                y: ys[i],
-                qm9_gap_ev: *gap,
-                molecule: draw(m, predicted[i]),
+    let bytes = browser::fetch_bytes(MAP_URL).await?;
+    let text = String::from_utf8(bytes).map_err(|e| e.to_string())?;
+    let rows = parse_map_csv(&text)?;
+    let molecules: Vec<&Molecule> = rows.iter().map(|(m, _)| m).collect();
+    let z = g.encode(&molecules);
+    let map = latent_map(&z, g.latent_size());
+    let predicted = g.predict_gaps(&z);
+    let (xs, ys): (Vec<f64>, Vec<f64>) = map.points.iter().map(|p| (p[0], p[1])).unzip();
+    let scale = |v: &[f64], size: f64, flip: bool| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let span = (hi - lo).max(1e-9);
+        v.iter()
+            .map(|x| {
+                let u = (x - lo) / span;
+                12.0 + (if flip { 1.0 - u } else { u }) * (size - 24.0)
             })
-            .collect();
-        // Left to right, so arrow keys walk the map in reading order.
-        points.sort_by(|a, b| a.x.total_cmp(&b.x));
-        Ok::<_, String>(MapState::Ready {
-            points,
-            explained: map.explained,
-            gap_range: (lo, hi),
+            .collect::<Vec<f64>>()
+    };
+    let (xs, ys) = (scale(&xs, MAP_WIDTH, false), scale(&ys, MAP_HEIGHT, true));
+    let gaps: Vec<f64> = rows.iter().map(|(_, g)| *g).collect();
+    let lo = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = gaps.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut points: Vec<MapPoint> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (m, gap))| MapPoint {
+            x: xs[i],
+            y: ys[i],
+            qm9_gap_ev: *gap,
+            molecule: draw(m, predicted[i]),
         })
-    }
-    .await;
-    state.set(result.unwrap_or_else(MapState::Failed));
+        .collect();
+    points.sort_by(|a, b| a.x.total_cmp(&b.x));
+    Ok(LatentMap {
+        points,
+        explained: map.explained,
+        gap_range: (lo, hi),
+    })
 }
 
 /// A colour from dark blue (small gap) to yellow (large gap), as viridis runs.
@@ -176,16 +174,19 @@ pub fn ExploreView(active: Signal<bool>) -> impl IntoView {
     let to = RwSignal::new(DEFAULT_TO.to_string());
     let steps = RwSignal::new(8usize);
     let path = RwSignal::new(Ok::<Vec<PathPoint>, String>(Vec::new()));
-    let map = RwSignal::new(MapState::NotLoaded);
     let selected = RwSignal::new(None::<usize>);
 
-    // The map loads the first time the view is shown with the model ready.
-    Effect::new(move |_| {
-        if let Some(g) = model.generator()
-            && active.get()
-            && map.get_untracked() == MapState::NotLoaded
-        {
-            spawn_local(load_map(map, g));
+    // The map is made the first time the view is shown: `shown` turns true
+    // then and stays so, and the resource loads once it does.
+    let shown = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || active.get());
+    let map = LocalResource::new(move || {
+        let wanted = shown.get();
+        async move {
+            if wanted {
+                Some(load_map(model).await)
+            } else {
+                None
+            }
         }
     });
 
@@ -200,7 +201,7 @@ pub fn ExploreView(active: Signal<bool>) -> impl IntoView {
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         let n = map.with_untracked(|m| match m {
-            MapState::Ready { points, .. } => points.len(),
+            Some(Some(Ok(map))) => map.points.len(),
             _ => 0,
         });
         if n == 0 {
@@ -256,10 +257,10 @@ pub fn ExploreView(active: Signal<bool>) -> impl IntoView {
             }}
 
             <h2>"Map of QM9 in the latent space"</h2>
-            {move || match map.get() {
-                MapState::NotLoaded | MapState::Loading => view! { <p class="status" id="map-status">"Encoding QM9 molecules…"</p> }.into_any(),
-                MapState::Failed(e) => view! { <p class="error" id="map-status">{format!("The map could not be made: {e}")}</p> }.into_any(),
-                MapState::Ready { points, explained, gap_range } => {
+            {move || match map.get().flatten() {
+                None => view! { <p class="status" id="map-status">"Encoding QM9 molecules…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" id="map-status">{format!("The map could not be made: {e}")}</p> }.into_any(),
+                Some(Ok(LatentMap { points, explained, gap_range })) => {
                     let count = points.len();
                     let detail = points.clone();
                     view! {

@@ -2,123 +2,131 @@
 //! download, or send them to the Score view.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-
-use std::rc::Rc;
 
 use crate::browser;
-use crate::generate::{self, BackendKind, Drawn, Generator};
+use crate::generate::{self, BackendKind, Drawn};
 use crate::score_view::ScoreQueue;
 use crate::state::{Model, ModelState};
 
 const FIRST_BATCH: usize = 100;
 
+/// What the form asks for when it is submitted.
 #[derive(Clone, Debug, PartialEq)]
-enum Status {
-    Waiting,
-    Sampling,
-    Failed(String),
-    Ready {
-        backend: BackendKind,
-        count: usize,
-        sample_ms: f64,
-        draw_ms: f64,
-    },
-}
-
-/// Where a sampling run publishes: its status and the drawn molecules.
-#[derive(Clone, Copy)]
-struct Outputs {
-    status: RwSignal<Status>,
-    molecules: RwSignal<Vec<Drawn>>,
-}
-
-/// Samples `n` molecules with `seed` and publishes them with their timings.
-async fn run_sampling(
-    generator: Rc<Generator>,
-    backend: BackendKind,
-    (n, seed): (usize, u64),
+struct SampleRequest {
+    /// `None`: `?backend=cpu|webgpu`, else the model's preference.
+    backend: Option<BackendKind>,
+    count: usize,
+    seed: u64,
     temperature: f32,
+    /// `None`: the prior; a gap in eV: molecules near it.
     target_gap: Option<f64>,
-    Outputs { status, molecules }: Outputs,
-) {
-    status.set(Status::Sampling);
+}
+
+/// A finished sampling run: the molecules, where it ran and how long it took.
+#[derive(Clone, Debug, PartialEq)]
+struct Batch {
+    molecules: Vec<Drawn>,
+    backend: BackendKind,
+    sample_ms: f64,
+    draw_ms: f64,
+}
+
+/// Waits for the weights, then samples and draws what `request` asks for.
+async fn sample_and_draw(model: Model, request: SampleRequest) -> Result<Batch, String> {
+    let Some(generator) = model.ready().await else {
+        return Err("the model weights did not load".into());
+    };
+    let backend =
+        request
+            .backend
+            .unwrap_or_else(|| match browser::query_param("backend").as_deref() {
+                Some("cpu") => BackendKind::Cpu,
+                Some("webgpu") if generator.has_webgpu() => BackendKind::WebGpu,
+                _ => generator.preferred_backend(),
+            });
+    // Let the page show that sampling started before the first batch blocks it.
     browser::next_frame().await;
     let start = browser::now_ms();
-    let (samples, ran_on) = match generator
-        .sample(backend, n, seed, temperature, target_gap)
-        .await
-    {
-        Ok(done) => done,
-        Err(e) => {
-            status.set(Status::Failed(e));
-            return;
-        }
-    };
+    let (samples, ran_on) = generator
+        .sample(
+            backend,
+            request.count,
+            request.seed,
+            request.temperature,
+            request.target_gap,
+        )
+        .await?;
     let sampled = browser::now_ms();
-    let drawn: Vec<Drawn> = samples.iter().map(generate::draw_sample).collect();
+    let molecules: Vec<Drawn> = samples.iter().map(generate::draw_sample).collect();
     let done = browser::now_ms();
-    molecules.set(drawn);
-    status.set(Status::Ready {
+    browser::set_title(&format!("molgap: {} molecules", molecules.len()));
+    Ok(Batch {
+        molecules,
         backend: ran_on,
-        count: n,
         sample_ms: sampled - start,
         draw_ms: done - sampled,
-    });
-    browser::set_title(&format!("molgap: {n} molecules"));
+    })
 }
 
 #[component]
 pub fn GenerateView() -> impl IntoView {
     let model = Model::from_context();
-    let status = RwSignal::new(Status::Waiting);
-    let molecules = RwSignal::new(Vec::<Drawn>::new());
-    let outputs = Outputs { status, molecules };
     let count = RwSignal::new(FIRST_BATCH);
     let seed = RwSignal::new(0u64);
     let temperature = RwSignal::new(1.0f32);
     // Empty: sample the prior; a number: molecules near that gap.
     let target_gap = RwSignal::new(None::<f64>);
-    // Chosen when the weights are in: `?backend=cpu|webgpu`, else the model's preference.
-    let backend = RwSignal::new(BackendKind::Cpu);
+    // The backend menu; `None` until the first run picks one.
+    let backend = RwSignal::new(None::<BackendKind>);
     let has_webgpu = move || model.generator().is_some_and(|g| g.has_webgpu());
 
-    // The first batch, as soon as the weights are in.
-    spawn_local(async move {
-        let Some(g) = model.ready().await else {
-            return;
-        };
-        let chosen = match browser::query_param("backend").as_deref() {
-            Some("cpu") => BackendKind::Cpu,
-            Some("webgpu") if g.has_webgpu() => BackendKind::WebGpu,
-            _ => g.preferred_backend(),
-        };
-        backend.set(chosen);
-        run_sampling(g, chosen, (FIRST_BATCH, 0), 1.0, None, outputs).await;
+    // Sampling is an action: its value is the last batch (kept on screen
+    // while the next one runs), `pending` says a run is under way.
+    let sampling =
+        Action::new_local(move |request: &SampleRequest| sample_and_draw(model, request.clone()));
+    let last = sampling.value();
+    // The first batch is asked for at once; it waits for the weights.
+    sampling.dispatch_local(SampleRequest {
+        backend: None,
+        count: FIRST_BATCH,
+        seed: 0,
+        temperature: 1.0,
+        target_gap: None,
     });
+    // The menu shows where the last run ran until the user picks one.
+    let shown_backend = move || {
+        backend
+            .get()
+            .or_else(|| last.with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).map(|b| b.backend)))
+    };
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(g) = model.generator_untracked() else {
-            return;
-        };
-        spawn_local(run_sampling(
-            g,
-            backend.get(),
-            (count.get(), seed.get()),
-            temperature.get(),
-            target_gap.get(),
-            outputs,
-        ));
+        sampling.dispatch_local(SampleRequest {
+            backend: shown_backend(),
+            count: count.get(),
+            seed: seed.get(),
+            temperature: temperature.get(),
+            target_gap: target_gap.get(),
+        });
     };
+    let molecules = move || {
+        last.with(|v| match v {
+            Some(Ok(batch)) => batch.molecules.clone(),
+            _ => Vec::new(),
+        })
+    };
+    let no_molecules = move || last.with(|v| !matches!(v, Some(Ok(b)) if !b.molecules.is_empty()));
     // Sampling needs loaded weights and no sampling under way.
-    let busy =
-        move || model.state() != ModelState::Ready || matches!(status.get(), Status::Sampling);
-    let state = move || match (model.state(), status.get()) {
-        (ModelState::Failed(_), _) => "failed",
-        (_, Status::Sampling) | (ModelState::Loading, _) | (_, Status::Waiting) => "sampling",
-        (_, Status::Failed(_)) => "failed",
-        (_, Status::Ready { .. }) => "ready",
+    let busy = move || model.state() != ModelState::Ready || sampling.pending().get();
+    let state = move || match model.state() {
+        ModelState::Failed(_) => "failed",
+        _ if sampling.pending().get() => "sampling",
+        _ => last.with(|v| match v {
+            None => "sampling",
+            Some(Err(_)) => "failed",
+            Some(Ok(_)) => "ready",
+        }),
     };
 
     view! {
@@ -162,51 +170,56 @@ pub fn GenerateView() -> impl IntoView {
                 </label>
                 <label>"backend"
                     <select id="backend-choice" on:change=move |ev| {
-                        backend.set(if event_target_value(&ev) == "cpu" { BackendKind::Cpu } else { BackendKind::WebGpu });
+                        backend.set(Some(if event_target_value(&ev) == "cpu" { BackendKind::Cpu } else { BackendKind::WebGpu }));
                     }>
-                        <option value="webgpu" selected=move || backend.get() == BackendKind::WebGpu
+                        <option value="webgpu" selected=move || shown_backend() == Some(BackendKind::WebGpu)
                             disabled=move || !has_webgpu()>"WebGPU"</option>
-                        <option value="cpu" selected=move || backend.get() == BackendKind::Cpu>"CPU (wasm)"</option>
+                        <option value="cpu" selected=move || shown_backend() == Some(BackendKind::Cpu)>"CPU (wasm)"</option>
                     </select>
                 </label>
                 <button type="submit" id="sample" disabled=busy>"Sample"</button>
                 <button type="button" class="secondary" id="download-csv"
-                    disabled=move || molecules.with(Vec::is_empty)
+                    disabled=no_molecules
                     on:click=move |_| {
-                        let text = molecules.with(|m| generate::csv(m));
+                        let text = generate::csv(&molecules());
                         let _ = browser::download("molgap-samples.csv", "text/csv", &text);
                     }>"Download CSV"</button>
                 <button type="button" class="secondary" id="download-smi"
-                    disabled=move || molecules.with(Vec::is_empty)
+                    disabled=no_molecules
                     on:click=move |_| {
-                        let text = molecules.with(|m| m.iter().map(|d| format!("{}\n", d.smiles)).collect::<String>());
+                        let text = molecules().iter().map(|d| format!("{}\n", d.smiles)).collect::<String>();
                         let _ = browser::download("molgap-samples.smi", "chemical/x-daylight-smiles", &text);
                     }>"Download SMILES"</button>
             </form>
             <p class="status" role="status" aria-live="polite" id="status">
-                {move || match (model.state(), status.get()) {
-                    (ModelState::Failed(message), _) => view! { <span class="error">{message}</span> }.into_any(),
-                    (ModelState::Loading, _) => view! { <span>"Loading the model weights…"</span> }.into_any(),
-                    (_, Status::Waiting | Status::Sampling) => view! { <span>"Sampling…"</span> }.into_any(),
-                    (_, Status::Failed(message)) => view! { <span class="error">{message}</span> }.into_any(),
-                    (_, Status::Ready { backend, count, sample_ms, draw_ms }) => {
-                        let rate = count as f64 / (sample_ms / 1000.0).max(1e-9);
-                        let fallback = model.generator()
-                            .filter(|_| backend == BackendKind::Cpu)
-                            .and_then(|g| g.webgpu_note().map(|w| format!(" WebGPU is not used: {w}.")))
-                            .unwrap_or_default();
-                        view! {
-                            <span>
-                                {format!("{count} molecules sampled in {sample_ms:.0} ms ({rate:.0} molecules/s) on ")}
-                                <strong id="backend">{backend.label()}</strong>
-                                {format!("; drawn in {draw_ms:.0} ms.{fallback}")}
-                            </span>
-                        }.into_any()
-                    }
+                {move || match model.state() {
+                    ModelState::Failed(message) => view! { <span class="error">{message}</span> }.into_any(),
+                    ModelState::Loading => view! { <span>"Loading the model weights…"</span> }.into_any(),
+                    ModelState::Ready if sampling.pending().get() => view! { <span>"Sampling…"</span> }.into_any(),
+                    ModelState::Ready => last.with(|v| match v {
+                        None => view! { <span>"Sampling…"</span> }.into_any(),
+                        Some(Err(message)) => view! { <span class="error">{message.clone()}</span> }.into_any(),
+                        Some(Ok(batch)) => {
+                            let Batch { backend, sample_ms, draw_ms, .. } = *batch;
+                            let count = batch.molecules.len();
+                            let rate = count as f64 / (sample_ms / 1000.0).max(1e-9);
+                            let fallback = model.generator()
+                                .filter(|_| backend == BackendKind::Cpu)
+                                .and_then(|g| g.webgpu_note().map(|w| format!(" WebGPU is not used: {w}.")))
+                                .unwrap_or_default();
+                            view! {
+                                <span>
+                                    {format!("{count} molecules sampled in {sample_ms:.0} ms ({rate:.0} molecules/s) on ")}
+                                    <strong id="backend">{backend.label()}</strong>
+                                    {format!("; drawn in {draw_ms:.0} ms.{fallback}")}
+                                </span>
+                            }.into_any()
+                        }
+                    }),
                 }}
             </p>
             <section class="grid" aria-label="sampled molecules">
-                <For each=move || molecules.get().into_iter().enumerate() key=|(i, d)| (*i, d.smiles.clone()) let((_, d))>
+                <For each=move || molecules().into_iter().enumerate() key=|(i, d)| (*i, d.smiles.clone()) let((_, d))>
                     <MoleculeCard molecule=d />
                 </For>
             </section>
