@@ -179,6 +179,8 @@ fn print_config_shows_defaults_file_and_flags_layered() {
             "64",
             "--prior-components",
             "3",
+            "--kl-weight",
+            "0.01",
             "--print-config",
         ],
         &dir,
@@ -189,6 +191,7 @@ fn print_config_shows_defaults_file_and_flags_layered() {
         "latent = 16",
         "hidden = 64",
         "components = 3",
+        "kl_weight = 0.01",
         "seed = 7",
         "batch_size = 128",
     ] {

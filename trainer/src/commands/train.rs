@@ -49,6 +49,10 @@ struct TrainFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     learning_rate: Option<f64>,
+    /// Weight of the KL term (the β of a β-VAE; smaller keeps more of the molecule in z)
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kl_weight: Option<f64>,
     /// Train on at most this many molecules (0 = the whole training split)
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
