@@ -68,6 +68,15 @@ async fn sample_and_draw(model: Model, request: SampleRequest) -> Result<Batch, 
     })
 }
 
+/// The molecules on screen: the last batch's (none before the first, or
+/// after a failed run).
+fn shown_molecules(last: &Option<Result<Batch, String>>) -> &[Drawn] {
+    match last {
+        Some(Ok(batch)) => &batch.molecules,
+        _ => &[],
+    }
+}
+
 #[component]
 pub fn GenerateView() -> impl IntoView {
     let model = Model::from_context();
@@ -110,13 +119,7 @@ pub fn GenerateView() -> impl IntoView {
             target_gap: target_gap.get(),
         });
     };
-    let molecules = move || {
-        last.with(|v| match v {
-            Some(Ok(batch)) => batch.molecules.clone(),
-            _ => Vec::new(),
-        })
-    };
-    let no_molecules = move || last.with(|v| !matches!(v, Some(Ok(b)) if !b.molecules.is_empty()));
+    let no_molecules = move || last.with(|v| shown_molecules(v).is_empty());
     // Sampling needs loaded weights and no sampling under way.
     let busy = move || model.state() != ModelState::Ready || sampling.pending().get();
     let state = move || match model.state() {
@@ -181,13 +184,13 @@ pub fn GenerateView() -> impl IntoView {
                 <button type="button" class="secondary" id="download-csv"
                     disabled=no_molecules
                     on:click=move |_| {
-                        let text = generate::csv(&molecules());
+                        let text = last.with(|v| generate::csv(shown_molecules(v)));
                         let _ = browser::download("molgap-samples.csv", "text/csv", &text);
                     }>"Download CSV"</button>
                 <button type="button" class="secondary" id="download-smi"
                     disabled=no_molecules
                     on:click=move |_| {
-                        let text = molecules().iter().map(|d| format!("{}\n", d.smiles)).collect::<String>();
+                        let text = last.with(|v| shown_molecules(v).iter().map(|d| format!("{}\n", d.smiles)).collect::<String>());
                         let _ = browser::download("molgap-samples.smi", "chemical/x-daylight-smiles", &text);
                     }>"Download SMILES"</button>
             </form>
@@ -219,7 +222,7 @@ pub fn GenerateView() -> impl IntoView {
                 }}
             </p>
             <section class="grid" aria-label="sampled molecules">
-                <For each=move || molecules().into_iter().enumerate() key=|(i, d)| (*i, d.smiles.clone()) let((_, d))>
+                <For each=move || last.with(|v| shown_molecules(v).to_vec()).into_iter().enumerate() key=|(i, d)| (*i, d.smiles.clone()) let((_, d))>
                     <MoleculeCard molecule=d />
                 </For>
             </section>
