@@ -181,6 +181,8 @@ fn print_config_shows_defaults_file_and_flags_layered() {
             "3",
             "--kl-weight",
             "0.01",
+            "--final-learning-rate",
+            "0.00002",
             "--print-config",
         ],
         &dir,
@@ -192,6 +194,7 @@ fn print_config_shows_defaults_file_and_flags_layered() {
         "hidden = 64",
         "components = 3",
         "kl_weight = 0.01",
+        "final_learning_rate = 0.00002",
         "seed = 7",
         "batch_size = 128",
     ] {

@@ -179,6 +179,11 @@ impl Stepper {
         }
     }
 
+    /// The rate of the steps from now on (a schedule sets it per batch).
+    pub fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+
     /// `model` after one step on `batch` with its `noise`, and the batch's loss sums.
     pub fn step(
         &mut self,

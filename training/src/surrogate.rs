@@ -8,9 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
-use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
-use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use anyhow::{Context, Result, bail};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::{Bytes, TensorData};
@@ -27,6 +25,7 @@ use crate::backend::Backend;
 use crate::checkpoint::{self, Checkpoint};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot::{self, BLUE, Panel, RED};
+use crate::schedule::CosineRates;
 use crate::step::optimizer_for;
 use crate::train::{progress_bar, train_gap_statistics};
 
@@ -166,27 +165,6 @@ fn step(
     Ok((optimizer.step(learning_rate, model, grads), value))
 }
 
-/// burn's cosine annealing from `learning_rate` to `final_learning_rate`
-/// over every batch of every epoch, advanced past the `steps_done` batches a
-/// resumed run has behind it (the schedule depends only on the step count).
-fn cosine_schedule(
-    config: &SurrogateTrainConfig,
-    batches_per_epoch: usize,
-    steps_done: usize,
-) -> Result<ModuleLrScheduler> {
-    let mut schedule = CosineAnnealingLrSchedulerConfig::new(
-        config.learning_rate,
-        (config.epochs * batches_per_epoch).max(1),
-    )
-    .with_min_lr(config.final_learning_rate)
-    .init()
-    .map_err(|e| anyhow!("the surrogate's learning-rate schedule: {e}"))?;
-    for _ in 0..steps_done {
-        schedule.step();
-    }
-    Ok(schedule)
-}
-
 fn write_metrics(run_dir: &Path, history: &[SurrogateEpoch]) -> Result<()> {
     #[derive(serde::Serialize)]
     struct Row {
@@ -272,7 +250,12 @@ pub fn train_surrogate(options: SurrogateOptions) -> Result<SurrogateReport> {
     )?;
 
     let batches = train.len().div_ceil(config.batch_size);
-    let mut schedule = cosine_schedule(&config, batches, first_epoch * batches)?;
+    let mut schedule = CosineRates::new(
+        config.learning_rate,
+        config.final_learning_rate,
+        config.epochs * batches,
+        first_epoch * batches,
+    )?;
     for epoch in first_epoch..config.epochs {
         let started = Instant::now();
         let mut order: Vec<usize> = (0..train.len()).collect();
@@ -282,7 +265,7 @@ pub fn train_surrogate(options: SurrogateOptions) -> Result<SurrogateReport> {
         let mut learning_rate = config.learning_rate;
         for (b, chunk) in order.chunks(config.batch_size).enumerate() {
             let batch: Vec<&Labelled> = chunk.iter().map(|&i| &train[i]).collect();
-            learning_rate = schedule.step().base();
+            learning_rate = schedule.next_rate();
             let (next, loss) = step(
                 model,
                 &mut optimizer,
@@ -430,39 +413,4 @@ pub fn refit(
         trained = next;
     }
     Ok(trained.valid())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rates(schedule: &mut ModuleLrScheduler, n: usize) -> Vec<f64> {
-        (0..n).map(|_| schedule.step().base()).collect()
-    }
-
-    #[test]
-    fn the_schedule_runs_from_the_first_rate_towards_the_last_and_resumes_where_it_stopped() {
-        let config = SurrogateTrainConfig {
-            epochs: 4,
-            ..SurrogateTrainConfig::default()
-        };
-        let whole = rates(&mut cosine_schedule(&config, 10, 0).unwrap(), 40);
-        assert_eq!(whole[0], config.learning_rate);
-        let middle = (config.learning_rate + config.final_learning_rate) / 2.0;
-        assert!((whole[20] - middle).abs() < 1e-12, "{}", whole[20]);
-        assert!(whole.windows(2).all(|w| w[1] < w[0]));
-        assert!(whole[39] < config.final_learning_rate * 2.0);
-        // Resumed after two epochs: the same rates as the run that went on.
-        let resumed = rates(&mut cosine_schedule(&config, 10, 20).unwrap(), 20);
-        assert_eq!(resumed, whole[20..]);
-        let bad = SurrogateTrainConfig {
-            final_learning_rate: 1.0,
-            ..config
-        };
-        let Err(err) = cosine_schedule(&bad, 10, 0) else {
-            panic!("a final rate above the first was accepted");
-        };
-        let err = err.to_string();
-        assert!(err.contains("learning-rate schedule"), "{err}");
-    }
 }

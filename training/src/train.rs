@@ -28,6 +28,7 @@ use crate::examples::{BatchTensors, Example, examples};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot;
 use crate::prior_fit::{PriorFitConfig, fit_prior};
+use crate::schedule::CosineRates;
 use crate::step::{
     LossSums, LossWeights, NoiseStream, PassLoss, Stepper, batch_noise, loss_sums, optimizer_for,
 };
@@ -40,6 +41,10 @@ pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
+    /// When set, the learning rate falls from `learning_rate` to this along
+    /// a cosine over every batch of the run; unset, it stays constant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_learning_rate: Option<f64>,
     /// Final weight of the KL term, reached linearly over `kl_anneal_epochs`.
     pub kl_weight: f64,
     pub kl_anneal_epochs: f64,
@@ -65,6 +70,7 @@ impl Default for TrainConfig {
             epochs: 30,
             batch_size: 128,
             learning_rate: 1e-3,
+            final_learning_rate: None,
             // Small, so that z carries the molecule; prior samples come from
             // the mixture fitted after training, not from N(0, I).
             kl_weight: 0.003,
@@ -93,6 +99,10 @@ pub struct TrainOptions {
 pub struct EpochMetrics {
     pub epoch: usize,
     pub kl_weight: f64,
+    /// The rate of the epoch's last batch (absent in checkpoints written
+    /// before the schedule existed).
+    #[serde(default)]
+    pub learning_rate: f64,
     pub train: PassLoss,
     pub valid: PassLoss,
     pub graphs_per_second: f64,
@@ -163,6 +173,7 @@ fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
     struct Row {
         epoch: usize,
         kl_weight: f64,
+        learning_rate: f64,
         train_reconstruction: f64,
         train_kl: f64,
         train_gap: f64,
@@ -175,6 +186,7 @@ fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
     let csv = csv_text(history.iter().map(|m| Row {
         epoch: m.epoch,
         kl_weight: rounded(m.kl_weight, 4),
+        learning_rate: rounded(m.learning_rate, 7),
         train_reconstruction: rounded(m.train.reconstruction, 5),
         train_kl: rounded(m.train.kl, 5),
         train_gap: rounded(m.train.gap, 5),
@@ -208,7 +220,8 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
             progress.epochs_done
         );
         let mut config = progress.config;
-        // A resumed run may be given more epochs than it started with.
+        // A resumed run may be given more epochs than it started with (a
+        // cosine schedule then stretches over the new total from here on).
         config.epochs = config.epochs.max(options.config.epochs);
         (
             config,
@@ -267,6 +280,18 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         &config.model,
         &train_device,
     );
+    let mut schedule = config
+        .final_learning_rate
+        .map(|last| {
+            CosineRates::new(
+                config.learning_rate,
+                last,
+                config.epochs * batches_per_epoch,
+                first_epoch * batches_per_epoch,
+            )
+        })
+        .transpose()?;
+    let mut learning_rate = config.learning_rate;
     for epoch in first_epoch..config.epochs {
         let started = Instant::now();
         let order = epoch_order(config.seed, epoch, train_examples.len());
@@ -280,6 +305,10 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
             };
             let stream = NoiseStream::Train { epoch };
             let noise = batch_noise(config.seed, stream, b, batch.len(), config.model.latent);
+            if let Some(schedule) = schedule.as_mut() {
+                learning_rate = schedule.next_rate();
+                stepper.set_learning_rate(learning_rate);
+            }
             let (updated, batch_sums) = stepper.step(model, &batch, &noise, weights);
             model = updated;
             sums = LossSums::accumulate(sums, batch_sums);
@@ -297,7 +326,7 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
                         mean.gap,
                         epoch + 1,
                         b + 1,
-                        config.learning_rate,
+                        learning_rate,
                         options.run_dir.display()
                     );
                 }
@@ -325,6 +354,7 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         let metrics = EpochMetrics {
             epoch: epoch + 1,
             kl_weight: kl_weight_at(&config, (epoch + 1) as f64),
+            learning_rate,
             train,
             valid,
             graphs_per_second: seen as f64 / train_seconds,

@@ -49,6 +49,11 @@ struct TrainFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     learning_rate: Option<f64>,
+    /// Let the learning rate fall from --learning-rate to this along a cosine
+    /// over the whole run (unset: constant)
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    final_learning_rate: Option<f64>,
     /// Weight of the KL term (the β of a β-VAE; smaller keeps more of the molecule in z)
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
