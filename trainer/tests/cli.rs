@@ -161,7 +161,7 @@ fn help_lists_every_command() {
 fn print_config_shows_defaults_file_and_flags_layered() {
     let dir = scratch_dir("config");
     let defaults = ok(&trainer(&["train", "--print-config"], &dir));
-    assert!(defaults.contains("epochs = 30"), "{defaults}");
+    assert!(defaults.contains("epochs = 40"), "{defaults}");
     assert!(defaults.contains("[prior]"), "{defaults}");
     std::fs::write(
         dir.join("partial.toml"),

@@ -19,6 +19,8 @@ pub mod rings;
 pub mod sdf;
 pub mod smiles;
 pub mod structure;
+#[cfg(test)]
+pub(crate) mod test_graphs;
 pub mod valence;
 
 pub use element::Element;

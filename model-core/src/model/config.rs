@@ -32,7 +32,7 @@ impl Default for ModelConfig {
         ModelConfig {
             hidden: 128,
             latent: 32,
-            layers: 3,
+            layers: 4,
             max_atoms: 9,
             token_embedding: 32,
             gap_mean_ev: 6.86,
