@@ -214,13 +214,19 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("gap.json")).unwrap()).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2);
+    // A model this small and brief may draw no QM9 molecule for a target;
+    // where it draws some, conditioning must beat ignoring the target.
+    let mut judged = 0;
     for row in rows {
-        let (conditional, unconditional) = (
-            row["mae_qm9_ev"].as_f64().unwrap(),
-            row["unconditional_mae_qm9_ev"].as_f64().unwrap(),
-        );
+        let Some(conditional) = row["mae_qm9_ev"].as_f64() else {
+            assert_eq!(row["in_qm9"], 0, "{row}");
+            continue;
+        };
+        let unconditional = row["unconditional_mae_qm9_ev"].as_f64().unwrap();
         assert!(conditional < unconditional, "{row}");
+        judged += 1;
     }
+    assert!(judged > 0, "no target drew a molecule QM9 holds: {rows:?}");
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -262,6 +268,8 @@ fn broken_weights_checkpoints_and_runaway_losses_stop_with_a_reason() {
         "1",
         "--learning-rate",
         "1e30",
+        "--schedule",
+        "constant",
     ];
     args.extend(TINY);
     let out = trainer(&args, &dir);

@@ -41,10 +41,12 @@ pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
-    /// When set, the learning rate falls from `learning_rate` to this along
-    /// a cosine over every batch of the run; unset, it stays constant.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub final_learning_rate: Option<f64>,
+    /// How the rate moves over the run. Checkpoints written before the
+    /// schedule existed trained at a constant rate and resume so.
+    #[serde(default = "LearningRateSchedule::constant")]
+    pub schedule: LearningRateSchedule,
+    /// Where a cosine schedule ends.
+    pub final_learning_rate: f64,
     /// Final weight of the KL term, reached linearly over `kl_anneal_epochs`.
     pub kl_weight: f64,
     pub kl_anneal_epochs: f64,
@@ -73,7 +75,8 @@ impl Default for TrainConfig {
             epochs: 40,
             batch_size: 128,
             learning_rate: 1.3e-3,
-            final_learning_rate: Some(1e-5),
+            schedule: LearningRateSchedule::Cosine,
+            final_learning_rate: 1e-5,
             // Small, so that z carries the molecule; prior samples come from
             // the mixture fitted after training, not from N(0, I).
             kl_weight: 2.3e-4,
@@ -86,6 +89,21 @@ impl Default for TrainConfig {
             max_valid: 2000,
             prior: PriorFitConfig::default(),
         }
+    }
+}
+
+/// The learning rate over a run: `learning_rate` throughout, or falling
+/// along a cosine to `final_learning_rate` over every batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LearningRateSchedule {
+    Constant,
+    Cosine,
+}
+
+impl LearningRateSchedule {
+    fn constant() -> Self {
+        LearningRateSchedule::Constant
     }
 }
 
@@ -283,17 +301,15 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         &config.model,
         &train_device,
     );
-    let mut schedule = config
-        .final_learning_rate
-        .map(|last| {
-            CosineRates::new(
-                config.learning_rate,
-                last,
-                config.epochs * batches_per_epoch,
-                first_epoch * batches_per_epoch,
-            )
-        })
-        .transpose()?;
+    let mut schedule = match config.schedule {
+        LearningRateSchedule::Constant => None,
+        LearningRateSchedule::Cosine => Some(CosineRates::new(
+            config.learning_rate,
+            config.final_learning_rate,
+            config.epochs * batches_per_epoch,
+            first_epoch * batches_per_epoch,
+        )?),
+    };
     let mut learning_rate = config.learning_rate;
     for epoch in first_epoch..config.epochs {
         let started = Instant::now();

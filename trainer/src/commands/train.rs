@@ -49,8 +49,12 @@ struct TrainFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     learning_rate: Option<f64>,
-    /// Let the learning rate fall from --learning-rate to this along a cosine
-    /// over the whole run (unset: constant)
+    /// The learning rate over the run: constant, or falling along a cosine
+    /// from --learning-rate to --final-learning-rate
+    #[arg(long, value_parser = ["constant", "cosine"])]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<String>,
+    /// Where the cosine schedule ends
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     final_learning_rate: Option<f64>,
