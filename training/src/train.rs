@@ -94,7 +94,7 @@ impl Default for TrainConfig {
 
 /// The learning rate over a run: `learning_rate` throughout, or falling
 /// along a cosine to `final_learning_rate` over every batch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LearningRateSchedule {
     Constant,

@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use training::backend::Backend;
-use training::train::{TrainConfig, TrainOptions};
+use training::train::{LearningRateSchedule, TrainConfig, TrainOptions};
 use training::{prepare, settings, train};
 
 /// Train the graph VAE on the QM9 training split (checkpoints each epoch)
@@ -51,9 +51,9 @@ struct TrainFlags {
     learning_rate: Option<f64>,
     /// The learning rate over the run: constant, or falling along a cosine
     /// from --learning-rate to --final-learning-rate
-    #[arg(long, value_parser = ["constant", "cosine"])]
+    #[arg(long, value_enum)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    schedule: Option<String>,
+    schedule: Option<LearningRateSchedule>,
     /// Where the cosine schedule ends
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
