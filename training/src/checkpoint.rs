@@ -22,16 +22,24 @@ pub struct Checkpoint<H> {
 }
 
 /// The layout this build writes.
-pub const FORMAT_VERSION: u32 = 2;
+/// Format 3 names the progress count `done` in every command's header
+/// (`crate::resumable::Progress`); format 2 named it by its unit.
+pub const FORMAT_VERSION: u32 = 3;
 
-pub fn save<H: Serialize>(path: &Path, magic: &[u8; 8], checkpoint: &Checkpoint<H>) -> Result<()> {
+pub fn save<H: Serialize>(
+    path: &Path,
+    magic: &[u8; 8],
+    header: &H,
+    weights: &[u8],
+    optimizer: &[u8],
+) -> Result<()> {
     let mut bytes = magic.to_vec();
     bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    bytes.extend(serde_json::to_vec(&checkpoint.header)?);
+    bytes.extend(serde_json::to_vec(header)?);
     bytes.push(b'\n');
-    bytes.extend_from_slice(&(checkpoint.weights.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&checkpoint.weights);
-    bytes.extend_from_slice(&checkpoint.optimizer);
+    bytes.extend_from_slice(&(weights.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(weights);
+    bytes.extend_from_slice(optimizer);
     write_atomically(path, &bytes)
 }
 
@@ -110,7 +118,15 @@ mod tests {
     #[test]
     fn round_trip_writes_the_version() {
         let path = scratch("round-trip");
-        save(&path, MAGIC, &sample()).unwrap();
+        let written = sample();
+        save(
+            &path,
+            MAGIC,
+            &written.header,
+            &written.weights,
+            &written.optimizer,
+        )
+        .unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes[8..12], FORMAT_VERSION.to_le_bytes());
         let back = load::<Header>(&path, MAGIC).unwrap();

@@ -28,12 +28,12 @@ use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
-use crate::checkpoint::{self, Checkpoint};
 use crate::decoder_policy::{Baseline, DecoderPolicy, PolicySettings};
 use crate::evaluate::{SampleFigures, sample_figures};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot::{self, BLUE, GREEN, GREY, Panel, RED};
 use crate::qm9_index::Qm9Index;
+use crate::resumable::{Run, RunKind};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NoveltyTuneConfig {
@@ -93,17 +93,16 @@ pub struct TuneMetrics {
     pub seconds: f64,
 }
 
-/// Progress saved in each checkpoint beside the policy and its optimizer.
+/// Kept in each checkpoint beside the history: `RecentSamples`, oldest first.
 #[derive(Serialize, Deserialize)]
-struct Progress {
-    steps_done: usize,
-    /// `RecentSamples`, oldest first.
+struct Recent {
     recent: Vec<String>,
-    config: NoveltyTuneConfig,
-    history: Vec<TuneMetrics>,
 }
 
-const CHECKPOINT_MAGIC: &[u8; 8] = b"MOLGAPNT";
+const RUN_KIND: RunKind = RunKind {
+    magic: b"MOLGAPNT",
+    unit: "step",
+};
 const EVAL_SEED: u64 = 0x006E_6F76_656C_7479; // "novelty"
 
 /// The canonical SMILES of the last `window` samples, oldest first: a
@@ -242,45 +241,39 @@ fn write_metrics(run_dir: &Path, history: &[TuneMetrics]) -> Result<()> {
 /// Writes `weights.bin` (the whole VAE, decoder tuned) to the run directory.
 pub fn tune_novelty(options: NoveltyTuneOptions) -> Result<Vec<TuneMetrics>> {
     let device = options.backend.device();
-    std::fs::create_dir_all(&options.run_dir)?;
-    let checkpoint_path = options.run_dir.join("checkpoint.bin");
     let (prior, model_config) = crate::generate::load_model(&options.weights, &device)?;
-
-    let (config, mut policy, mut recent, mut history, first_step) = if options.resume {
-        let checkpoint = checkpoint::load::<Progress>(&checkpoint_path, CHECKPOINT_MAGIC)?;
-        let progress = checkpoint.header;
-        let mut config = progress.config;
+    let (mut run, saved) = Run::<NoveltyTuneConfig, TuneMetrics, Recent>::open(
+        &options.run_dir,
+        &RUN_KIND,
+        options.resume,
+        || {
+            let config = options.config.clone();
+            if config.eval_every == 0 || config.batch_size == 0 {
+                bail!("--eval-every and --batch-size must be at least 1");
+            }
+            Ok((config, Recent { recent: Vec::new() }))
+        },
+    )?;
+    if saved.is_some() {
+        let config = &mut run.progress.config;
         config.steps = config.steps.max(options.config.steps);
-        let mut policy = DecoderPolicy::new(
-            &prior,
-            &model_config,
-            Some(&checkpoint.weights),
-            config.policy,
-            &device,
-        )?;
-        policy.restore_optimizer(checkpoint.optimizer)?;
-        eprintln!(
-            "resuming {} after step {}",
-            options.run_dir.display(),
-            progress.steps_done
-        );
-        let recent = RecentSamples::new(config.repeat_window, progress.recent);
-        (
-            config,
-            policy,
-            recent,
-            progress.history,
-            progress.steps_done,
-        )
-    } else {
-        let config = options.config.clone();
-        if config.eval_every == 0 || config.batch_size == 0 {
-            bail!("--eval-every and --batch-size must be at least 1");
-        }
-        let policy = DecoderPolicy::new(&prior, &model_config, None, config.policy, &device)?;
-        let recent = RecentSamples::new(config.repeat_window, []);
-        (config, policy, recent, Vec::new(), 0)
-    };
+    }
+    let config = run.progress.config.clone();
+    let first_step = run.progress.done;
+    let mut policy = DecoderPolicy::new(
+        &prior,
+        &model_config,
+        saved.as_ref().map(|s| s.weights.as_slice()),
+        config.policy,
+        &device,
+    )?;
+    if let Some(saved) = saved {
+        policy.restore_optimizer(saved.optimizer)?;
+    }
+    let mut recent = RecentSamples::new(
+        config.repeat_window,
+        std::mem::take(&mut run.progress.state.recent),
+    );
 
     let sets = Qm9Index::from_dataset(&crate::prepare::load_dataset(&options.dataset)?);
     let evaluate = |policy: &DecoderPolicy| {
@@ -295,13 +288,16 @@ pub fn tune_novelty(options: NoveltyTuneOptions) -> Result<Vec<TuneMetrics>> {
     };
     if first_step == 0 {
         let samples = evaluate(&policy);
-        history.push(TuneMetrics {
-            step: 0,
-            train_reward: None,
-            kl_nats: 0.0,
-            samples,
-            seconds: 0.0,
-        });
+        run.log(
+            0,
+            TuneMetrics {
+                step: 0,
+                train_reward: None,
+                kl_nats: 0.0,
+                samples,
+                seconds: 0.0,
+            },
+        );
         eprintln!("before tuning, {} samples: {samples}", config.eval_samples);
     }
 
@@ -367,30 +363,18 @@ pub fn tune_novelty(options: NoveltyTuneOptions) -> Result<Vec<TuneMetrics>> {
             } else {
                 bar.println(line);
             }
-            history.push(metrics);
+            run.log(done, metrics);
+            run.progress.state.recent = recent.to_vec();
             let weights = policy.weights();
-            checkpoint::save(
-                &checkpoint_path,
-                CHECKPOINT_MAGIC,
-                &Checkpoint {
-                    header: Progress {
-                        steps_done: done,
-                        recent: recent.to_vec(),
-                        config: config.clone(),
-                        history: history.clone(),
-                    },
-                    weights: weights.clone(),
-                    optimizer: policy.optimizer_state()?,
-                },
-            )?;
-            write_atomically(&options.run_dir.join("weights.bin"), &weights)?;
-            write_metrics(&options.run_dir, &history)?;
+            run.save(&weights, &policy.optimizer_state()?)?;
+            run.write("weights.bin", &weights)?;
+            write_metrics(&options.run_dir, &run.progress.history)?;
             (reward_sum, kl_sum, since) = (0.0, 0.0, 0);
             started = Instant::now();
         }
     }
     bar.finish_and_clear();
-    Ok(history)
+    Ok(run.progress.history)
 }
 
 #[cfg(test)]

@@ -149,6 +149,14 @@ pub fn optimizer_for(grad_clip_norm: f32) -> ModuleOptimizer {
         .init()
 }
 
+/// The optimizer of [`optimizer_for`] with the state a checkpoint saved.
+pub fn restored_optimizer(grad_clip_norm: f32, state: Vec<u8>) -> anyhow::Result<ModuleOptimizer> {
+    use anyhow::Context;
+    optimizer_for(grad_clip_norm)
+        .from_bytes(burn::tensor::Bytes::from_bytes_vec(state))
+        .context("the checkpoint's optimizer state does not load")
+}
+
 /// The training loop's step: a batch's [`gradients`] over its shards, then
 /// the optimizer. `trainer train` and both benchmarks step through this, so
 /// the benchmarks time the loop's own work.

@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use burn::tensor::{Bytes, TensorData};
+use burn::tensor::TensorData;
 use model_core::chem::Molecule;
 use model_core::data::{Qm9Dataset, Split};
 use model_core::model::surrogate::{
@@ -22,16 +22,15 @@ use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
-use crate::checkpoint::{self, Checkpoint};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot::{self, BLUE, Panel, RED};
+use crate::resumable::{Progress, Run, RunKind};
 use crate::schedule::CosineRates;
-use crate::step::optimizer_for;
-use crate::train::{progress_bar, train_gap_statistics};
+use crate::step::{optimizer_for, restored_optimizer};
+use crate::train::{epoch_order, progress_bar, train_gap_statistics};
 
 /// Where the shipped surrogate weights live.
 pub const DEFAULT_SURROGATE: &str = "public/surrogate.bin";
-const CHECKPOINT_MAGIC: &[u8; 8] = b"MOLGAPSC";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -84,13 +83,17 @@ pub struct SurrogateEpoch {
     pub seconds: f64,
 }
 
+/// Kept beside the history: the weights in `surrogate.bin` are those of the
+/// best validation MAE so far.
 #[derive(Serialize, Deserialize)]
-struct Progress {
-    epochs_done: usize,
-    config: SurrogateTrainConfig,
-    history: Vec<SurrogateEpoch>,
+struct BestSoFar {
     best_valid_mae_ev: f64,
 }
+
+const RUN_KIND: RunKind = RunKind {
+    magic: b"MOLGAPSC",
+    unit: "epoch",
+};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SurrogateReport {
@@ -204,50 +207,48 @@ fn write_metrics(run_dir: &Path, history: &[SurrogateEpoch]) -> Result<()> {
 pub fn train_surrogate(options: SurrogateOptions) -> Result<SurrogateReport> {
     let device = options.backend.device();
     let train_device = device.clone().autodiff();
-    std::fs::create_dir_all(&options.run_dir)?;
-    let checkpoint_path = options.run_dir.join("checkpoint.bin");
     let best_path = options.run_dir.join("surrogate.bin");
 
     let dataset = crate::prepare::load_dataset(&options.dataset)?;
-    let (config, mut model, mut optimizer, mut history, first_epoch, mut best) = if options.resume {
-        let saved = checkpoint::load::<Progress>(&checkpoint_path, CHECKPOINT_MAGIC)?;
-        let (model, _) = load_surrogate(&saved.weights, &train_device)?;
-        let progress = saved.header;
-        let optimizer = optimizer_for(progress.config.grad_clip_norm)
-            .from_bytes(Bytes::from_bytes_vec(saved.optimizer))
-            .context("the checkpoint's optimizer state does not load")?;
-        eprintln!(
-            "resuming {} after epoch {}",
-            options.run_dir.display(),
-            progress.epochs_done
-        );
-        let mut config = progress.config;
-        config.epochs = config.epochs.max(options.config.epochs);
-        (
-            config,
-            model,
-            optimizer,
-            progress.history,
-            progress.epochs_done,
-            progress.best_valid_mae_ev,
-        )
-    } else {
-        let mut config = options.config.clone();
-        let (mean, std) = train_gap_statistics(&dataset);
-        config.model.gap_mean_ev = mean;
-        config.model.gap_std_ev = std;
-        let model = GapSurrogate::new(&config.model, &train_device);
-        let optimizer = optimizer_for(config.grad_clip_norm);
-        (config, model, optimizer, Vec::new(), 0, f64::INFINITY)
+    let (mut run, saved) = Run::<SurrogateTrainConfig, SurrogateEpoch, BestSoFar>::open(
+        &options.run_dir,
+        &RUN_KIND,
+        options.resume,
+        || {
+            let mut config = options.config.clone();
+            let (mean, std) = train_gap_statistics(&dataset);
+            config.model.gap_mean_ev = mean;
+            config.model.gap_std_ev = std;
+            let best = BestSoFar {
+                best_valid_mae_ev: f64::INFINITY,
+            };
+            Ok((config, best))
+        },
+    )?;
+    let (mut model, mut optimizer) = match saved {
+        Some(saved) => {
+            let config = &mut run.progress.config;
+            config.epochs = config.epochs.max(options.config.epochs);
+            (
+                load_surrogate(&saved.weights, &train_device)?.0,
+                restored_optimizer(config.grad_clip_norm, saved.optimizer)?,
+            )
+        }
+        None => {
+            let config = &run.progress.config;
+            (
+                GapSurrogate::new(&config.model, &train_device),
+                optimizer_for(config.grad_clip_norm),
+            )
+        }
     };
+    let config = run.progress.config.clone();
+    let first_epoch = run.progress.done;
     let train = labelled(&dataset, Split::Train, config.max_train);
     let valid = labelled(&dataset, Split::Valid, config.max_valid);
     let test = labelled(&dataset, Split::Test, 0);
     drop(dataset);
-    std::fs::write(
-        options.run_dir.join("config.toml"),
-        toml::to_string_pretty(&config)?,
-    )?;
+    run.write_config()?;
 
     let batches = train.len().div_ceil(config.batch_size);
     let mut schedule = CosineRates::new(
@@ -258,8 +259,7 @@ pub fn train_surrogate(options: SurrogateOptions) -> Result<SurrogateReport> {
     )?;
     for epoch in first_epoch..config.epochs {
         let started = Instant::now();
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        SeededRng::new(config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)).shuffle(&mut order);
+        let order = epoch_order(config.seed, epoch, train.len());
         let bar = progress_bar(options.progress, batches, epoch, config.epochs);
         let (mut loss_sum, mut seen) = (0.0, 0usize);
         let mut learning_rate = config.learning_rate;
@@ -306,27 +306,16 @@ pub fn train_surrogate(options: SurrogateOptions) -> Result<SurrogateReport> {
             metrics.graphs_per_second,
             metrics.seconds
         );
-        history.push(metrics);
+        run.log(epoch + 1, metrics);
         let weights = save_surrogate(&eval_model, &config.model);
-        if valid_mae < best {
-            best = valid_mae;
+        let best = &mut run.progress.state.best_valid_mae_ev;
+        if valid_mae < *best {
+            *best = valid_mae;
             write_atomically(&best_path, &weights)?;
         }
-        checkpoint::save(
-            &checkpoint_path,
-            CHECKPOINT_MAGIC,
-            &Checkpoint {
-                header: Progress {
-                    epochs_done: epoch + 1,
-                    config: config.clone(),
-                    history: history.clone(),
-                    best_valid_mae_ev: best,
-                },
-                weights,
-                optimizer: optimizer.into_bytes().context("optimizer state")?.to_vec(),
-            },
-        )?;
-        write_metrics(&options.run_dir, &history)?;
+        let optimizer = optimizer.into_bytes().context("optimizer state")?;
+        run.save(&weights, &optimizer)?;
+        write_metrics(&options.run_dir, &run.progress.history)?;
     }
 
     let (best_model, best_config) = load_surrogate(
@@ -335,6 +324,7 @@ pub fn train_surrogate(options: SurrogateOptions) -> Result<SurrogateReport> {
     )?;
     let test_refs: Vec<&Labelled> = test.iter().collect();
     let test_mae = mae_ev(&best_model, &best_config, &test_refs, &device);
+    let Progress { history, state, .. } = run.progress;
     let best_epoch = history
         .iter()
         .min_by(|a, b| a.valid_mae_ev.total_cmp(&b.valid_mae_ev))
@@ -342,7 +332,7 @@ pub fn train_surrogate(options: SurrogateOptions) -> Result<SurrogateReport> {
     let report = SurrogateReport {
         history,
         best_epoch,
-        valid_mae_ev: best,
+        valid_mae_ev: state.best_valid_mae_ev,
         test_mae_ev: test_mae,
         test_molecules: test.len(),
     };

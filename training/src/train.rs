@@ -14,7 +14,6 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use burn::module::{ModuleVisitor, Param};
 use burn::prelude::*;
-use burn::tensor::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::data::{Qm9Dataset, Split};
 use model_core::model::weights::{load_weights, save_weights};
@@ -23,14 +22,15 @@ use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
-use crate::checkpoint::{self, Checkpoint};
 use crate::examples::{BatchTensors, Example, examples};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot;
 use crate::prior_fit::{PriorFitConfig, fit_prior};
+use crate::resumable::{NoState, Run, RunKind};
 use crate::schedule::CosineRates;
 use crate::step::{
     LossSums, LossWeights, NoiseStream, PassLoss, Stepper, batch_noise, loss_sums, optimizer_for,
+    restored_optimizer,
 };
 
 /// Everything a run needs; read from TOML, then overridden from the CLI.
@@ -130,15 +130,10 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
-/// Progress saved in each checkpoint beside the weights and optimizer state.
-#[derive(Serialize, Deserialize)]
-struct Progress {
-    epochs_done: usize,
-    config: TrainConfig,
-    history: Vec<EpochMetrics>,
-}
-
-const CHECKPOINT_MAGIC: &[u8; 8] = b"MOLGAPCK";
+const RUN_KIND: RunKind = RunKind {
+    magic: b"MOLGAPCK",
+    unit: "epoch",
+};
 
 /// Batches between read-backs of the running losses (progress and the
 /// check for a diverged loss).
@@ -225,43 +220,33 @@ fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
 pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
     let device = options.backend.device();
     let train_device = device.clone().autodiff();
-    std::fs::create_dir_all(&options.run_dir)?;
-    let checkpoint_path = options.run_dir.join("checkpoint.bin");
-
-    let (mut config, mut model, optimizer, mut history, first_epoch) = if options.resume {
-        let checkpoint = checkpoint::load::<Progress>(&checkpoint_path, CHECKPOINT_MAGIC)?;
-        let (model, _) = load_weights(&checkpoint.weights, &train_device)?;
-        let progress = checkpoint.header;
-        let optimizer = optimizer_for(progress.config.grad_clip_norm)
-            .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
-            .context("the checkpoint's optimizer state does not load")?;
-        eprintln!(
-            "resuming {} after epoch {}",
-            options.run_dir.display(),
-            progress.epochs_done
-        );
-        let mut config = progress.config;
-        // A resumed run may be given more epochs than it started with (a
-        // cosine schedule then stretches over the new total from here on).
-        config.epochs = config.epochs.max(options.config.epochs);
-        (
-            config,
-            model,
-            optimizer,
-            progress.history,
-            progress.epochs_done,
-        )
-    } else {
-        let config = options.config.clone();
-        let model = seeded_model(&config.model, &train_device, config.seed);
-        (
-            config.clone(),
-            model,
-            optimizer_for(config.grad_clip_norm),
-            Vec::new(),
-            0,
-        )
+    let (mut run, saved) = Run::<TrainConfig, EpochMetrics>::open(
+        &options.run_dir,
+        &RUN_KIND,
+        options.resume,
+        || Ok((options.config.clone(), NoState {})),
+    )?;
+    let (mut model, optimizer) = match saved {
+        Some(saved) => {
+            // A resumed run may be given more epochs than it started with (a
+            // cosine schedule then stretches over the new total from here on).
+            let config = &mut run.progress.config;
+            config.epochs = config.epochs.max(options.config.epochs);
+            (
+                load_weights(&saved.weights, &train_device)?.0,
+                restored_optimizer(config.grad_clip_norm, saved.optimizer)?,
+            )
+        }
+        None => {
+            let config = &run.progress.config;
+            (
+                seeded_model(&config.model, &train_device, config.seed),
+                optimizer_for(config.grad_clip_norm),
+            )
+        }
     };
+    let first_epoch = run.progress.done;
+    let mut config = run.progress.config.clone();
 
     anyhow::ensure!(
         config.shards >= 1 && config.batch_size >= 1,
@@ -276,6 +261,7 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         config.model.gap_mean_ev = mean;
         config.model.gap_std_ev = std;
     }
+    run.progress.config = config.clone();
     let train_examples = examples(
         &dataset,
         Split::Train,
@@ -288,10 +274,7 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         config.max_valid,
         config.model.max_atoms,
     )?;
-    std::fs::write(
-        options.run_dir.join("config.toml"),
-        toml::to_string_pretty(&config)?,
-    )?;
+    run.write_config()?;
 
     let batches_per_epoch = train_examples.len().div_ceil(config.batch_size);
     let mut stepper = Stepper::new(
@@ -393,27 +376,12 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
             metrics.seconds
         );
         let _ = std::io::stderr().flush();
-        history.push(metrics);
+        run.log(epoch + 1, metrics);
         let weights = save_weights(&eval_model, &config.model);
-        checkpoint::save(
-            &checkpoint_path,
-            CHECKPOINT_MAGIC,
-            &Checkpoint {
-                header: Progress {
-                    epochs_done: epoch + 1,
-                    config: config.clone(),
-                    history: history.clone(),
-                },
-                weights: weights.clone(),
-                optimizer: stepper
-                    .optimizer
-                    .into_bytes()
-                    .context("optimizer state")?
-                    .to_vec(),
-            },
-        )?;
-        write_atomically(&options.run_dir.join("weights.bin"), &weights)?;
-        write_metrics(&options.run_dir, &history)?;
+        let optimizer = stepper.optimizer.into_bytes().context("optimizer state")?;
+        run.save(&weights, &optimizer)?;
+        run.write("weights.bin", &weights)?;
+        write_metrics(&options.run_dir, &run.progress.history)?;
     }
     if config.prior.components > 0 {
         let eval_model = model.valid();
@@ -438,12 +406,9 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         );
         let mut model_config = config.model.clone();
         model_config.prior = prior;
-        write_atomically(
-            &options.run_dir.join("weights.bin"),
-            &save_weights(&eval_model, &model_config),
-        )?;
+        run.write("weights.bin", &save_weights(&eval_model, &model_config))?;
     }
-    Ok(history)
+    Ok(run.progress.history)
 }
 
 /// A new model whose initial weights `seed` fixes. burn draws them from the
