@@ -156,6 +156,10 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("eval.json")).unwrap()).unwrap();
     assert_eq!(json["validity"], 1.0);
+    // 500 draws from QM9's ~105,000 training molecules repeat about once.
+    let draws = json["uniqueness_training_draws"].as_f64().unwrap();
+    assert!((0.99..=1.0).contains(&draws), "{draws}");
+    assert!(report.contains("(draws from QM9 train itself)"), "{report}");
     assert!(json["distribution_kl"]["elements"].as_f64().unwrap() >= 0.0);
     let realism = &json["realism"];
     assert_eq!(realism["rules_samples"]["any"], 0.0, "{realism}");
