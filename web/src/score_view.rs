@@ -50,16 +50,22 @@ pub struct ScoreQueue {
     next_key: RwSignal<usize>,
     pub url: RwSignal<String>,
     pub level: RwSignal<Level>,
+    /// Submits an entry (by key) and follows its job to the end; each
+    /// dispatch runs on its own, so several jobs are followed at once.
+    follow: Action<usize, ()>,
 }
 
 impl ScoreQueue {
     pub fn new() -> ScoreQueue {
         let url = browser::query_param("scorer").unwrap_or_else(|| scorer::DEFAULT_URL.into());
+        let entries = RwSignal::new(Vec::new());
+        let url = RwSignal::new(url);
         ScoreQueue {
-            entries: RwSignal::new(Vec::new()),
+            entries,
             next_key: RwSignal::new(0),
-            url: RwSignal::new(url),
+            url,
             level: RwSignal::new(Level::Tiny),
+            follow: Action::new_local(move |key: &usize| follow(entries, url, *key)),
         }
     }
 
@@ -79,42 +85,37 @@ impl ScoreQueue {
                 state: RwSignal::new(EntryState::Sending),
             })
         });
-        spawn_local(self.watch(key));
+        self.follow.dispatch(key);
     }
 
-    fn set_state(&self, key: usize, state: EntryState) {
-        let signal = self
-            .entries
-            .with_untracked(|entries| entries.iter().find(|e| e.key == key).map(|e| e.state));
-        if let Some(signal) = signal {
-            signal.set(state);
-        }
+    /// Sends entry `key` again (after the scorer could not be reached).
+    pub fn retry(&self, key: usize) {
+        self.follow.dispatch(key);
     }
+}
 
-    /// Submits entry `key` and follows its job until it is done or failed.
-    async fn watch(self, key: usize) {
-        let Some(entry) = self
-            .entries
-            .with_untracked(|e| e.iter().find(|e| e.key == key).cloned())
-        else {
+/// Submits entry `key` to the scorer at `url` and follows its job until it
+/// is done or failed, showing each state in the entry's own signal.
+async fn follow(entries: RwSignal<Vec<Entry>>, url: RwSignal<String>, key: usize) {
+    let Some(entry) = entries.with_untracked(|e| e.iter().find(|e| e.key == key).cloned()) else {
+        return;
+    };
+    let show = |state| entry.state.set(state);
+    show(EntryState::Sending);
+    let client = ScorerClient::new(&url.get_untracked());
+    let mut job = match client.submit(&entry.molecule.smiles, entry.level).await {
+        Ok(job) => job,
+        Err(message) => return show(EntryState::Error(message)),
+    };
+    loop {
+        show(EntryState::Job(Box::new(job.clone())));
+        if job.state.is_final() {
             return;
-        };
-        self.set_state(key, EntryState::Sending);
-        let client = ScorerClient::new(&self.url.get_untracked());
-        let mut job = match client.submit(&entry.molecule.smiles, entry.level).await {
-            Ok(job) => job,
-            Err(message) => return self.set_state(key, EntryState::Error(message)),
-        };
-        loop {
-            self.set_state(key, EntryState::Job(Box::new(job.clone())));
-            if job.state.is_final() {
-                return;
-            }
-            job = match client.poll(job.id).await {
-                Ok(next) => next,
-                Err(message) => return self.set_state(key, EntryState::Error(message)),
-            };
         }
+        job = match client.poll(job.id).await {
+            Ok(next) => next,
+            Err(message) => return show(EntryState::Error(message)),
+        };
     }
 }
 
@@ -122,15 +123,13 @@ impl ScoreQueue {
 pub fn ScoreView() -> impl IntoView {
     let queue = expect_context::<ScoreQueue>();
     let model = Model::from_context();
-    let health = RwSignal::new(None::<Result<String, String>>);
     let typed = RwSignal::new(String::new());
     let typed_error = RwSignal::new(None::<String>);
 
-    let check = move || {
-        let client = ScorerClient::new(&queue.url.get_untracked());
-        health.set(Some(Ok("Checking…".into())));
-        spawn_local(async move {
-            let answer = client.health().await.map(|h| {
+    let check = Action::new_local(|url: &String| {
+        let client = ScorerClient::new(url);
+        async move {
+            client.health().await.map(|h| {
                 // Workers report their versions once they have started.
                 let pyscf = h
                     .worker_versions
@@ -139,9 +138,15 @@ pub fn ScoreView() -> impl IntoView {
                     .map(|v| format!(", PySCF {v}"))
                     .unwrap_or_default();
                 format!("The scorer answers: {} PySCF workers{pyscf}.", h.workers)
-            });
-            health.set(Some(answer));
-        });
+            })
+        }
+    });
+    let health = move || {
+        if check.pending().get() {
+            Some(Ok("Checking…".to_string()))
+        } else {
+            check.value().get()
+        }
     };
     let add_typed = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -161,7 +166,7 @@ pub fn ScoreView() -> impl IntoView {
 
     view! {
         <div id="score">
-            <form class="controls" aria-label="scorer settings" on:submit=move |ev| { ev.prevent_default(); check(); }>
+            <form class="controls" aria-label="scorer settings" on:submit=move |ev| { ev.prevent_default(); check.dispatch(queue.url.get_untracked()); }>
                 <label class="wide">"scorer URL"
                     <input type="url" id="scorer-url" prop:value=move || queue.url.get()
                         on:input=move |ev| queue.url.set(event_target_value(&ev)) />
@@ -180,7 +185,7 @@ pub fn ScoreView() -> impl IntoView {
                 <button type="submit" class="secondary" id="check-scorer">"Check scorer"</button>
             </form>
             <p class="status" role="status" aria-live="polite" id="scorer-health">
-                {move || match health.get() {
+                {move || match health() {
                     None => "Send molecules here with a card's “score” button, or type a SMILES below. The scorer runs on your machine: `cargo run --release -p scorer -- serve`.".to_string().into_any(),
                     Some(Ok(text)) => text.into_any(),
                     Some(Err(e)) => view! { <span class="error">{e}</span> }.into_any(),
@@ -263,7 +268,7 @@ fn JobRow(entry: Entry) -> impl IntoView {
                 {move || match state.get() {
                     EntryState::Error(message) => Some(view! {
                         <p class="error">{message}</p>
-                        <button type="button" class="secondary retry" on:click=move |_| spawn_local(queue.watch(key))>"Retry"</button>
+                        <button type="button" class="secondary retry" on:click=move |_| queue.retry(key)>"Retry"</button>
                     }.into_any()),
                     EntryState::Job(job) if job.state == JobState::Failed => Some(view! {
                         <p class="error">{format!("The calculation failed: {}", job.error.unwrap_or_default())}</p>
