@@ -16,7 +16,8 @@ uses the scorer's fixed seed.
 
 The whole screen takes about 2.3 hours on two idle cores (1.3-1.4
 core-seconds a skeleton: GFN2-xTB, and up to six failed embedding attempts
-on cages RDKit cannot embed). `--sample N` screens a seeded random N of the
+on cages RDKit cannot embed). An interrupted run resumes: the same command
+skips the skeletons OUT_xtb.partial already holds. `--sample N` screens a seeded random N of the
 skeletons instead, to time it or check the pipeline:
 
     .venv/bin/python scripts/screen_hydrocarbons.py c9.smi qm9.smi --sample 60 --top 0 --top-qm9 0 --out /tmp/c9_sample
@@ -84,12 +85,28 @@ def main():
     qm9 = set(Path(args.qm9).read_text().split())
     started = time.time()
     rows = {}
-    with multiprocessing.Pool(args.processes, initializer=start_worker) as pool:
-        for i, (smiles, error, gap) in enumerate(pool.imap(xtb_row, skeletons, chunksize=16), 1):
-            rows[smiles] = {"smiles": smiles, "in_qm9": smiles in qm9, "embed_error": error,
-                            "xtb_gap_ev": gap, "b3lyp_321g_gap_ev": None}
-            if i % 500 == 0 or i == len(skeletons):
-                print(f"xTB {i}/{len(skeletons)} ({time.time() - started:.0f} s)", file=sys.stderr)
+    # The xTB stage takes hours: each result is appended to OUT_xtb.partial as
+    # it comes, and a run given the same OUT skips the skeletons already there.
+    partial = Path(f"{args.out}_xtb.partial")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    done = {}
+    if partial.exists():
+        for line in partial.read_text().splitlines():
+            smiles, error, gap = json.loads(line)
+            done[smiles] = (error, gap)
+        print(f"resuming: {len(done)} skeletons already screened in {partial}", file=sys.stderr)
+    todo = [s for s in skeletons if s not in done]
+    with open(partial, "a") as log, multiprocessing.Pool(args.processes, initializer=start_worker) as pool:
+        for i, (smiles, error, gap) in enumerate(pool.imap(xtb_row, todo, chunksize=16), 1):
+            log.write(json.dumps([smiles, error, gap]) + "\n")
+            log.flush()
+            done[smiles] = (error, gap)
+            if i % 500 == 0 or i == len(todo):
+                print(f"xTB {i}/{len(todo)} ({time.time() - started:.0f} s)", file=sys.stderr)
+    for smiles in skeletons:
+        error, gap = done[smiles]
+        rows[smiles] = {"smiles": smiles, "in_qm9": smiles in qm9, "embed_error": error,
+                        "xtb_gap_ev": gap, "b3lyp_321g_gap_ev": None}
     xtb_seconds = time.time() - started
 
     def best(in_qm9, n):
@@ -129,7 +146,7 @@ def main():
         "best_qm9_by_b3lyp_321g": top(dft_qm9),
         "n_nonane": rows.get(nonane),
         "seconds": round(time.time() - started, 1),
-        "xtb_stage_core_seconds_per_skeleton": round(xtb_seconds * args.processes / max(len(rows), 1), 2),
+        "xtb_stage_core_seconds_per_skeleton": round(xtb_seconds * args.processes / max(len(todo), 1), 2),
         "embedded": len(embedded),
         "command": " ".join(sys.argv),
     }
