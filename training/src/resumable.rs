@@ -95,10 +95,6 @@ where
         Ok((run(checkpoint.header), Some(saved)))
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Records `metrics` as logged after `done` epochs (or steps).
     pub fn log(&mut self, done: usize, metrics: M) {
         self.progress.done = done;
