@@ -91,9 +91,15 @@ def main():
     partial.parent.mkdir(parents=True, exist_ok=True)
     done = {}
     if partial.exists():
+        kept = []
         for line in partial.read_text().splitlines():
-            smiles, error, gap = json.loads(line)
+            try:
+                smiles, error, gap = json.loads(line)
+            except ValueError:  # the line an interruption cut off is screened again
+                continue
             done[smiles] = (error, gap)
+            kept.append(line + "\n")
+        partial.write_text("".join(kept))
         print(f"resuming: {len(done)} skeletons already screened in {partial}", file=sys.stderr)
     todo = [s for s in skeletons if s not in done]
     with open(partial, "a") as log, multiprocessing.Pool(args.processes, initializer=start_worker) as pool:
