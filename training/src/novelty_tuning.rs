@@ -33,7 +33,7 @@ use crate::evaluate::{SampleFigures, sample_figures};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot::{self, BLUE, GREEN, GREY, Panel, RED};
 use crate::qm9_index::Qm9Index;
-use crate::resumable::{Run, RunKind};
+use crate::resumable::{Run, RunKind, RunLength};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NoveltyTuneConfig {
@@ -49,6 +49,12 @@ pub struct NoveltyTuneConfig {
     pub known_ring_systems: bool,
     /// A sample that repeats one of the last this many earns nothing.
     pub repeat_window: usize,
+}
+
+impl RunLength for NoveltyTuneConfig {
+    fn length(&mut self) -> &mut usize {
+        &mut self.steps
+    }
 }
 
 impl Default for NoveltyTuneConfig {
@@ -246,6 +252,7 @@ pub fn tune_novelty(options: NoveltyTuneOptions) -> Result<Vec<TuneMetrics>> {
         &options.run_dir,
         &RUN_KIND,
         options.resume,
+        options.config.steps,
         || {
             let config = options.config.clone();
             if config.eval_every == 0 || config.batch_size == 0 {
@@ -254,10 +261,6 @@ pub fn tune_novelty(options: NoveltyTuneOptions) -> Result<Vec<TuneMetrics>> {
             Ok((config, Recent { recent: Vec::new() }))
         },
     )?;
-    if saved.is_some() {
-        let config = &mut run.progress.config;
-        config.steps = config.steps.max(options.config.steps);
-    }
     let config = run.progress.config.clone();
     let first_step = run.progress.done;
     let mut policy = DecoderPolicy::new(

@@ -44,6 +44,12 @@ pub struct RunKind {
     pub unit: &'static str,
 }
 
+/// A run's settings, and how long it runs (epochs, or steps for
+/// `tune-novelty`): the one setting a resumed run takes from its command line.
+pub trait RunLength {
+    fn length(&mut self) -> &mut usize;
+}
+
 /// A run directory and the progress of the run in it.
 pub struct Run<C, M, S = NoState> {
     dir: PathBuf,
@@ -53,16 +59,20 @@ pub struct Run<C, M, S = NoState> {
 
 impl<C, M, S> Run<C, M, S>
 where
-    C: Serialize + DeserializeOwned,
+    C: RunLength + Serialize + DeserializeOwned,
     M: Serialize + DeserializeOwned,
     S: Serialize + DeserializeOwned,
 {
     /// Resumes from `dir/checkpoint.bin` when `resume`, else starts the run
-    /// `fresh` gives.
+    /// `fresh` gives. A resumed run keeps its saved settings but runs to
+    /// `length` when that is longer than it was (a cosine schedule then
+    /// stretches over the new total from where the run stands); it is never
+    /// shortened.
     pub fn open(
         dir: &Path,
         kind: &'static RunKind,
         resume: bool,
+        length: usize,
         fresh: impl FnOnce() -> Result<(C, S)>,
     ) -> Result<(Self, Option<Saved>)> {
         std::fs::create_dir_all(dir)?;
@@ -81,7 +91,10 @@ where
             };
             return Ok((run(progress), None));
         }
-        let checkpoint = checkpoint::load::<Progress<C, M, S>>(&dir.join(CHECKPOINT), kind.magic)?;
+        let mut checkpoint =
+            checkpoint::load::<Progress<C, M, S>>(&dir.join(CHECKPOINT), kind.magic)?;
+        let saved_length = checkpoint.header.config.length();
+        *saved_length = (*saved_length).max(length);
         eprintln!(
             "resuming {} after {} {}",
             dir.display(),
@@ -139,6 +152,16 @@ mod tests {
         unit: "epoch",
     };
 
+    /// Settings whose length is the number in them.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Steps(String, usize);
+
+    impl RunLength for Steps {
+        fn length(&mut self) -> &mut usize {
+            &mut self.1
+        }
+    }
+
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
     struct Best {
         best: f64,
@@ -153,8 +176,8 @@ mod tests {
     #[test]
     fn a_saved_run_resumes_with_its_progress_state_and_bytes() {
         let dir = scratch("resume");
-        let (mut run, saved) = Run::<String, u32, Best>::open(&dir, &KIND, false, || {
-            Ok(("settings".into(), Best { best: 1.5 }))
+        let (mut run, saved) = Run::<Steps, u32, Best>::open(&dir, &KIND, false, 0, || {
+            Ok((Steps("settings".into(), 4), Best { best: 1.5 }))
         })
         .unwrap();
         assert!(saved.is_none());
@@ -163,16 +186,21 @@ mod tests {
         run.progress.state.best = 0.5;
         run.save(&[1, 2, 3], &[4, 5]).unwrap();
 
-        let (back, saved) = Run::<String, u32, Best>::open(&dir, &KIND, true, || {
+        let (back, saved) = Run::<Steps, u32, Best>::open(&dir, &KIND, true, 3, || {
             panic!("a resumed run does not start fresh")
         })
         .unwrap();
-        assert_eq!(back.progress, run.progress);
+        assert_eq!(back.progress, run.progress, "a shorter length is ignored");
         let saved = saved.unwrap();
         assert_eq!(
             (saved.weights, saved.optimizer),
             (vec![1, 2, 3], vec![4, 5])
         );
+
+        let (longer, _) =
+            Run::<Steps, u32, Best>::open(&dir, &KIND, true, 9, || unreachable!()).unwrap();
+        assert_eq!(longer.progress.config, Steps("settings".into(), 9));
+        assert_eq!(longer.progress.done, 2);
         std::fs::remove_dir_all(&dir).ok();
     }
 
@@ -184,7 +212,7 @@ mod tests {
             let mut bytes = KIND.magic.to_vec();
             bytes.extend(2u32.to_le_bytes());
             bytes.extend(
-                format!(r#"{{"{field}":7,"config":"{name}","history":[3],"best":0.25}}"#)
+                format!(r#"{{"{field}":7,"config":["{name}",8],"history":[3],"best":0.25}}"#)
                     .as_bytes(),
             );
             bytes.push(b'\n');
@@ -192,12 +220,12 @@ mod tests {
             bytes.extend([9, 8]);
             std::fs::write(dir.join(CHECKPOINT), &bytes).unwrap();
             let (run, saved) =
-                Run::<String, u32, Best>::open(&dir, &KIND, true, || unreachable!()).unwrap();
+                Run::<Steps, u32, Best>::open(&dir, &KIND, true, 0, || unreachable!()).unwrap();
             assert_eq!(
                 run.progress,
                 Progress {
                     done: 7,
-                    config: name.to_string(),
+                    config: Steps(name.to_string(), 8),
                     history: vec![3],
                     state: Best { best: 0.25 },
                 }
@@ -211,7 +239,7 @@ mod tests {
     #[test]
     fn resuming_without_a_checkpoint_says_how_to_start() {
         let dir = scratch("missing");
-        let error = Run::<String, u32>::open(&dir, &KIND, true, || unreachable!())
+        let error = Run::<Steps, u32>::open(&dir, &KIND, true, 0, || unreachable!())
             .err()
             .unwrap();
         assert!(

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Backend;
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot::{self, BLUE, Panel, RED};
-use crate::resumable::{Progress, Run, RunKind};
+use crate::resumable::{Progress, Run, RunKind, RunLength};
 use crate::schedule::CosineRates;
 use crate::step::{optimizer_for, restored_optimizer};
 use crate::train::{epoch_order, progress_bar, train_gap_statistics};
@@ -46,6 +46,12 @@ pub struct SurrogateTrainConfig {
     pub max_train: usize,
     /// Validate on at most this many validation molecules (0 = all).
     pub max_valid: usize,
+}
+
+impl RunLength for SurrogateTrainConfig {
+    fn length(&mut self) -> &mut usize {
+        &mut self.epochs
+    }
 }
 
 impl Default for SurrogateTrainConfig {
@@ -214,6 +220,7 @@ pub fn train_surrogate(options: SurrogateOptions) -> Result<SurrogateReport> {
         &options.run_dir,
         &RUN_KIND,
         options.resume,
+        options.config.epochs,
         || {
             let mut config = options.config.clone();
             let (mean, std) = train_gap_statistics(&dataset);
@@ -225,24 +232,17 @@ pub fn train_surrogate(options: SurrogateOptions) -> Result<SurrogateReport> {
             Ok((config, best))
         },
     )?;
-    let (mut model, mut optimizer) = match saved {
-        Some(saved) => {
-            let config = &mut run.progress.config;
-            config.epochs = config.epochs.max(options.config.epochs);
-            (
-                load_surrogate(&saved.weights, &train_device)?.0,
-                restored_optimizer(config.grad_clip_norm, saved.optimizer)?,
-            )
-        }
-        None => {
-            let config = &run.progress.config;
-            (
-                GapSurrogate::new(&config.model, &train_device),
-                optimizer_for(config.grad_clip_norm),
-            )
-        }
-    };
     let config = run.progress.config.clone();
+    let (mut model, mut optimizer) = match saved {
+        Some(saved) => (
+            load_surrogate(&saved.weights, &train_device)?.0,
+            restored_optimizer(config.grad_clip_norm, saved.optimizer)?,
+        ),
+        None => (
+            GapSurrogate::new(&config.model, &train_device),
+            optimizer_for(config.grad_clip_norm),
+        ),
+    };
     let first_epoch = run.progress.done;
     let train = labelled(&dataset, Split::Train, config.max_train);
     let valid = labelled(&dataset, Split::Valid, config.max_valid);

@@ -26,7 +26,7 @@ use crate::examples::{BatchTensors, Example, examples};
 use crate::fsio::{csv_text, rounded, write_atomically};
 use crate::plot;
 use crate::prior_fit::{PriorFitConfig, fit_prior};
-use crate::resumable::{NoState, Run, RunKind};
+use crate::resumable::{NoState, Run, RunKind, RunLength};
 use crate::schedule::CosineRates;
 use crate::step::{
     LossSums, LossWeights, NoiseStream, PassLoss, Stepper, batch_noise, loss_sums, optimizer_for,
@@ -63,6 +63,12 @@ pub struct TrainConfig {
     pub max_valid: usize,
     /// The learned prior fitted after the last epoch.
     pub prior: PriorFitConfig,
+}
+
+impl RunLength for TrainConfig {
+    fn length(&mut self) -> &mut usize {
+        &mut self.epochs
+    }
 }
 
 impl Default for TrainConfig {
@@ -220,33 +226,31 @@ fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
 pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
     let device = options.backend.device();
     let train_device = device.clone().autodiff();
+    let dataset = crate::prepare::load_dataset(&options.dataset)?;
     let (mut run, saved) = Run::<TrainConfig, EpochMetrics>::open(
         &options.run_dir,
         &RUN_KIND,
         options.resume,
-        || Ok((options.config.clone(), NoState {})),
+        options.config.epochs,
+        || {
+            let mut config = options.config.clone();
+            // Standardise the gap with training-split statistics (kept in the weights).
+            (config.model.gap_mean_ev, config.model.gap_std_ev) = train_gap_statistics(&dataset);
+            Ok((config, NoState {}))
+        },
     )?;
+    let config = run.progress.config.clone();
     let (mut model, optimizer) = match saved {
-        Some(saved) => {
-            // A resumed run may be given more epochs than it started with (a
-            // cosine schedule then stretches over the new total from here on).
-            let config = &mut run.progress.config;
-            config.epochs = config.epochs.max(options.config.epochs);
-            (
-                load_weights(&saved.weights, &train_device)?.0,
-                restored_optimizer(config.grad_clip_norm, saved.optimizer)?,
-            )
-        }
-        None => {
-            let config = &run.progress.config;
-            (
-                seeded_model(&config.model, &train_device, config.seed),
-                optimizer_for(config.grad_clip_norm),
-            )
-        }
+        Some(saved) => (
+            load_weights(&saved.weights, &train_device)?.0,
+            restored_optimizer(config.grad_clip_norm, saved.optimizer)?,
+        ),
+        None => (
+            seeded_model(&config.model, &train_device, config.seed),
+            optimizer_for(config.grad_clip_norm),
+        ),
     };
     let first_epoch = run.progress.done;
-    let mut config = run.progress.config.clone();
 
     anyhow::ensure!(
         config.shards >= 1 && config.batch_size >= 1,
@@ -254,14 +258,6 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         config.shards,
         config.batch_size
     );
-    let dataset = crate::prepare::load_dataset(&options.dataset)?;
-    // Standardise the gap with training-split statistics (kept in the weights).
-    let (mean, std) = train_gap_statistics(&dataset);
-    if first_epoch == 0 {
-        config.model.gap_mean_ev = mean;
-        config.model.gap_std_ev = std;
-    }
-    run.progress.config = config.clone();
     let train_examples = examples(
         &dataset,
         Split::Train,
