@@ -382,10 +382,6 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
     if config.prior.components > 0 {
         let eval_model = model.valid();
         let started = Instant::now();
-        eprintln!(
-            "fitting the latent prior: {} Gaussians to at most {} training molecules' latents and gaps",
-            config.prior.components, config.prior.points
-        );
         let (prior, summary) = fit_prior(
             &eval_model,
             &config.model,

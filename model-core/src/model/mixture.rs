@@ -13,14 +13,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::packed_mixture::StoredMixture;
 use crate::rng::SeededRng;
 
 /// Added to every covariance's diagonal, relative to the data's mean
 /// variance, so no component collapses onto a few points.
 const RELATIVE_REGULARISATION: f64 = 1e-3;
 
+/// Written packed (see [`super::packed_mixture`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(into = "StoredMixture", try_from = "StoredMixture")]
 pub struct GaussianMixture {
     pub dims: usize,
     pub weights: Vec<f64>,
@@ -52,7 +54,7 @@ pub enum MixtureError {
 }
 
 /// Lower Cholesky factor of the `d`×`d` matrix `a`; `None` if not positive definite.
-fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
+pub(super) fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; d * d];
     for i in 0..d {
         for j in 0..=i {
@@ -94,6 +96,29 @@ pub(crate) fn standard_normal(rng: &mut SeededRng) -> f64 {
     let u1 = rng.unit_f64().max(f64::MIN_POSITIVE);
     let u2 = rng.unit_f64();
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// `f(0), …, f(n - 1)` in order, computed in one contiguous run per core
+/// (inline where there are no threads, as in the browser). Each value is
+/// computed alone, so the results do not depend on the number of cores.
+fn map_on_cores<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let per_core = n.div_ceil(cores.clamp(1, n.max(1)));
+    if cores <= 1 || n < 2 {
+        return (0..n).map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..n)
+            .step_by(per_core)
+            .map(|start| {
+                scope.spawn(move || (start..n.min(start + per_core)).map(f).collect::<Vec<T>>())
+            })
+            .collect();
+        runs.into_iter()
+            .flat_map(|run| run.join().expect("a mixture-fitting thread panicked"))
+            .collect()
+    })
 }
 
 fn log_sum_exp(values: &[f64]) -> f64 {
@@ -247,86 +272,106 @@ impl GaussianMixture {
         let (d, k) = (self.dims, self.components());
         let factors = self.factors()?;
         let log_weights: Vec<f64> = self.weights.iter().map(|w| w.max(1e-300).ln()).collect();
-        let mut centred = vec![0.0; d];
-        let mut scratch = vec![0.0; d];
-        let mut logs = vec![0.0; k];
-        let mut total = 0.0;
         let n = points.len() / d;
-        for i in 0..n {
+        let rows = map_on_cores(n, |i| {
             let x = &points[i * d..(i + 1) * d];
-            for c in 0..k {
-                for (j, value) in centred.iter_mut().enumerate() {
-                    *value = x[j] - self.mean(c)[j];
-                }
-                logs[c] = log_weights[c] + factors[c].log_norm
-                    - 0.5 * mahalanobis(&factors[c].l, &centred, &mut scratch);
-            }
+            let mut centred = vec![0.0; d];
+            let mut scratch = vec![0.0; d];
+            let mut logs: Vec<f64> = (0..k)
+                .map(|c| {
+                    for (j, value) in centred.iter_mut().enumerate() {
+                        *value = x[j] - self.mean(c)[j];
+                    }
+                    log_weights[c] + factors[c].log_norm
+                        - 0.5 * mahalanobis(&factors[c].l, &centred, &mut scratch)
+                })
+                .collect();
             let norm = log_sum_exp(&logs);
+            logs.iter_mut().for_each(|v| *v = (*v - norm).exp());
+            (norm, logs)
+        });
+        let mut total = 0.0;
+        for (i, (norm, row)) in rows.into_iter().enumerate() {
             total += norm;
-            for c in 0..k {
-                responsibilities[i * k + c] = (logs[c] - norm).exp();
-            }
+            responsibilities[i * k..(i + 1) * k].copy_from_slice(&row);
         }
         Ok(total / n as f64)
     }
 
-    /// M-step from `responsibilities`. A component that lost all its points
-    /// keeps its mean and takes the data's spread, so it can recover.
+    /// M-step from `responsibilities`, one component per task.
     fn maximise(&mut self, points: &[f64], responsibilities: &[f64], regularisation: f64) {
         let (d, k) = (self.dims, self.components());
-        let n = points.len() / d;
-        for c in 0..k {
-            let mass: f64 = (0..n).map(|i| responsibilities[i * k + c]).sum();
-            self.weights[c] = mass / n as f64;
-            let mut mean = vec![0.0; d];
-            if mass > 1e-9 {
-                for i in 0..n {
-                    let r = responsibilities[i * k + c];
-                    if r > 0.0 {
-                        for (m, x) in mean.iter_mut().zip(&points[i * d..(i + 1) * d]) {
-                            *m += r * x;
-                        }
-                    }
-                }
-                mean.iter_mut().for_each(|m| *m /= mass);
-            } else {
-                mean.copy_from_slice(self.mean(c));
-            }
-            let mut covariance = vec![0.0; d * d];
-            if mass > 1e-9 {
-                let mut centred = vec![0.0; d];
-                for i in 0..n {
-                    let r = responsibilities[i * k + c];
-                    if r < 1e-12 {
-                        continue;
-                    }
-                    for (j, value) in centred.iter_mut().enumerate() {
-                        *value = points[i * d + j] - mean[j];
-                    }
-                    for a in 0..d {
-                        let ra = r * centred[a];
-                        for b in 0..=a {
-                            covariance[a * d + b] += ra * centred[b];
-                        }
-                    }
-                }
-                for a in 0..d {
-                    for b in 0..=a {
-                        covariance[a * d + b] /= mass;
-                        covariance[b * d + a] = covariance[a * d + b];
-                    }
-                }
-            } else {
-                for a in 0..d {
-                    covariance[a * d + a] = 1.0;
-                }
-            }
-            for a in 0..d {
-                covariance[a * d + a] += regularisation;
-            }
+        let this = &*self;
+        let updated = map_on_cores(k, |c| {
+            this.component_update(c, points, responsibilities, regularisation)
+        });
+        for (c, (weight, mean, covariance)) in updated.into_iter().enumerate() {
+            self.weights[c] = weight;
             self.means[c * d..(c + 1) * d].copy_from_slice(&mean);
             self.covariances[c * d * d..(c + 1) * d * d].copy_from_slice(&covariance);
         }
+    }
+
+    /// Component `c`'s weight, mean and covariance from `responsibilities`.
+    /// A component that lost all its points keeps its mean and takes the
+    /// data's spread, so it can recover.
+    fn component_update(
+        &self,
+        c: usize,
+        points: &[f64],
+        responsibilities: &[f64],
+        regularisation: f64,
+    ) -> (f64, Vec<f64>, Vec<f64>) {
+        let (d, k) = (self.dims, self.components());
+        let n = points.len() / d;
+        let mass: f64 = (0..n).map(|i| responsibilities[i * k + c]).sum();
+        let mut mean = vec![0.0; d];
+        if mass > 1e-9 {
+            for i in 0..n {
+                let r = responsibilities[i * k + c];
+                if r > 0.0 {
+                    for (m, x) in mean.iter_mut().zip(&points[i * d..(i + 1) * d]) {
+                        *m += r * x;
+                    }
+                }
+            }
+            mean.iter_mut().for_each(|m| *m /= mass);
+        } else {
+            mean.copy_from_slice(self.mean(c));
+        }
+        let mut covariance = vec![0.0; d * d];
+        if mass > 1e-9 {
+            let mut centred = vec![0.0; d];
+            for i in 0..n {
+                let r = responsibilities[i * k + c];
+                if r < 1e-12 {
+                    continue;
+                }
+                for (j, value) in centred.iter_mut().enumerate() {
+                    *value = points[i * d + j] - mean[j];
+                }
+                for a in 0..d {
+                    let ra = r * centred[a];
+                    for b in 0..=a {
+                        covariance[a * d + b] += ra * centred[b];
+                    }
+                }
+            }
+            for a in 0..d {
+                for b in 0..=a {
+                    covariance[a * d + b] /= mass;
+                    covariance[b * d + a] = covariance[a * d + b];
+                }
+            }
+        } else {
+            for a in 0..d {
+                covariance[a * d + a] = 1.0;
+            }
+        }
+        for a in 0..d {
+            covariance[a * d + a] += regularisation;
+        }
+        (mass / n as f64, mean, covariance)
     }
 
     /// Mean log-density of `points` (`[n, dims]`).

@@ -10,6 +10,7 @@ pub mod encoder;
 pub mod inputs;
 pub mod mixture;
 pub mod order;
+pub mod packed_mixture;
 pub mod pca;
 pub mod prior;
 pub mod sample;

@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::mixture::{FitSummary, GaussianMixture, MixtureError};
+use super::packed_mixture::pack_as_stored;
 use crate::rng::SeededRng;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -73,7 +74,7 @@ impl LatentPrior {
         }
         let (mixture, summary) =
             GaussianMixture::fit(&joint, latent + 1, components, iterations, seed)?;
-        Ok((LatentPrior::Mixture(mixture), summary))
+        Ok((LatentPrior::Mixture(pack_as_stored(mixture)), summary))
     }
 
     /// Checks the prior fits a latent of `latent` dimensions.
