@@ -13,7 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::packed_mixture::StoredMixture;
+use super::linalg::cholesky;
+use super::packed_mixture::{FullMixture, StoredMixture};
 use crate::rng::SeededRng;
 
 /// Added to every covariance's diagonal, relative to the data's mean
@@ -30,6 +31,38 @@ pub struct GaussianMixture {
     pub means: Vec<f64>,
     /// `[components, dims, dims]`, row-major.
     pub covariances: Vec<f64>,
+}
+
+impl From<GaussianMixture> for StoredMixture {
+    fn from(m: GaussianMixture) -> Self {
+        StoredMixture::pack(FullMixture {
+            dims: m.dims,
+            weights: m.weights,
+            means: m.means,
+            covariances: m.covariances,
+        })
+    }
+}
+
+impl TryFrom<StoredMixture> for GaussianMixture {
+    type Error = String;
+
+    fn try_from(stored: StoredMixture) -> Result<Self, String> {
+        let full = stored.unpack()?;
+        Ok(GaussianMixture {
+            dims: full.dims,
+            weights: full.weights,
+            means: full.means,
+            covariances: full.covariances,
+        })
+    }
+}
+
+/// `mixture` as it reads back after writing: what a fitted prior is rounded
+/// to before it is used, so saving changes nothing.
+pub fn pack_as_stored(mixture: GaussianMixture) -> GaussianMixture {
+    GaussianMixture::try_from(StoredMixture::from(mixture))
+        .expect("a mixture's own packing reads back")
 }
 
 /// What EM reports after a fit.
@@ -51,28 +84,6 @@ pub enum MixtureError {
     Shape(&'static str, usize),
     #[error("component {0}'s covariance is not positive definite")]
     NotPositiveDefinite(usize),
-}
-
-/// Lower Cholesky factor of the `d`×`d` matrix `a`; `None` if not positive definite.
-pub(super) fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; d * d];
-    for i in 0..d {
-        for j in 0..=i {
-            let mut sum = a[i * d + j];
-            for k in 0..j {
-                sum -= l[i * d + k] * l[j * d + k];
-            }
-            if i == j {
-                if sum <= 0.0 || !sum.is_finite() {
-                    return None;
-                }
-                l[i * d + i] = sum.sqrt();
-            } else {
-                l[i * d + j] = sum / l[j * d + j];
-            }
-        }
-    }
-    Some(l)
 }
 
 /// ‖L⁻¹ x‖² for lower-triangular `l` (forward substitution).

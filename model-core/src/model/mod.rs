@@ -8,6 +8,7 @@ pub mod decoder;
 pub mod decoding;
 pub mod encoder;
 pub mod inputs;
+mod linalg;
 pub mod mixture;
 pub mod order;
 pub mod packed_mixture;

@@ -1,4 +1,4 @@
-//! How a [`GaussianMixture`] is written in a weights file.
+//! How a Gaussian mixture (`super::mixture`) is written in a weights file.
 //!
 //! Packed (written since 3 December 2026): the weights as JSON numbers, the
 //! means at single precision and each covariance as the lower triangle of its
@@ -11,21 +11,22 @@
 //!
 //! The full form (every covariance entry as a JSON float) still reads.
 //!
-//! [`pack_as_stored`] rounds a mixture as writing it would, so a fitted prior
-//! samples the same molecules before and after it is saved.
+//! This module knows the stored forms and plain numbers only; the mixture
+//! converts itself through [`StoredMixture::pack`] and
+//! [`StoredMixture::unpack`].
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use half::f16;
 use serde::{Deserialize, Serialize};
 
-use super::mixture::{GaussianMixture, cholesky};
+use super::linalg::cholesky;
 
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 pub(super) enum StoredMixture {
     Packed(Packed),
-    Full(Full),
+    Full(FullMixture),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -40,30 +41,35 @@ pub(super) struct Packed {
     cholesky_lower_f16: String,
 }
 
+/// A mixture's numbers, every covariance entry in full: the form weights
+/// written before 3 December 2026 hold.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Full {
-    dims: usize,
-    weights: Vec<f64>,
-    means: Vec<f64>,
-    covariances: Vec<f64>,
+pub(super) struct FullMixture {
+    pub dims: usize,
+    pub weights: Vec<f64>,
+    /// `[components, dims]`, row-major.
+    pub means: Vec<f64>,
+    /// `[components, dims, dims]`, row-major.
+    pub covariances: Vec<f64>,
 }
 
-impl From<GaussianMixture> for StoredMixture {
+impl StoredMixture {
     /// Packed, unless a covariance has no Cholesky factor: such a mixture
-    /// is written in full, for `validate` to reject when it is read.
-    fn from(m: GaussianMixture) -> Self {
+    /// is written in full, for the mixture's validation to reject when it
+    /// is read.
+    pub(super) fn pack(m: FullMixture) -> Self {
         let d = m.dims;
+        let factors: Option<Vec<Vec<f64>>> = m
+            .covariances
+            .chunks(d * d)
+            .map(|covariance| cholesky(covariance, d))
+            .collect();
+        let Some(factors) = factors else {
+            return StoredMixture::Full(m);
+        };
         let mut lower = Vec::with_capacity(m.weights.len() * d * (d + 1) / 2);
-        for covariance in m.covariances.chunks(d * d) {
-            let Some(l) = cholesky(covariance, d) else {
-                return StoredMixture::Full(Full {
-                    dims: d,
-                    weights: m.weights,
-                    means: m.means,
-                    covariances: m.covariances,
-                });
-            };
+        for l in factors {
             for i in 0..d {
                 lower.extend(l[i * d..i * d + i + 1].iter().map(|&v| f16::from_f64(v)));
             }
@@ -81,21 +87,11 @@ impl From<GaussianMixture> for StoredMixture {
             cholesky_lower_f16: BASE64.encode(lower),
         })
     }
-}
 
-impl TryFrom<StoredMixture> for GaussianMixture {
-    type Error = String;
-
-    fn try_from(stored: StoredMixture) -> Result<Self, String> {
-        let p = match stored {
-            StoredMixture::Full(f) => {
-                return Ok(GaussianMixture {
-                    dims: f.dims,
-                    weights: f.weights,
-                    means: f.means,
-                    covariances: f.covariances,
-                });
-            }
+    /// The numbers back, each covariance as L Lᵀ of its stored factor.
+    pub(super) fn unpack(self) -> Result<FullMixture, String> {
+        let p = match self {
+            StoredMixture::Full(f) => return Ok(f),
             StoredMixture::Packed(p) => p,
         };
         let (d, k) = (p.dims, p.weights.len());
@@ -134,7 +130,7 @@ impl TryFrom<StoredMixture> for GaussianMixture {
                 }
             }
         }
-        Ok(GaussianMixture {
+        Ok(FullMixture {
             dims: d,
             weights: p.weights,
             means,
@@ -143,16 +139,10 @@ impl TryFrom<StoredMixture> for GaussianMixture {
     }
 }
 
-/// `mixture` as it reads back after writing: what a fitted prior is rounded
-/// to before it is used, so saving changes nothing.
-pub fn pack_as_stored(mixture: GaussianMixture) -> GaussianMixture {
-    GaussianMixture::try_from(StoredMixture::from(mixture))
-        .expect("a mixture's own packing reads back")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::mixture::{GaussianMixture, pack_as_stored};
     use crate::rng::SeededRng;
 
     fn fitted() -> GaussianMixture {
