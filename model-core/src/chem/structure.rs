@@ -17,6 +17,10 @@
 //! costs 56 cage alkenes whose canonical construction passes through an
 //! anti-Bredt bicyclic; every other QM9 molecule replays under the masks
 //! (both checked in `tests/tests/qm9_chemistry.rs`).
+//!
+//! The net-charge rule is the one judged on the finished molecule only: a
+//! construction passes through charged states on its way to a zwitterion.
+//! It keeps to the rule by budget instead (`model::construction`).
 
 use std::collections::VecDeque;
 
@@ -44,15 +48,21 @@ pub enum StructuralRule {
     TransDoubleBondInSmallRing,
     /// An O–O bond (peroxides, peracids, ozonides).
     OxygenOxygenBond,
+    /// A net charge. QM9's molecules are all neutral: its charged atoms come
+    /// in pairs (zwitterions, nitro groups). Judged on the whole molecule,
+    /// which has the charges ([`Molecule::structural_violations`]), not on a
+    /// [`BondGraph`]; a construction keeps to it with a charge budget.
+    NetCharge,
 }
 
 /// Every structural rule, in the order reports list them.
-pub const STRUCTURAL_RULES: [StructuralRule; 5] = [
+pub const STRUCTURAL_RULES: [StructuralRule; 6] = [
     StructuralRule::SmallRingMultipleBond,
     StructuralRule::ThreeRingExocyclicMultipleBond,
     StructuralRule::LinearAtomInSmallRing,
     StructuralRule::TransDoubleBondInSmallRing,
     StructuralRule::OxygenOxygenBond,
+    StructuralRule::NetCharge,
 ];
 
 /// Rings up to this size cannot hold a multiple bond.
@@ -71,6 +81,7 @@ impl StructuralRule {
             StructuralRule::LinearAtomInSmallRing => "linear_atom_in_small_ring",
             StructuralRule::TransDoubleBondInSmallRing => "anti_bredt_double_bond",
             StructuralRule::OxygenOxygenBond => "oxygen_oxygen_bond",
+            StructuralRule::NetCharge => "net_charge",
         }
     }
 
@@ -90,6 +101,9 @@ impl StructuralRule {
                 "a bridgehead double bond in a small bicyclic (Bredt's rule: held trans in a ring of fewer than 8 atoms)"
             }
             StructuralRule::OxygenOxygenBond => "an O-O bond (peroxide)",
+            StructuralRule::NetCharge => {
+                "a net charge (QM9's charged atoms come in neutral pairs: zwitterions, nitro groups)"
+            }
         }
     }
 }
@@ -309,6 +323,8 @@ impl BondGraph {
                     }
                 }
             }
+            // The graph has no charges; see the rule's own comment.
+            StructuralRule::NetCharge => {}
         }
     }
 
@@ -405,14 +421,30 @@ fn elements_may_bond(a: Element, b: Element) -> bool {
 }
 
 impl Molecule {
-    /// Every place this molecule breaks a structural rule.
+    /// Every place this molecule breaks a structural rule (for a net charge,
+    /// its charged atoms).
     pub fn structural_violations(&self) -> Vec<Violation> {
-        BondGraph::of(self).violations()
+        let mut found = BondGraph::of(self).violations();
+        if self.net_charge() != 0 {
+            found.push(Violation {
+                rule: StructuralRule::NetCharge,
+                atoms: self.charged_atoms(),
+            });
+        }
+        found
     }
 
     /// Whether the molecule breaks no structural rule.
     pub fn is_realistic(&self) -> bool {
-        BondGraph::of(self).first_broken_rule().is_none()
+        self.net_charge() == 0 && BondGraph::of(self).first_broken_rule().is_none()
+    }
+
+    fn charged_atoms(&self) -> Vec<usize> {
+        let atoms = self.atoms().iter().enumerate();
+        atoms
+            .filter(|(_, a)| a.charge != 0)
+            .map(|(i, _)| i)
+            .collect()
     }
 }
 
@@ -532,6 +564,20 @@ mod tests {
             assert!(broken(smiles).contains(&OxygenOxygenBond), "{smiles}");
         }
         assert_eq!(broken("COC(=O)OC"), []);
+    }
+
+    #[test]
+    fn a_net_charge_is_refused_and_a_zwitterion_is_not() {
+        for smiles in ["C[NH3+]", "CC(=O)[O-]", "[NH3+]CC[NH3+]", "[CH-]1CC1"] {
+            assert_eq!(broken(smiles), [NetCharge], "{smiles}");
+        }
+        for smiles in ["[NH3+]CC(=O)[O-]", "C[N+](=O)[O-]", "CCO"] {
+            assert_eq!(broken(smiles), [], "{smiles}");
+        }
+        let ammonium = parse_smiles("[NH3+]CC[NH3+]").unwrap();
+        assert_eq!(ammonium.net_charge(), 2);
+        assert_eq!(ammonium.structural_violations()[0].atoms, [0, 3]);
+        assert!(!ammonium.is_realistic());
     }
 
     #[test]

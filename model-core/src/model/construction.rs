@@ -14,6 +14,14 @@
 //! step's graph is enough: no choice ever has to be undone, and no finished
 //! molecule breaks a rule. The Bredt exception means a few cages (56 of
 //! QM9's) cannot be built in canonical order; see `crate::chem::structure`.
+//!
+//! The net-charge rule is kept by budget: stop is offered only at zero
+//! charge; a charged state only while the atoms still to come could cancel
+//! the charge (each carries at most one); and while the molecule is charged,
+//! no atom or bond may use up its last free valence, so a neutralising atom
+//! can always still attach (C⁻ or N⁺, with three or four bonds to spare,
+//! fits wherever any valence is free; against a single charge any charged
+//! state does).
 
 use crate::chem::structure::{BondGraph, leaf_bond_allowed};
 use crate::chem::{ATOM_STATES, Atom, Bond, BondOrder, Molecule};
@@ -44,6 +52,8 @@ pub struct Construction {
     bonds: Vec<Bond>,
     /// The same atoms and bonds, for the structural rules.
     graph: BondGraph,
+    /// The sum of the formal charges so far.
+    charge: i32,
     /// Whether the newest atom has been bonded to an earlier one yet.
     newest_bonded: bool,
     stopped: bool,
@@ -67,26 +77,38 @@ impl Construction {
         self.free[atom]
     }
 
-    /// Allowed atom choices: no stop before the first atom; only stop at
-    /// `max_atoms`, or when no earlier atom could bond to a new one. A state
-    /// is offered only if some earlier atom with free valence may take a
-    /// single bond from it (O may not bond to O).
+    /// Allowed atom choices: no stop before the first atom or while the
+    /// molecule is charged; only stop at `max_atoms`, or when no earlier atom
+    /// could bond to a new one. A state is offered only if some earlier atom
+    /// with free valence may take a single bond from it (O may not bond to
+    /// O), and if the atoms still to come could cancel the charge it leaves.
     pub fn atom_mask(&self, max_atoms: usize) -> AtomMask {
         let mut mask = [false; ATOM_CHOICES];
         if self.stopped {
             return mask;
         }
         let below_limit = self.atoms.len() < max_atoms;
+        let atoms_after = max_atoms.saturating_sub(self.atoms.len() + 1) as i32;
+        // Free valence once the new atom has its first bond.
+        let attach = if self.atoms.is_empty() { 0 } else { 2 };
+        let free_after = |valence: u8| self.total_free() + valence as i32 - attach;
         for (allowed, state) in mask.iter_mut().zip(ATOM_STATES) {
+            let charge = self.charge + state.charge as i32;
             *allowed = below_limit
+                && charge.abs() <= atoms_after
+                && (charge == 0 || free_after(state.valence) >= 1)
                 && (self.atoms.is_empty()
                     || self.atoms.iter().zip(&self.free).any(|(atom, &free)| {
                         free > 0 && leaf_bond_allowed(atom.element, state.element)
                     }));
         }
         let may_grow = mask[..STOP].iter().any(|&a| a);
-        mask[STOP] = !self.atoms.is_empty() || !may_grow;
+        mask[STOP] = (!self.atoms.is_empty() && self.charge == 0) || !may_grow;
         mask
+    }
+
+    fn total_free(&self) -> i32 {
+        self.free.iter().map(|&f| f as i32).sum()
     }
 
     /// Applies an atom choice (a state index, or [`STOP`]).
@@ -101,6 +123,7 @@ impl Construction {
             charge: state.charge,
         });
         self.free.push(state.valence);
+        self.charge += state.charge as i32;
         self.graph.push_atom(state.element);
         self.newest_bonded = false;
     }
@@ -127,6 +150,9 @@ impl Construction {
         let newest = self.atoms.len() - 1;
         let cap = self.free[newest].min(self.free[target]).min(3) as usize;
         let mut mask = [false; BOND_CHOICES];
+        // A charged molecule keeps a free valence for its counter-charge.
+        let spare = if self.charge == 0 { 0 } else { 1 };
+        let cap = cap.min(((self.total_free() - spare).max(0) / 2) as usize);
         for (choice, order) in BondOrder::ALL.into_iter().enumerate().take(cap) {
             mask[choice + 1] = self.bond_allowed(target, order);
         }

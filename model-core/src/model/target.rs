@@ -243,9 +243,27 @@ mod tests {
     }
 
     #[test]
+    fn a_charged_atom_needs_room_for_its_counter_charge() {
+        let state = |element, charge| state_index(crate::chem::Atom { element, charge });
+        let ammonium = state(crate::chem::Element::N, 1);
+        let oxide = state(crate::chem::Element::O, -1);
+        assert!(!Construction::new().atom_mask(1)[ammonium], "no room left");
+        assert!(Construction::new().atom_mask(2)[ammonium]);
+        let mut c = Construction::new();
+        c.choose_atom(ammonium);
+        let mask = c.atom_mask(2);
+        assert!(!mask[STOP], "a charged molecule may not stop");
+        assert!(mask[oxide] && !mask[0] && !mask[ammonium], "{mask:?}");
+        c.choose_atom(oxide);
+        c.choose_bond(0, 1);
+        assert!(c.atom_mask(2)[STOP]);
+        assert_eq!(c.molecule().unwrap().net_charge(), 0);
+    }
+
+    #[test]
     fn random_choices_under_masks_always_give_valid_realistic_molecules() {
         let mut rng = SeededRng::new(11);
-        let mut rings = 0;
+        let (mut rings, mut zwitterions) = (0, 0);
         for _ in 0..2000 {
             let mut c = Construction::new();
             loop {
@@ -267,9 +285,13 @@ mod tests {
             assert!(m.heavy_atom_count() <= 9);
             assert_eq!(m.structural_violations(), [], "{}", canonical_smiles(&m));
             rings += m.ring_count();
+            zwitterions += m.atoms().iter().any(|a| a.charge != 0) as usize;
         }
-        // Random choices close many rings, so the rules were really exercised.
+        // Random choices close many rings and charge many atoms (half the
+        // states are charged), so the rules and the charge budget were
+        // really exercised.
         assert!(rings > 300, "{rings} rings");
+        assert!(zwitterions > 300, "{zwitterions} zwitterions");
     }
 
     /// Builds atoms `elements` in order, bonding each to the atoms listed.
