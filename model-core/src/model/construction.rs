@@ -52,8 +52,6 @@ pub struct Construction {
     bonds: Vec<Bond>,
     /// The same atoms and bonds, for the structural rules.
     graph: BondGraph,
-    /// The sum of the formal charges so far.
-    charge: i32,
     /// Whether the newest atom has been bonded to an earlier one yet.
     newest_bonded: bool,
     stopped: bool,
@@ -91,9 +89,11 @@ impl Construction {
         let atoms_after = max_atoms.saturating_sub(self.atoms.len() + 1) as i32;
         // Free valence once the new atom has its first bond.
         let attach = if self.atoms.is_empty() { 0 } else { 2 };
-        let free_after = |valence: u8| self.total_free() + valence as i32 - attach;
+        let total_free = self.total_free();
+        let free_after = |valence: u8| total_free + valence as i32 - attach;
+        let charge_now = self.net_charge();
         for (allowed, state) in mask.iter_mut().zip(ATOM_STATES) {
-            let charge = self.charge + state.charge as i32;
+            let charge = charge_now + state.charge as i32;
             *allowed = below_limit
                 && charge.abs() <= atoms_after
                 && (charge == 0 || free_after(state.valence) >= 1)
@@ -103,12 +103,17 @@ impl Construction {
                     }));
         }
         let may_grow = mask[..STOP].iter().any(|&a| a);
-        mask[STOP] = (!self.atoms.is_empty() && self.charge == 0) || !may_grow;
+        mask[STOP] = (!self.atoms.is_empty() && charge_now == 0) || !may_grow;
         mask
     }
 
     fn total_free(&self) -> i32 {
         self.free.iter().map(|&f| f as i32).sum()
+    }
+
+    /// The sum of the formal charges so far.
+    fn net_charge(&self) -> i32 {
+        self.atoms.iter().map(|a| a.charge as i32).sum()
     }
 
     /// Applies an atom choice (a state index, or [`STOP`]).
@@ -123,7 +128,6 @@ impl Construction {
             charge: state.charge,
         });
         self.free.push(state.valence);
-        self.charge += state.charge as i32;
         self.graph.push_atom(state.element);
         self.newest_bonded = false;
     }
@@ -151,7 +155,7 @@ impl Construction {
         let cap = self.free[newest].min(self.free[target]).min(3) as usize;
         let mut mask = [false; BOND_CHOICES];
         // A charged molecule keeps a free valence for its counter-charge.
-        let spare = if self.charge == 0 { 0 } else { 1 };
+        let spare = if self.net_charge() == 0 { 0 } else { 1 };
         let cap = cap.min(((self.total_free() - spare).max(0) / 2) as usize);
         for (choice, order) in BondOrder::ALL.into_iter().enumerate().take(cap) {
             mask[choice + 1] = self.bond_allowed(target, order);

@@ -10,8 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::mixture::pack_as_stored;
-use super::mixture::{FitSummary, GaussianMixture, MixtureError};
+use super::mixture::{FitSummary, GaussianMixture, MixtureError, pack_as_stored};
 use crate::rng::SeededRng;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
