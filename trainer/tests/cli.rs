@@ -215,3 +215,79 @@ fn print_config_shows_defaults_file_and_flags_layered() {
     assert!(text(&refused.stderr).contains("not a valid training config"));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn latent_paths_bridge_jumps_with_single_edits() {
+    use model_core::chem::edit::single_edit_neighbours;
+    use model_core::chem::{Element, canonical_smiles, parse_smiles};
+    let dir = scratch_dir("paths");
+    let weights = workspace_root().join("public/weights.bin");
+    let weights = weights.to_str().unwrap();
+    let path = |extra: &[&str]| -> Vec<Vec<String>> {
+        let mut args = vec![
+            "interpolate",
+            "CC(C)(C)C#N",
+            "OC1=CC=CN=C1",
+            "--weights",
+            weights,
+        ];
+        args.extend(extra);
+        ok(&trainer(&args, &dir))
+            .lines()
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .collect()
+    };
+    let straight = path(&["--straight"]);
+    let refined = path(&[]);
+    assert!(refined.len() > straight.len(), "{refined:?}");
+    // Both start and end at the decodings of the two ends of the line.
+    assert_eq!(refined[0][1], straight[0][1]);
+    assert_eq!(refined.last().unwrap()[1], straight.last().unwrap()[1]);
+    let ts: Vec<f64> = refined.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{ts:?}");
+    // Every bridged step is one edit of its neighbour, checked here by
+    // enumerating the edits of either molecule.
+    let one_edit = |a: &str, b: &str| {
+        let (a, b) = (parse_smiles(a).unwrap(), parse_smiles(b).unwrap());
+        let of = |x: &model_core::chem::Molecule, y: &model_core::chem::Molecule| {
+            single_edit_neighbours(x, &Element::ALL, 9)
+                .iter()
+                .any(|m| canonical_smiles(m) == canonical_smiles(y))
+        };
+        of(&a, &b) || of(&b, &a)
+    };
+    let bridged = refined.iter().filter(|r| r[2] == "edit").count();
+    assert!(bridged > 0, "no jump was bridged: {refined:?}");
+    for pair in refined.windows(2) {
+        let claimed_one = pair[1][3] == "one edit";
+        assert_eq!(one_edit(&pair[0][1], &pair[1][1]), claimed_one, "{pair:?}");
+        if pair[1][2] == "edit" {
+            assert!(claimed_one, "{pair:?}");
+        }
+    }
+
+    // Over random test pairs the refined and bridged paths take more
+    // one-edit steps than the evenly spaced ones.
+    let data = common::prepared_data_dir();
+    ok(&trainer(
+        &[
+            "interpolate",
+            "--test-pairs",
+            "6",
+            "--weights",
+            weights,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--json",
+            "paths.json",
+        ],
+        &dir,
+    ));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("paths.json")).unwrap()).unwrap();
+    let share = |i: usize| json["paths"][i]["one_edit_steps"].as_f64().unwrap();
+    assert_eq!(json["paths"][0]["variant"], "evenly spaced");
+    assert_eq!(json["paths"][2]["variant"], "refined and bridged");
+    assert!(share(2) > share(0), "{json}");
+    std::fs::remove_dir_all(dir).ok();
+}

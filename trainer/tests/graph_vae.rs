@@ -99,6 +99,52 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
         "train reconstruction {first} -> {last} did not fall"
     );
 
+    // A fine-tune starts from the trained network, not from random weights:
+    // its first epoch is already below the first run's last.
+    let mut tune = vec![
+        "train",
+        "--data-dir",
+        data,
+        "--out",
+        "tuned",
+        "--epochs",
+        "1",
+        "--init-weights",
+        "run/weights.bin",
+        "--learning-rate",
+        "0.0003",
+    ];
+    tune.extend(TINY);
+    ok(&trainer(&tune, &dir));
+    let tuned = std::fs::read_to_string(dir.join("tuned/metrics.csv")).unwrap();
+    let tuned: Vec<f64> = tuned
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert!(
+        tuned[reconstruction] < last,
+        "fine-tune epoch 1 {} not below the run it started from ({last})",
+        tuned[reconstruction]
+    );
+    let config = std::fs::read_to_string(dir.join("tuned/config.toml")).unwrap();
+    assert!(
+        config.contains("init_weights = \"run/weights.bin\""),
+        "{config}"
+    );
+    let mut wrong: Vec<&str> = tune
+        .iter()
+        .map(|a| if *a == "tuned" { "wrong" } else { a })
+        .collect();
+    let hidden = wrong.iter().position(|a| *a == "--hidden").unwrap();
+    wrong[hidden + 1] = "48";
+    let out = trainer(&wrong, &dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("set the run's model settings"), "{err}");
+
     // Samples: valid under the valence table, realistic under the structural
     // rules (a model this briefly trained proposes strained rings freely; the
     // masks must refuse them), and fixed by the seed.

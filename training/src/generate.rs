@@ -126,7 +126,7 @@ pub fn sample_parallel(
     Ok(results)
 }
 
-fn parse(smiles: &str) -> Result<Molecule> {
+pub fn parse(smiles: &str) -> Result<Molecule> {
     parse_smiles(smiles).with_context(|| format!("cannot use {smiles:?}"))
 }
 
@@ -151,32 +151,6 @@ pub fn decode(
     );
     let m = decode_greedy(model, config, z, device).remove(0);
     Ok((m, predict_gap_ev(model, config, z, device)[0]))
-}
-
-/// Molecules along the straight line between the latents of `a` and `b`.
-pub fn interpolate(
-    model: &GraphVae,
-    config: &ModelConfig,
-    a: &str,
-    b: &str,
-    steps: usize,
-    device: &Device,
-) -> Result<Vec<(f64, Molecule, f64)>> {
-    let (za, zb) = (encode(model, a, device)?, encode(model, b, device)?);
-    let steps = steps.max(2);
-    let mut z = Vec::with_capacity(steps * config.latent);
-    for k in 0..steps {
-        let t = k as f32 / (steps - 1) as f32;
-        z.extend(za.iter().zip(&zb).map(|(x, y)| x + t * (y - x)));
-    }
-    let molecules = decode_greedy(model, config, &z, device);
-    let gaps = predict_gap_ev(model, config, &z, device);
-    Ok(molecules
-        .into_iter()
-        .zip(gaps)
-        .enumerate()
-        .map(|(k, (m, g))| (k as f64 / (steps - 1) as f64, m, g))
-        .collect())
 }
 
 /// The gap predictor that guides gap-conditional sampling.

@@ -12,6 +12,7 @@ pub mod export;
 pub mod fsio;
 pub mod gap_conditioning;
 pub mod generate;
+pub mod interpolation;
 pub mod novelty_tuning;
 pub mod plot;
 pub mod predict;

@@ -61,6 +61,10 @@ pub struct TrainConfig {
     pub max_train: usize,
     /// Validate on at most this many validation molecules.
     pub max_valid: usize,
+    /// Start from this weights file's network instead of seeded random
+    /// weights (a fine-tune); its model settings must match `model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_weights: Option<PathBuf>,
     /// The learned prior fitted after the last epoch.
     pub prior: PriorFitConfig,
 }
@@ -93,6 +97,7 @@ impl Default for TrainConfig {
             shards: 2,
             max_train: 0,
             max_valid: 2000,
+            init_weights: None,
             prior: PriorFitConfig::default(),
         }
     }
@@ -246,7 +251,7 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
             restored_optimizer(config.grad_clip_norm, saved.optimizer)?,
         ),
         None => (
-            seeded_model(&config.model, &train_device, config.seed),
+            initial_model(&config, &train_device)?,
             optimizer_for(config.grad_clip_norm),
         ),
     };
@@ -401,6 +406,33 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         run.write("weights.bin", &save_weights(&eval_model, &model_config))?;
     }
     Ok(run.progress.history)
+}
+
+/// The network a new run starts from: `init_weights` when given, else seeded.
+fn initial_model(config: &TrainConfig, device: &Device) -> Result<GraphVae> {
+    let Some(path) = &config.init_weights else {
+        return Ok(seeded_model(&config.model, device, config.seed));
+    };
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading --init-weights {}", path.display()))?;
+    let (model, loaded) = load_weights(&bytes, device)
+        .with_context(|| format!("loading --init-weights {}", path.display()))?;
+    // The prior is refitted after training and the gap statistics are the
+    // training split's; everything else fixes the network's shape.
+    let shape = |c: &ModelConfig| (c.hidden, c.latent, c.layers, c.max_atoms, c.token_embedding);
+    if shape(&loaded) != shape(&config.model) {
+        bail!(
+            "--init-weights {} holds a network of hidden {}, latent {}, layers {}, max_atoms {}, token_embedding {}, but this run's [model] asks for {:?} (hidden, latent, layers, max_atoms, token_embedding): set the run's model settings to the file's",
+            path.display(),
+            loaded.hidden,
+            loaded.latent,
+            loaded.layers,
+            loaded.max_atoms,
+            loaded.token_embedding,
+            shape(&config.model)
+        );
+    }
+    Ok(model)
 }
 
 /// A new model whose initial weights `seed` fixes. burn draws them from the

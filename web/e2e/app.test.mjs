@@ -258,11 +258,21 @@ await check('explore: a latent path between two molecules and a clickable QM9 ma
     await page.focus('svg.map');
     await page.keyboard.press('ArrowRight');
     await page.waitForFunction((b) => document.querySelector('.map-detail code')?.textContent !== b, before);
-    // The path: 8 decoded steps, each drawn.
+    // The path: the 8 evenly spaced decodings refined and bridged, each step
+    // drawn; every bridged step is one edit, and the summary counts the DOM.
     await page.click('#interpolate');
     await page.waitForSelector('.strip .molecule');
-    const steps = await page.$$eval('.strip .molecule .drawing svg', (s) => s.length);
-    assert.equal(steps, 8);
+    const steps = await page.$$eval('.strip .step', (s) =>
+      s.map((e) => ({ edits: Number(e.dataset.edits), source: e.dataset.source, drawn: !!e.querySelector('.drawing svg') })));
+    assert.ok(steps.length >= 2, `only ${steps.length} steps`);
+    assert.ok(steps.every((s) => s.drawn), 'a step without a drawing');
+    assert.equal(steps[0].edits, 0);
+    assert.ok(steps.filter((s) => s.source === 'edit').every((s) => s.edits === 1), JSON.stringify(steps));
+    const oneEdit = steps.filter((s) => s.edits === 1).length;
+    const bridged = steps.filter((s) => s.source === 'edit').length;
+    assert.equal(await page.textContent('#path-summary'),
+      `${steps.length} molecules; ${oneEdit} of ${steps.length - 1} steps are one edit; ${bridged} bridged by edits`);
+    report(`explore path (${size})`, { molecules: steps.length, one_edit: oneEdit, bridged });
     // A SMILES the parser rejects says why, and draws nothing.
     await page.fill('#interp-to', 'C1CC');
     await page.click('#interpolate');

@@ -9,6 +9,7 @@ use crate::generate::{Drawn, draw};
 use crate::sample_view::MoleculeCard;
 use crate::state::{Model, ModelState};
 use model_core::chem::{Molecule, parse_smiles};
+use model_core::model::latent_path::{PathOptions, StepSource, latent_path};
 use model_core::model::pca::latent_map;
 
 /// A small QM9 sample (test split) with its DFT gaps, shipped in `public/`.
@@ -18,14 +19,19 @@ const DEFAULT_TO: &str = "OC1=CC=CN=C1";
 const MAP_WIDTH: f64 = 640.0;
 const MAP_HEIGHT: f64 = 400.0;
 
-/// One interpolation point: where on the path, and what it decodes to.
+/// One molecule on the path: where, how it got there, what it is.
 #[derive(Clone, Debug, PartialEq)]
 struct PathPoint {
     t: f64,
+    source: StepSource,
+    /// Edits from the step before (0 for the first; above 1, a lower bound).
+    edits: usize,
     molecule: Drawn,
 }
 
-/// Decodes `steps` evenly spaced points between the mean latents of two molecules.
+/// The latent path between two molecules' mean latents, refined and bridged
+/// so that neighbours are one edit apart where the model allows
+/// (`model_core::model::latent_path`, as `trainer interpolate` makes it).
 fn interpolate(model: Model, from: &str, to: &str, steps: usize) -> Result<Vec<PathPoint>, String> {
     let g = model
         .generator_untracked()
@@ -35,23 +41,32 @@ fn interpolate(model: Model, from: &str, to: &str, steps: usize) -> Result<Vec<P
     };
     let (a, b) = (parse(from, "first")?, parse(to, "second")?);
     let z = g.encode(&[&a, &b]);
-    let latent = g.latent_size();
-    let (za, zb) = z.split_at(latent);
-    let ts: Vec<f64> = (0..steps).map(|i| i as f64 / (steps - 1) as f64).collect();
-    let path: Vec<f32> = ts
+    let (za, zb) = z.split_at(g.latent_size());
+    let options = PathOptions::refined(steps, g.max_atoms());
+    let path = latent_path(za, zb, options, |z| g.decode(z), |ms| g.encode(ms));
+    let molecules: Vec<&Molecule> = path.iter().map(|s| &s.molecule).collect();
+    let gaps = g.predict_gaps(&g.encode(&molecules));
+    Ok(path
         .iter()
-        .flat_map(|&t| za.iter().zip(zb).map(move |(x, y)| x + (y - x) * t as f32))
-        .collect();
-    let decoded = g.decode(&path);
-    let gaps = g.predict_gaps(&path);
-    Ok(ts
-        .into_iter()
-        .zip(decoded.iter().zip(gaps))
-        .map(|(t, (m, gap))| PathPoint {
-            t,
-            molecule: draw(m, gap),
+        .zip(gaps)
+        .map(|(step, gap)| PathPoint {
+            t: step.t,
+            source: step.source,
+            edits: step.edits,
+            molecule: draw(&step.molecule, gap),
         })
         .collect())
+}
+
+/// What the strip says above each step.
+fn step_label(p: &PathPoint) -> String {
+    let how = match (p.source, p.edits) {
+        (_, 0) => "start".to_string(),
+        (StepSource::Bridged, _) => "edit".to_string(),
+        (StepSource::Decoded, 1) => "decoded, one edit".to_string(),
+        (StepSource::Decoded, n) => format!("decoded, {n}+ edits"),
+    };
+    format!("t = {:.2} · {how}", p.t)
 }
 
 /// A QM9 molecule placed on the latent map.
@@ -241,19 +256,35 @@ pub fn ExploreView(active: Signal<bool>) -> impl IntoView {
                 </label>
                 <button type="submit" id="interpolate" disabled=move || model.state() != ModelState::Ready>"Interpolate"</button>
             </form>
-            <p class="hint">"Each point is the greedy decoding of a latent on the straight line between the two molecules' mean latents."</p>
+            <p class="hint">"The greedy decodings of latents on the straight line between the two molecules' mean latents, split further where neighbours differ by more than one edit; a jump the decoder leaves is bridged by single edits, each the one whose latent lies nearest the far side (marked edit)."</p>
             {move || match path.get() {
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                Ok(points) => view! {
-                    <div class="strip" aria-label="decoded path">
-                        {points.into_iter().map(|p| view! {
-                            <div class="step">
-                                <span class="t">{format!("t = {:.2}", p.t)}</span>
-                                <MoleculeCard molecule=p.molecule />
-                            </div>
-                        }).collect_view()}
-                    </div>
-                }.into_any(),
+                Ok(points) if points.is_empty() => ().into_any(),
+                Ok(points) => {
+                    let one_edit = points.iter().filter(|p| p.edits == 1).count();
+                    let bridged = points.iter().filter(|p| p.source == StepSource::Bridged).count();
+                    view! {
+                        <p class="status" id="path-summary">{format!(
+                            "{} molecules; {one_edit} of {} steps are one edit; {bridged} bridged by edits",
+                            points.len(), points.len() - 1)}</p>
+                        <div class="strip" aria-label="decoded path">
+                            {points.into_iter().map(|p| {
+                                let jump = p.edits > 1;
+                                let source = match p.source {
+                                    StepSource::Decoded => "decoded",
+                                    StepSource::Bridged => "edit",
+                                };
+                                view! {
+                                    <div class="step" class:jump=jump
+                                        data-edits=p.edits.to_string() data-source=source>
+                                        <span class="t">{step_label(&p)}</span>
+                                        <MoleculeCard molecule=p.molecule />
+                                    </div>
+                                }
+                            }).collect_view()}
+                        </div>
+                    }.into_any()
+                }
             }}
 
             <h2>"Map of QM9 in the latent space"</h2>

@@ -203,6 +203,11 @@ impl Generator {
         self.config.latent
     }
 
+    /// The largest molecule the decoder builds.
+    pub fn max_atoms(&self) -> usize {
+        self.config.max_atoms
+    }
+
     /// Greedy decoding of latents (on the CPU).
     pub fn decode(&self, z: &[f32]) -> Vec<Molecule> {
         decode_greedy(&self.cpu.model, &self.config, z, &self.cpu.device)

@@ -8,6 +8,7 @@
 //! generative model never learned to build (QM9 has one 9-heavy-atom molecule
 //! with more than three fluorines).
 
+use super::atom_order::in_canonical_order;
 use super::{Atom, Bond, BondOrder, Element, Molecule, MoleculeError, Violation};
 use crate::rng::SeededRng;
 
@@ -168,6 +169,83 @@ pub fn mutate(
         }
     }
     current
+}
+
+/// Every edit of `molecule` that introduces only `elements`, whether or not
+/// it applies (apply each to find out).
+pub fn every_edit(molecule: &Molecule, elements: &[Element]) -> Vec<Edit> {
+    let atoms = molecule.heavy_atom_count();
+    let bonds = molecule.bonds().len();
+    let mut edits = Vec::new();
+    for atom in 0..atoms {
+        edits.push(Edit::RemoveTerminal { atom });
+        for &element in elements {
+            edits.push(Edit::AddAtom { atom, element });
+            edits.push(Edit::Replace { atom, element });
+        }
+    }
+    for bond in 0..bonds {
+        edits.push(Edit::RaiseBond { bond });
+        edits.push(Edit::LowerBond { bond });
+        for &element in elements {
+            edits.push(Edit::InsertInBond { bond, element });
+        }
+    }
+    for a in 0..atoms {
+        for b in a + 1..atoms {
+            edits.push(Edit::CloseRing { a, b });
+        }
+    }
+    edits
+}
+
+/// The graphs one edit away from `molecule` (introducing only `elements`,
+/// at most `max_atoms` heavy atoms), each once, in canonical atom order.
+/// Two Kekulé forms of one aromatic ring are two graphs here.
+pub fn single_edit_neighbours(
+    molecule: &Molecule,
+    elements: &[Element],
+    max_atoms: usize,
+) -> Vec<Molecule> {
+    let itself = in_canonical_order(molecule);
+    let mut found: Vec<Molecule> = Vec::new();
+    for edit in every_edit(molecule, elements) {
+        if let Ok(m) = edit.apply(molecule)
+            && m.heavy_atom_count() <= max_atoms
+        {
+            let m = in_canonical_order(&m);
+            if m != itself && !found.contains(&m) {
+                found.push(m);
+            }
+        }
+    }
+    found
+}
+
+/// How far apart two molecules are by their counts alone: heavy atoms of each
+/// element and charge that one has and the other lacks, plus bonds of each
+/// order (counted from whichever side has more of each). One [`Edit`]
+/// moves it by at most 2 (adding an atom adds its bond). Isomers count 0:
+/// the counts cannot tell them apart.
+pub fn count_difference(a: &Molecule, b: &Molecule) -> usize {
+    use std::collections::HashMap;
+    fn excess<K: std::hash::Hash + Eq>(a: &[K], b: &[K]) -> usize {
+        let mut counts: HashMap<&K, i64> = HashMap::new();
+        for k in a {
+            *counts.entry(k).or_default() += 1;
+        }
+        for k in b {
+            *counts.entry(k).or_default() -= 1;
+        }
+        let more: i64 = counts.values().filter(|&&c| c > 0).sum();
+        let fewer: i64 = -counts.values().filter(|&&c| c < 0).sum::<i64>();
+        more.max(fewer) as usize
+    }
+    let atoms = |m: &Molecule| -> Vec<(Element, i8)> {
+        m.atoms().iter().map(|x| (x.element, x.charge)).collect()
+    };
+    let bonds = |m: &Molecule| -> Vec<u8> { m.bonds().iter().map(|x| x.order.order()).collect() };
+    excess(&atoms(a), &atoms(b)) + excess(&bonds(a), &bonds(b))
 }
 
 #[cfg(test)]
@@ -358,5 +436,57 @@ mod tests {
             "only {} distinct mutants",
             distinct.len()
         );
+    }
+
+    #[test]
+    fn single_edit_neighbours_are_distinct_valid_realistic_and_close() {
+        for smiles in ["CC(=O)N", "c1ccncc1", "N#CC1CC1", "OCC(F)(F)F"] {
+            let m = parse_smiles(smiles).unwrap();
+            let neighbours = single_edit_neighbours(&m, &Element::ALL, 9);
+            assert!(neighbours.len() > 10, "{smiles}: {}", neighbours.len());
+            for n in &neighbours {
+                assert!(n.heavy_atom_count() <= 9);
+                assert_eq!(n.structural_violations(), [], "{smiles}");
+                assert!(
+                    count_difference(&m, n) <= 2,
+                    "{smiles} -> {}",
+                    canonical_smiles(n)
+                );
+                assert_ne!(canonical_smiles(n), canonical_smiles(&m));
+            }
+            // Each graph once (two Kekulé forms of a ring are two graphs).
+            for (i, a) in neighbours.iter().enumerate() {
+                let a = in_canonical_order(a);
+                assert!(
+                    neighbours[i + 1..]
+                        .iter()
+                        .all(|b| in_canonical_order(b) != a),
+                    "{smiles}"
+                );
+            }
+        }
+        // A molecule at the size limit gains no atom, one below it can.
+        let full = parse_smiles("CC1CC(C)C1(C)CC").unwrap();
+        let largest = |max: usize| {
+            single_edit_neighbours(&full, &Element::ALL, max)
+                .iter()
+                .map(Molecule::heavy_atom_count)
+                .max()
+        };
+        assert_eq!(largest(9), Some(9));
+        assert_eq!(largest(10), Some(10));
+    }
+
+    #[test]
+    fn count_difference_counts_atoms_and_bonds_not_arrangement() {
+        let d = |a: &str, b: &str| {
+            count_difference(&parse_smiles(a).unwrap(), &parse_smiles(b).unwrap())
+        };
+        assert_eq!(d("CCO", "CCO"), 0);
+        assert_eq!(d("CCO", "CCN"), 1);
+        assert_eq!(d("CCO", "CCCO"), 2);
+        assert_eq!(d("C=C", "CC"), 1);
+        assert_eq!(d("CCCC", "CC(C)C"), 0);
+        assert_eq!(d("CCO", "OCC"), 0);
     }
 }

@@ -8,6 +8,7 @@ pub mod decoder;
 pub mod decoding;
 pub mod encoder;
 pub mod inputs;
+pub mod latent_path;
 mod linalg;
 pub mod mixture;
 pub mod order;

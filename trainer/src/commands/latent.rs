@@ -5,8 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use model_core::model::latent_path::{PathOptions, StepSource};
 use training::backend::Backend;
+use training::fsio::write_atomically;
 use training::generate;
+use training::interpolation::{interpolate, path_figures, predicted_gaps};
+use training::prepare;
 
 /// Print the mean latent of a molecule as JSON
 #[derive(Args)]
@@ -53,31 +57,106 @@ impl DecodeArgs {
     }
 }
 
-/// Decode the straight line between two molecules' latents
+/// Decode a path between two molecules' latents, refined so that
+/// neighbouring molecules differ by small edits where the model allows
 #[derive(Args)]
 pub struct InterpolateArgs {
-    from: String,
-    to: String,
+    #[arg(required_unless_present = "test_pairs")]
+    from: Option<String>,
+    #[arg(required_unless_present = "test_pairs")]
+    to: Option<String>,
+    /// Evenly spaced points decoded first
     #[arg(long, default_value_t = 8)]
     steps: usize,
+    /// Only the evenly spaced points: no refinement, no bridging edits
+    #[arg(long)]
+    straight: bool,
+    /// Instead of one path, measure how smooth the paths are between this
+    /// many seeded random pairs of QM9 test molecules
+    #[arg(long, conflicts_with_all = ["from", "to", "straight"])]
+    test_pairs: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// With --test-pairs: write the figures as JSON here
+    #[arg(long, requires = "test_pairs")]
+    json: Option<PathBuf>,
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
     #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
     weights: PathBuf,
 }
 
 impl InterpolateArgs {
     pub fn run(self) -> Result<ExitCode> {
-        let InterpolateArgs {
-            from,
-            to,
-            steps,
-            weights,
-        } = self;
         let device = Backend::Flex.device();
-        let (model, config) = generate::load_model(&weights, &device)?;
-        for (t, m, gap) in generate::interpolate(&model, &config, &from, &to, steps, &device)? {
+        let (model, config) = generate::load_model(&self.weights, &device)?;
+        if let Some(pairs) = self.test_pairs {
+            let dataset = prepare::load_dataset(&prepare::dataset_path(&self.data_dir))?;
+            let figures = path_figures(
+                &model, &config, &dataset, pairs, self.steps, self.seed, &device,
+            )?;
             outln!(
-                "{t:.2}\t{}\tpredicted gap {gap:.2} eV",
-                model_core::chem::canonical_smiles(&m)
+                "{pairs} random pairs of test molecules (seed {}), {} evenly spaced points to start",
+                self.seed,
+                self.steps
+            );
+            outln!(
+                "{:<22}{:>16}{:>14}{:>12}{:>11}{:>10}{:>9}",
+                "path",
+                "one-edit steps",
+                "smooth paths",
+                "mean edits",
+                "molecules",
+                "bridged",
+                "seconds"
+            );
+            for f in &figures {
+                outln!(
+                    "{:<22}{:>15.2}%{:>13.2}%{:>12.2}{:>11.1}{:>9.2}%{:>9.1}",
+                    f.variant,
+                    f.one_edit_steps * 100.0,
+                    f.smooth_paths * 100.0,
+                    f.mean_edits,
+                    f.mean_molecules,
+                    f.bridged_steps * 100.0,
+                    f.seconds
+                );
+            }
+            if let Some(path) = &self.json {
+                let report = serde_json::json!({
+                    "weights": self.weights,
+                    "pairs": pairs,
+                    "steps": self.steps,
+                    "seed": self.seed,
+                    "paths": figures,
+                });
+                write_atomically(path, format!("{report:#}\n").as_bytes())?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let (from, to) = (self.from.unwrap_or_default(), self.to.unwrap_or_default());
+        let (a, b) = (generate::parse(&from)?, generate::parse(&to)?);
+        let options = if self.straight {
+            PathOptions::straight(self.steps, config.max_atoms)
+        } else {
+            PathOptions::refined(self.steps, config.max_atoms)
+        };
+        let path = interpolate(&model, &config, &a, &b, options, &device);
+        let gaps = predicted_gaps(&model, &config, &path, &device);
+        for (step, gap) in path.into_iter().zip(gaps) {
+            let how = match step.source {
+                StepSource::Decoded => "decoded",
+                StepSource::Bridged => "edit",
+            };
+            outln!(
+                "{:.3}\t{}\t{how}\t{}\tpredicted gap {gap:.2} eV",
+                step.t,
+                step.smiles,
+                match step.edits {
+                    0 => "start".to_string(),
+                    1 => "one edit".to_string(),
+                    n => format!("{n}+ edits"),
+                }
             );
         }
         Ok(ExitCode::SUCCESS)

@@ -74,6 +74,11 @@ struct TrainFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     shards: Option<usize>,
+    /// Start from this weights file's network instead of random weights (a
+    /// fine-tune, e.g. of public/weights.bin); the model settings must match
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    init_weights: Option<PathBuf>,
     #[command(flatten)]
     model: ModelFlags,
     #[command(flatten)]

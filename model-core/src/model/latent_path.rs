@@ -1,0 +1,283 @@
+//! A path between two molecules through the latent space, made so that
+//! neighbouring molecules are one edit apart wherever the model allows.
+//!
+//! Three stages, each optional through [`PathOptions`]:
+//! 1. decode `steps` evenly spaced points on the straight line between the
+//!    two latents (what the Explore view showed before);
+//! 2. where two neighbours are more than one edit apart, decode the
+//!    midpoint, and again, until the decoding budget is spent or the points
+//!    are [`MIN_SPACING`] apart: the decoder may pass through intermediates
+//!    that the even spacing stepped over;
+//! 3. where a jump remains (the greedy decoding flips from one molecule to
+//!    another at one point of the line), bridge it with single edits
+//!    ([`crate::chem::edit`]), each time taking the neighbour whose latent
+//!    lies nearest the far side's, as long as that brings it nearer. A bridge
+//!    that does not arrive within `bridge_edits` edits is dropped and the
+//!    jump stays, so every bridged step is the latent space's own choice.
+//!
+//! Decoding and encoding come in as functions, so the native trainer and the
+//! browser (which holds its model behind its own generator) share this.
+
+use std::collections::HashMap;
+
+use crate::chem::edit::{count_difference, single_edit_neighbours};
+use crate::chem::{Element, Molecule, canonical_smiles};
+
+/// Refinement stops splitting the line below this spacing in t.
+pub const MIN_SPACING: f64 = 1.0 / 1024.0;
+
+/// Where a molecule on the path came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepSource {
+    /// The greedy decoding of the latent at `t`.
+    Decoded,
+    /// A single edit of the step before, chosen by the latent space.
+    Bridged,
+}
+
+/// One molecule on the path.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathStep {
+    /// Position on the line, 0 at the first molecule, 1 at the second;
+    /// bridged steps are spread evenly over the jump they fill.
+    pub t: f64,
+    pub molecule: Molecule,
+    pub smiles: String,
+    pub source: StepSource,
+    /// [`edits_apart`] from the step before (0 for the first).
+    pub edits: usize,
+}
+
+/// How much work a path may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathOptions {
+    /// Evenly spaced points decoded first (at least 2).
+    pub steps: usize,
+    /// Latents decoded in all; `steps` turns refinement off.
+    pub max_decodes: usize,
+    /// Edits a bridge may take; 0 turns bridging off.
+    pub bridge_edits: usize,
+    /// Largest molecule a bridge may pass through.
+    pub max_atoms: usize,
+}
+
+impl PathOptions {
+    /// Refinement and bridging on, with budgets that keep a path well under
+    /// a second in the browser.
+    pub fn refined(steps: usize, max_atoms: usize) -> PathOptions {
+        PathOptions {
+            steps: steps.max(2),
+            max_decodes: 64,
+            bridge_edits: 16,
+            max_atoms,
+        }
+    }
+
+    /// Only the evenly spaced points.
+    pub fn straight(steps: usize, max_atoms: usize) -> PathOptions {
+        PathOptions {
+            steps: steps.max(2),
+            max_decodes: steps.max(2),
+            bridge_edits: 0,
+            max_atoms,
+        }
+    }
+}
+
+/// How many edits ([`crate::chem::edit::Edit`]) apart two molecules are:
+/// 0 for one molecule, 1 when one edit of either gives the other, else a
+/// lower bound of at least 2 (one edit moves [`count_difference`] by at most
+/// 2). Molecules are given with their canonical SMILES.
+pub fn edits_apart(a: (&Molecule, &str), b: (&Molecule, &str)) -> usize {
+    if a.1 == b.1 {
+        return 0;
+    }
+    let counted = count_difference(a.0, b.0);
+    let one_edit = |x: &Molecule, y: &str| {
+        single_edit_neighbours(x, &Element::ALL, usize::MAX)
+            .iter()
+            .any(|m| canonical_smiles(m) == y)
+    };
+    if counted <= 2 && (one_edit(a.0, b.1) || one_edit(b.0, a.1)) {
+        1
+    } else {
+        counted.div_ceil(2).max(2)
+    }
+}
+
+/// The path from latent `za` to latent `zb` (each `latent` long).
+/// `decode` turns `[n, latent]` row-major latents into `n` molecules;
+/// `encode` turns molecules into their `[n, latent]` mean latents.
+pub fn latent_path(
+    za: &[f32],
+    zb: &[f32],
+    options: PathOptions,
+    mut decode: impl FnMut(&[f32]) -> Vec<Molecule>,
+    mut encode: impl FnMut(&[&Molecule]) -> Vec<f32>,
+) -> Vec<PathStep> {
+    let at = |t: f64| -> Vec<f32> {
+        za.iter()
+            .zip(zb)
+            .map(|(x, y)| x + (y - x) * t as f32)
+            .collect()
+    };
+    let mut decode_at = |ts: &[f64]| -> Vec<(f64, Molecule, String)> {
+        let z: Vec<f32> = ts.iter().flat_map(|&t| at(t)).collect();
+        ts.iter()
+            .zip(decode(&z))
+            .map(|(&t, m)| {
+                let smiles = canonical_smiles(&m);
+                (t, m, smiles)
+            })
+            .collect()
+    };
+    let steps = options.steps.max(2);
+    let even: Vec<f64> = (0..steps).map(|i| i as f64 / (steps - 1) as f64).collect();
+    let mut points = decode_at(&even);
+    // Rounds ask again about the same neighbours; each answer costs two
+    // molecules' worth of edits.
+    let mut known: HashMap<(String, String), usize> = HashMap::new();
+    let mut apart = |a: (&Molecule, &str), b: (&Molecule, &str)| -> usize {
+        *known
+            .entry((a.1.to_string(), b.1.to_string()))
+            .or_insert_with(|| edits_apart(a, b))
+    };
+    let mut budget = options.max_decodes.saturating_sub(steps);
+    while budget > 0 {
+        let wide: Vec<usize> = (0..points.len() - 1)
+            .filter(|&i| {
+                let (x, y) = (&points[i], &points[i + 1]);
+                y.0 - x.0 > MIN_SPACING && apart((&x.1, &x.2), (&y.1, &y.2)) > 1
+            })
+            .take(budget)
+            .collect();
+        if wide.is_empty() {
+            break;
+        }
+        budget -= wide.len();
+        let mids: Vec<f64> = wide
+            .iter()
+            .map(|&i| (points[i].0 + points[i + 1].0) / 2.0)
+            .collect();
+        points.extend(decode_at(&mids));
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    points.dedup_by(|later, earlier| later.2 == earlier.2);
+
+    let mut path: Vec<PathStep> = Vec::with_capacity(points.len());
+    for (t, molecule, smiles) in points {
+        if let Some(before) = path.last()
+            && options.bridge_edits > 0
+            && apart((&before.molecule, &before.smiles), (&molecule, &smiles)) > 1
+        {
+            let t0 = before.t;
+            let from = (&before.molecule, before.smiles.as_str());
+            let to = (&molecule, smiles.as_str());
+            // Edits are not all reversible (an atom put into a bond has no
+            // inverse), so a bridge that fails forwards is tried backwards.
+            let steps = bridge(from, to, options, &mut encode)
+                .or_else(|| {
+                    let mut back = bridge(to, from, options, &mut encode)?;
+                    back.reverse();
+                    Some(back)
+                })
+                .unwrap_or_default();
+            let n = steps.len() + 1;
+            for (k, (molecule, smiles)) in steps.into_iter().enumerate() {
+                path.push(PathStep {
+                    t: t0 + (t - t0) * (k + 1) as f64 / n as f64,
+                    molecule,
+                    smiles,
+                    source: StepSource::Bridged,
+                    edits: 1,
+                });
+            }
+        }
+        let edits = path.last().map_or(0, |before| {
+            apart((&before.molecule, &before.smiles), (&molecule, &smiles))
+        });
+        path.push(PathStep {
+            t,
+            molecule,
+            smiles,
+            source: StepSource::Decoded,
+            edits,
+        });
+    }
+    path
+}
+
+/// Single edits from `from` until `to` is one edit away, each the neighbour
+/// whose latent is nearest `to`'s; `None` when no neighbour comes nearer or
+/// the edits run out.
+fn bridge(
+    from: (&Molecule, &str),
+    to: (&Molecule, &str),
+    options: PathOptions,
+    encode: &mut impl FnMut(&[&Molecule]) -> Vec<f32>,
+) -> Option<Vec<(Molecule, String)>> {
+    let (target, to) = (encode(&[to.0]), to.1);
+    let distance =
+        |z: &[f32]| -> f32 { z.iter().zip(&target).map(|(a, b)| (a - b) * (a - b)).sum() };
+    let mut current = from.0.clone();
+    let mut nearest = distance(&encode(&[from.0]));
+    let mut seen = vec![from.1.to_string()];
+    let mut steps = Vec::new();
+    for _ in 0..options.bridge_edits {
+        let mut candidates: Vec<(String, Molecule)> = Vec::new();
+        for m in single_edit_neighbours(&current, &Element::ALL, options.max_atoms) {
+            let smiles = canonical_smiles(&m);
+            if smiles == to {
+                return Some(steps);
+            }
+            if !seen.contains(&smiles) && !candidates.iter().any(|(s, _)| *s == smiles) {
+                candidates.push((smiles, m));
+            }
+        }
+        if candidates.is_empty() {
+            return None;
+        }
+        let refs: Vec<&Molecule> = candidates.iter().map(|(_, m)| m).collect();
+        let z = encode(&refs);
+        let (best, d) = z
+            .chunks(target.len())
+            .map(distance)
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        if d >= nearest {
+            return None;
+        }
+        nearest = d;
+        let (smiles, molecule) = candidates.swap_remove(best);
+        seen.push(smiles.clone());
+        current = molecule.clone();
+        steps.push((molecule, smiles));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chem::parse_smiles;
+
+    fn apart(a: &str, b: &str) -> usize {
+        let (x, y) = (parse_smiles(a).unwrap(), parse_smiles(b).unwrap());
+        edits_apart((&x, &canonical_smiles(&x)), (&y, &canonical_smiles(&y)))
+    }
+
+    #[test]
+    fn edits_apart_is_exact_at_one_and_a_lower_bound_above() {
+        assert_eq!(apart("c1ccccc1", "C1=CC=CC=C1"), 0);
+        assert_eq!(apart("CCO", "CCN"), 1);
+        assert_eq!(apart("CCO", "CCCO"), 1);
+        assert_eq!(apart("CCCC", "C1CCC1"), 1);
+        // An atom put into a bond has no inverse edit: either direction counts.
+        assert_eq!(apart("COC", "CC"), 1);
+        assert_eq!(apart("CC", "COC"), 1);
+        // Isomers: a bond broken and one made.
+        assert_eq!(apart("CCCC", "CC(C)C"), 2);
+        // Six carbons with their bonds apart: at least six edits.
+        assert_eq!(apart("C", "CCCCCCC"), 6);
+    }
+}
