@@ -61,8 +61,10 @@ impl DecodeArgs {
 /// neighbouring molecules differ by small edits where the model allows
 #[derive(Args)]
 pub struct InterpolateArgs {
+    /// The first molecule (SMILES)
     #[arg(required_unless_present = "test_pairs")]
     from: Option<String>,
+    /// The second molecule (SMILES)
     #[arg(required_unless_present = "test_pairs")]
     to: Option<String>,
     /// Evenly spaced points decoded first
