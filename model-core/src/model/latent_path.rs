@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use crate::chem::edit::{count_difference, single_edit_neighbours};
+use crate::chem::edit::{count_difference, every_edit, single_edit_neighbours};
 use crate::chem::{Element, Molecule, canonical_smiles};
 
 /// Refinement stops splitting the line below this spacing in t.
@@ -93,10 +93,13 @@ pub fn edits_apart(a: (&Molecule, &str), b: (&Molecule, &str)) -> usize {
         return 0;
     }
     let counted = count_difference(a.0, b.0);
+    // Only "is `y` among them" is asked, so the edits are applied directly,
+    // without the canonical renumbering `single_edit_neighbours` dedupes by.
     let one_edit = |x: &Molecule, y: &str| {
-        single_edit_neighbours(x, &Element::ALL, usize::MAX)
+        every_edit(x, &Element::ALL)
             .iter()
-            .any(|m| canonical_smiles(m) == y)
+            .filter_map(|edit| edit.apply(x).ok())
+            .any(|m| canonical_smiles(&m) == y)
     };
     if counted <= 2 && (one_edit(a.0, b.1) || one_edit(b.0, a.1)) {
         1
