@@ -7,10 +7,11 @@ figures do. Molecules are canonicalised by RDKit; ones RDKit cannot read are
 counted and left out.
 
     trainer sample --n 10000 --seed 0 --out samples.smi
-    python extras/fcd_score.py samples.smi --reference test
+    trainer export-split --split test --out test.smi
+    python extras/fcd_score.py samples.smi test.smi [--json F]
 
-`--reference test` reads the QM9 test split's SMILES from `trainer export
---split test` output, or give a SMILES file.
+The reference is any SMILES file; the figures in the README use the QM9
+test split as `trainer export-split` writes it.
 """
 
 import argparse

@@ -132,14 +132,33 @@ fn damaged_inputs_fail_with_a_way_forward() {
 #[test]
 fn canon_prints_canonical_forms_and_reasons() {
     let dir = scratch_dir("canon");
-    let out = trainer(&["canon", "OCC", "C1=CC=CC=C1", "C(C", "[CH3]"], &dir);
+    let file = dir.join("more.smi");
+    std::fs::write(&file, "CC(N)O 1\n\nC=C=CNN\n").unwrap();
+    let out = trainer(
+        &[
+            "canon",
+            "OCC",
+            "C1=CC=CC=C1",
+            "C(C",
+            "[CH3]",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+        &dir,
+    );
     assert_eq!(out.status.code(), Some(2), "some inputs are bad");
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines[0], "OCC\tCCO\tC2H6O");
-    assert_eq!(lines[1], "C1=CC=CC=C1\tc1ccccc1\tC6H6");
+    assert_eq!(lines[0], "OCC\tCCO\tC2H6O\t-");
+    assert_eq!(lines[1], "C1=CC=CC=C1\tc1ccccc1\tC6H6\t-");
     assert!(lines[2].starts_with("C(C\terror: invalid SMILES"));
     assert!(lines[3].contains("radical"));
+    // The file's lines follow, each with the rules it breaks.
+    assert_eq!(lines[4], "CC(N)O\tCC(N)O\tC2H7NO\tgeminal_heteroatoms");
+    assert_eq!(
+        lines[5],
+        "C=C=CNN\tC=C=CNN\tC3H6N2\tcumulated_double_bonds,acyclic_n_n_bond"
+    );
     let ok = trainer(&["canon", "--ignore-stereo", "C[C@@H](O)F"], &dir);
     assert!(ok.status.success());
     std::fs::remove_dir_all(&dir).ok();

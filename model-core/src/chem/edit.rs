@@ -262,10 +262,10 @@ mod tests {
     fn each_edit_does_what_it_says() {
         use Element::*;
         let add = Edit::AddAtom {
-            atom: 1,
+            atom: 0,
             element: F,
         };
-        assert_eq!(edited("CCO", add).unwrap(), "CC(O)F");
+        assert_eq!(edited("CCO", add).unwrap(), "OCCF");
         assert_eq!(
             edited("CCF", Edit::RemoveTerminal { atom: 2 }).unwrap(),
             "CC"
@@ -382,12 +382,23 @@ mod tests {
             edited(
                 "CCO",
                 Edit::AddAtom {
-                    atom: 1,
+                    atom: 0,
                     element: O
                 }
             )
             .unwrap(),
-            "CC(O)O"
+            "OCCO"
+        );
+        // Rules judged on the finished molecule apply to edits too.
+        assert_eq!(
+            refused(
+                "CCO",
+                Edit::AddAtom {
+                    atom: 1,
+                    element: O
+                }
+            ),
+            GeminalHeteroatoms
         );
     }
 

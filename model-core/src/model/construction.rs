@@ -18,13 +18,13 @@
 //! The net-charge rule is kept by budget: stop is offered only at zero
 //! charge; a charged state only while the atoms still to come could cancel
 //! the charge (each carries at most one); and while the molecule is charged,
-//! no atom or bond may use up its last free valence, so a neutralising atom
-//! can always still attach (C⁻ or N⁺, with three or four bonds to spare,
-//! fits wherever any valence is free; against a single charge any charged
-//! state does).
+//! no atom or bond may use up the last free valence a neutralising atom
+//! could bond to, so one can always still attach (C⁻, with three bonds to
+//! spare, fits wherever any valence is free; N⁺, with four, anywhere but on
+//! a triple-bonded carbon; against a single charge any charged state does).
 
-use crate::chem::structure::{BondGraph, leaf_bond_allowed};
-use crate::chem::{ATOM_STATES, Atom, Bond, BondOrder, Molecule};
+use crate::chem::structure::BondGraph;
+use crate::chem::{ATOM_STATES, Atom, Bond, BondOrder, Element, Molecule};
 
 /// Atom choices: the valence table's states in table order, then stop.
 pub const ATOM_CHOICES: usize = ATOM_STATES.len() + 1;
@@ -79,7 +79,8 @@ impl Construction {
     /// molecule is charged; only stop at `max_atoms`, or when no earlier atom
     /// could bond to a new one. A state is offered only if some earlier atom
     /// with free valence may take a single bond from it (O may not bond to
-    /// O), and if the atoms still to come could cancel the charge it leaves.
+    /// O, nor N to an alkyne's carbon), and if the atoms still to come could
+    /// cancel the charge it leaves.
     pub fn atom_mask(&self, max_atoms: usize) -> AtomMask {
         let mut mask = [false; ATOM_CHOICES];
         if self.stopped {
@@ -87,28 +88,24 @@ impl Construction {
         }
         let below_limit = self.atoms.len() < max_atoms;
         let atoms_after = max_atoms.saturating_sub(self.atoms.len() + 1) as i32;
-        // Free valence once the new atom has its first bond.
+        // Valence the new atom's first bond uses up (at worst, both ends
+        // counted as room for a counter-charge).
         let attach = if self.atoms.is_empty() { 0 } else { 2 };
-        let total_free = self.total_free();
-        let free_after = |valence: u8| total_free + valence as i32 - attach;
         let charge_now = self.net_charge();
         for (allowed, state) in mask.iter_mut().zip(ATOM_STATES) {
             let charge = charge_now + state.charge as i32;
+            let room_after = self.counter_charge_room(charge) + state.valence as i32 - attach;
             *allowed = below_limit
                 && charge.abs() <= atoms_after
-                && (charge == 0 || free_after(state.valence) >= 1)
+                && (charge == 0 || room_after >= 1)
                 && (self.atoms.is_empty()
-                    || self.atoms.iter().zip(&self.free).any(|(atom, &free)| {
-                        free > 0 && leaf_bond_allowed(atom.element, state.element)
+                    || (0..self.atoms.len()).any(|target| {
+                        self.free[target] > 0 && self.graph.leaf_bond_allowed(state.element, target)
                     }));
         }
         let may_grow = mask[..STOP].iter().any(|&a| a);
         mask[STOP] = (!self.atoms.is_empty() && charge_now == 0) || !may_grow;
         mask
-    }
-
-    fn total_free(&self) -> i32 {
-        self.free.iter().map(|&f| f as i32).sum()
     }
 
     /// The sum of the formal charges so far.
@@ -132,19 +129,47 @@ impl Construction {
         self.newest_bonded = false;
     }
 
-    /// Whether the newest atom may bond to `target` with `order`, by the
-    /// structural rules. The newest atom's first bond adds a leaf; a single
-    /// one can only break the element-pair rule. A multiple leaf bond, or a
-    /// later bond (which closes a ring), is checked on the whole graph.
+    /// Whether the newest atom may bond to `target` with `order`: by the
+    /// structural rules, and, while the molecule is charged, leaving room for
+    /// a counter-charge. The newest atom's first bond adds a leaf; a single
+    /// one is judged by [`BondGraph::leaf_bond_allowed`]. A multiple leaf
+    /// bond, or a later bond (which closes a ring), is checked on the whole
+    /// graph.
     fn bond_allowed(&mut self, target: usize, order: BondOrder) -> bool {
         let newest = self.atoms.len() - 1;
-        if !self.newest_bonded && order == BondOrder::Single {
-            return leaf_bond_allowed(self.atoms[newest].element, self.atoms[target].element);
+        let leaf = !self.newest_bonded && order == BondOrder::Single;
+        if leaf
+            && !self
+                .graph
+                .leaf_bond_allowed(self.atoms[newest].element, target)
+        {
+            return false;
         }
+        let charge = self.net_charge();
+        if leaf && charge == 0 {
+            return true;
+        }
+        let used = order.order();
         self.graph.push_bond(target, newest, order);
-        let allowed = self.graph.first_broken_rule().is_none();
+        self.free[newest] -= used;
+        self.free[target] -= used;
+        let allowed = (leaf || self.graph.first_broken_rule().is_none())
+            && (charge == 0 || self.counter_charge_room(charge) >= 1);
+        self.free[newest] += used;
+        self.free[target] += used;
         self.graph.pop_bond(target, newest);
         allowed
+    }
+
+    /// Free valence a counter-charge to `charge` could still bond to as a
+    /// leaf: C⁻ against a positive charge, which bonds to anything, or N⁺
+    /// against a negative one, which may not go on a triple-bonded carbon.
+    fn counter_charge_room(&self, charge: i32) -> i32 {
+        let counter = if charge < 0 { Element::N } else { Element::C };
+        (0..self.atoms.len())
+            .filter(|&atom| self.graph.leaf_bond_allowed(counter, atom))
+            .map(|atom| self.free[atom] as i32)
+            .sum()
     }
 
     /// Allowed bond choices between the newest atom and earlier atom `target`.
@@ -154,15 +179,12 @@ impl Construction {
         let newest = self.atoms.len() - 1;
         let cap = self.free[newest].min(self.free[target]).min(3) as usize;
         let mut mask = [false; BOND_CHOICES];
-        // A charged molecule keeps a free valence for its counter-charge.
-        let spare = if self.net_charge() == 0 { 0 } else { 1 };
-        let cap = cap.min(((self.total_free() - spare).max(0) / 2) as usize);
         for (choice, order) in BondOrder::ALL.into_iter().enumerate().take(cap) {
             mask[choice + 1] = self.bond_allowed(target, order);
         }
         let newest_element = self.atoms[newest].element;
         let later_room = (target + 1..newest)
-            .any(|t| self.free[t] > 0 && leaf_bond_allowed(newest_element, self.atoms[t].element));
+            .any(|t| self.free[t] > 0 && self.graph.leaf_bond_allowed(newest_element, t));
         // "No bond" is allowed unless this is the last chance to connect.
         mask[0] = self.newest_bonded || later_room || !mask[1..].iter().any(|&a| a);
         mask

@@ -4,6 +4,14 @@
 //!
 //! Every random draw (z, atoms, bonds) comes from a [`SeededRng`] derived
 //! from the seed and the batch index, so a seed gives the same molecules.
+//!
+//! The decoder's masks keep every construction valid and to the structural
+//! rules judged at each step. A sample that breaks a rule only the finished
+//! molecule can be judged by (a hemiaminal carbon, an acyclic N–N bond: see
+//! [`crate::chem::StructuralRule::judged_on_finished_molecule`]) is drawn
+//! again, z included, from a generator derived from the seed, the batch
+//! index and the round, up to [`MAX_REDRAW_ROUNDS`] times; one that still
+//! breaks a rule after that is left out, so a batch may come back short.
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -185,19 +193,59 @@ pub fn sample_batch(
     lanes: Lanes,
     device: &Device,
 ) -> Result<Vec<Sample>, PriorError> {
-    let (mut rng, z) = batch_latents(config, seed, index, size, target)?;
-    let molecules = decode_latents_in_lanes(
-        model,
-        &z,
-        config.latent,
-        config.max_atoms,
-        Choice::Sample { temperature },
-        &mut rng,
-        lanes,
-        device,
-    );
-    let gaps = predict_gap_ev(model, config, &z, device);
-    Ok(with_gaps(molecules, gaps))
+    let draw = |round: usize, size: usize| -> Result<Vec<Sample>, PriorError> {
+        let (mut rng, z) = batch_latents(config, round_seed(seed, round), index, size, target)?;
+        let molecules = decode_latents_in_lanes(
+            model,
+            &z,
+            config.latent,
+            config.max_atoms,
+            Choice::Sample { temperature },
+            &mut rng,
+            lanes,
+            device,
+        );
+        Ok(with_gaps(
+            molecules,
+            predict_gap_ev(model, config, &z, device),
+        ))
+    };
+    let mut samples = draw(0, size)?;
+    for round in 1..=MAX_REDRAW_ROUNDS {
+        let rows = unrealistic_rows(&samples);
+        if rows.is_empty() {
+            break;
+        }
+        replace_rows(&mut samples, &rows, draw(round, rows.len())?);
+    }
+    Ok(only_realistic(samples))
+}
+
+/// How many times a sample breaking a finished-molecule rule is drawn again.
+pub const MAX_REDRAW_ROUNDS: usize = 128;
+
+/// The seed of redraw round `round` (round 0 is the first draw).
+fn round_seed(seed: u64, round: usize) -> u64 {
+    seed ^ (round as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
+}
+
+/// The rows whose molecule breaks a structural rule.
+fn unrealistic_rows(samples: &[Sample]) -> Vec<usize> {
+    (0..samples.len())
+        .filter(|&row| !samples[row].molecule.is_realistic())
+        .collect()
+}
+
+/// Puts `fresh[i]` in place of `samples[rows[i]]`.
+fn replace_rows(samples: &mut [Sample], rows: &[usize], fresh: Vec<Sample>) {
+    for (&row, sample) in rows.iter().zip(fresh) {
+        samples[row] = sample;
+    }
+}
+
+fn only_realistic(mut samples: Vec<Sample>) -> Vec<Sample> {
+    samples.retain(|s| s.molecule.is_realistic());
+    samples
 }
 
 /// [`sample_batch`] for devices whose results can only be awaited (WebGPU
@@ -214,22 +262,33 @@ pub async fn sample_batch_async(
     target: Target,
     device: &Device,
 ) -> Result<Vec<Sample>, SampleError> {
-    let (mut rng, z) = batch_latents(config, seed, index, size, target)?;
-    let molecules = decode_latents_async(
-        model,
-        &z,
-        config.latent,
-        config.max_atoms,
-        Choice::Sample { temperature },
-        &mut rng,
-        device,
-    )
-    .await?;
-    let gaps = to_ev(
-        config,
-        floats_async(gap_head_output(model, config, &z, device)).await?,
-    );
-    Ok(with_gaps(molecules, gaps))
+    let draw = async |round: usize, size: usize| -> Result<Vec<Sample>, SampleError> {
+        let (mut rng, z) = batch_latents(config, round_seed(seed, round), index, size, target)?;
+        let molecules = decode_latents_async(
+            model,
+            &z,
+            config.latent,
+            config.max_atoms,
+            Choice::Sample { temperature },
+            &mut rng,
+            device,
+        )
+        .await?;
+        let gaps = to_ev(
+            config,
+            floats_async(gap_head_output(model, config, &z, device)).await?,
+        );
+        Ok(with_gaps(molecules, gaps))
+    };
+    let mut samples = draw(0, size).await?;
+    for round in 1..=MAX_REDRAW_ROUNDS {
+        let rows = unrealistic_rows(&samples);
+        if rows.is_empty() {
+            break;
+        }
+        replace_rows(&mut samples, &rows, draw(round, rows.len()).await?);
+    }
+    Ok(only_realistic(samples))
 }
 
 /// The generator of batch `index` of a run seeded with `seed`.

@@ -2,16 +2,23 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use anyhow::Result;
 use clap::Args;
-use model_core::chem::{SmilesOptions, StereoPolicy, canonical_smiles, parse_smiles_with};
+use model_core::chem::{
+    Molecule, SmilesOptions, StereoPolicy, canonical_smiles, parse_smiles_with,
+};
 
-/// Check SMILES and print their canonical form, or the reason each is rejected
+/// Check SMILES and print their canonical form, formula and the structural
+/// rules each breaks ("-" for none), or the reason it is rejected
 #[derive(Args)]
 pub struct CanonArgs {
     /// SMILES strings to check
-    #[arg(required = true)]
+    #[arg(required_unless_present = "file")]
     smiles: Vec<String>,
+    /// Also check the first field of each line of this file ("-": standard input)
+    #[arg(long, value_name = "FILE")]
+    file: Option<std::path::PathBuf>,
     /// Drop stereo marks (@, /, \) instead of rejecting them
     #[arg(long)]
     ignore_stereo: bool,
@@ -20,9 +27,13 @@ pub struct CanonArgs {
 impl CanonArgs {
     pub fn run(self) -> Result<ExitCode> {
         let CanonArgs {
-            smiles,
+            mut smiles,
+            file,
             ignore_stereo,
         } = self;
+        if let Some(path) = file {
+            smiles.extend(read_smiles_lines(&path)?);
+        }
         let options = SmilesOptions {
             stereo: if ignore_stereo {
                 StereoPolicy::Ignore
@@ -34,7 +45,12 @@ impl CanonArgs {
         let mut failed = 0;
         for s in &smiles {
             match parse_smiles_with(s, &options) {
-                Ok(m) => outln!("{s}\t{}\t{}", canonical_smiles(&m), m.formula()),
+                Ok(m) => outln!(
+                    "{s}\t{}\t{}\t{}",
+                    canonical_smiles(&m),
+                    m.formula(),
+                    broken_rules(&m)
+                ),
                 Err(e) => {
                     failed += 1;
                     outln!("{s}\terror: {e}");
@@ -46,4 +62,33 @@ impl CanonArgs {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// The ids of the structural rules `m` breaks, comma-separated, or "-".
+fn broken_rules(m: &Molecule) -> String {
+    let mut ids: Vec<&str> = m
+        .structural_violations()
+        .iter()
+        .map(|v| v.rule.id())
+        .collect();
+    ids.dedup();
+    if ids.is_empty() {
+        "-".to_string()
+    } else {
+        ids.join(",")
+    }
+}
+
+/// The first whitespace-separated field of each non-empty line.
+fn read_smiles_lines(path: &std::path::Path) -> Result<Vec<String>> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading SMILES from standard input")?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    Ok(text
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_string)
+        .collect())
 }
