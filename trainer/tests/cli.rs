@@ -157,7 +157,7 @@ fn canon_prints_canonical_forms_and_reasons() {
     assert_eq!(lines[4], "CC(N)O\tCC(N)O\tC2H7NO\tgeminal_heteroatoms");
     assert_eq!(
         lines[5],
-        "C=C=CNN\tC=C=CNN\tC3H6N2\tcumulated_double_bonds,acyclic_n_n_bond"
+        "C=C=CNN\tC=C=CNN\tC3H6N2\tcumulated_double_bonds,acyclic_n_n_bond,heteroatom_on_acyclic_alkene"
     );
     let ok = trainer(&["canon", "--ignore-stereo", "C[C@@H](O)F"], &dir);
     assert!(ok.status.success());

@@ -4,7 +4,7 @@
 //! Valence alone admits strained and absurd graphs (cyclopropynes, cyclic
 //! allenes, anti-Bredt alkenes, peroxides). QM9, GDB-17's enumeration of
 //! stable small molecules, holds none of what these rules forbid (checked over
-//! all 130,831 rows by `tests/tests/qm9_chemistry.rs`; the six added late on 4
+//! all 130,831 rows by `tests/tests/qm9_chemistry.rs`; the seven added late on 4
 //! December are groups GDB-17 left out as unstable, which the samples held
 //! before). The decoder masks
 //! every choice that would break one, the search's graph edits refuse them,
@@ -20,13 +20,13 @@
 //! anti-Bredt bicyclic; every other QM9 molecule replays under the masks
 //! (both checked in `tests/tests/qm9_chemistry.rs`).
 //!
-//! Four rules are judged on the finished molecule only
+//! Five rules are judged on the finished molecule only
 //! ([`StructuralRule::judged_on_finished_molecule`]), because a later bond
 //! or atom can lift them. A construction passes through charged states on
 //! its way to a zwitterion, and keeps to the net-charge rule by budget
 //! instead (`model::construction`). A hemiaminal carbon becomes an amide's
 //! when a double bond is added to it, an acyclic N–N bond a ring bond when a
-//! ring closes through it; sampling keeps to these three by drawing a sample
+//! ring closes through it; sampling keeps to these four by drawing a sample
 //! that breaks one again (`model::sample`).
 
 use std::collections::VecDeque;
@@ -80,6 +80,13 @@ pub enum StructuralRule {
     /// heteroaromatic rings). Judged on the finished molecule: a later
     /// double bond on the N makes an oxime.
     SaturatedNitrogenOxygenBond,
+    /// An N or O on a carbon of a C=C outside rings, or an OH on a carbon
+    /// of a C=N outside rings: enols, enol ethers, enamines, nitroalkenes,
+    /// imidic acids (QM9's are all in rings, most of them aromatic; GDB-17
+    /// left the acyclic ones out). Judged on the finished molecule: a later
+    /// bond may close a ring through the double bond, or make the OH an
+    /// ether.
+    HeteroatomOnAcyclicAlkene,
     /// A net charge. QM9's molecules are all neutral: its charged atoms come
     /// in pairs (zwitterions, nitro groups). Judged on the whole molecule,
     /// which has the charges ([`Molecule::structural_violations`]), not on a
@@ -88,7 +95,7 @@ pub enum StructuralRule {
 }
 
 /// Every structural rule, in the order reports list them.
-pub const STRUCTURAL_RULES: [StructuralRule; 12] = [
+pub const STRUCTURAL_RULES: [StructuralRule; 13] = [
     StructuralRule::SmallRingMultipleBond,
     StructuralRule::ThreeRingExocyclicMultipleBond,
     StructuralRule::LinearAtomInSmallRing,
@@ -100,6 +107,7 @@ pub const STRUCTURAL_RULES: [StructuralRule; 12] = [
     StructuralRule::GeminalHeteroatoms,
     StructuralRule::AcyclicNitrogenNitrogenBond,
     StructuralRule::SaturatedNitrogenOxygenBond,
+    StructuralRule::HeteroatomOnAcyclicAlkene,
     StructuralRule::NetCharge,
 ];
 
@@ -125,6 +133,7 @@ impl StructuralRule {
             StructuralRule::GeminalHeteroatoms => "geminal_heteroatoms",
             StructuralRule::AcyclicNitrogenNitrogenBond => "acyclic_n_n_bond",
             StructuralRule::SaturatedNitrogenOxygenBond => "saturated_n_o_bond",
+            StructuralRule::HeteroatomOnAcyclicAlkene => "heteroatom_on_acyclic_alkene",
             StructuralRule::NetCharge => "net_charge",
         }
     }
@@ -161,6 +170,9 @@ impl StructuralRule {
             StructuralRule::SaturatedNitrogenOxygenBond => {
                 "an O on a neutral N with only single bonds (hydroxylamine)"
             }
+            StructuralRule::HeteroatomOnAcyclicAlkene => {
+                "an N or O on a C=C, or an OH on a C=N, outside rings (enol, enamine, imidic acid)"
+            }
             StructuralRule::NetCharge => {
                 "a net charge (QM9's charged atoms come in neutral pairs: zwitterions, nitro groups)"
             }
@@ -180,6 +192,7 @@ impl StructuralRule {
             StructuralRule::GeminalHeteroatoms
                 | StructuralRule::AcyclicNitrogenNitrogenBond
                 | StructuralRule::SaturatedNitrogenOxygenBond
+                | StructuralRule::HeteroatomOnAcyclicAlkene
                 | StructuralRule::NetCharge
         )
     }
@@ -430,6 +443,7 @@ impl BondGraph {
             StructuralRule::GeminalHeteroatoms
             | StructuralRule::AcyclicNitrogenNitrogenBond
             | StructuralRule::SaturatedNitrogenOxygenBond
+            | StructuralRule::HeteroatomOnAcyclicAlkene
             | StructuralRule::NetCharge => {}
         }
     }
@@ -609,6 +623,32 @@ impl Molecule {
                         rule: StructuralRule::SaturatedNitrogenOxygenBond,
                         atoms: vec![n, o],
                     });
+                }
+            }
+        }
+        for bond in self.bonds() {
+            let (a, b) = (bond.a as usize, bond.b as usize);
+            if bond.order != BondOrder::Double || graph.smallest_ring_through_bond(a, b).is_some() {
+                continue;
+            }
+            for (carbon, partner) in [(a, b), (b, a)] {
+                if element(carbon) != Element::C {
+                    continue;
+                }
+                // On a C=C any N or O; on a C=N an OH (or O⁻) only: amidines
+                // and amides are fine.
+                let bad = |n: usize| match (element(partner), element(n)) {
+                    (Element::C, Element::N | Element::O) => true,
+                    (Element::N, Element::O) => adjacency[n].len() == 1,
+                    _ => false,
+                };
+                for &(n, order) in &adjacency[carbon] {
+                    if n != partner && order == BondOrder::Single && bad(n) {
+                        found.push(Violation {
+                            rule: StructuralRule::HeteroatomOnAcyclicAlkene,
+                            atoms: vec![n, carbon, partner],
+                        });
+                    }
                 }
             }
         }
@@ -839,6 +879,29 @@ mod tests {
         }
         // Oximes, nitro groups, isoxazoles, N-oxides of aromatic rings.
         for smiles in ["CC=NO", "C[N+](=O)[O-]", "c1cnoc1", "CC(C)=NOC"] {
+            assert_eq!(broken(smiles), [], "{smiles}");
+        }
+    }
+
+    #[test]
+    fn heteroatoms_on_an_acyclic_alkene_are_refused_ring_and_aromatic_ones_are_not() {
+        // An enol, an enol ether, an enamine, a nitroalkene, an imidic acid.
+        for smiles in ["CC=CO", "C=COC", "CN(C)C=C", "C=C[N+](=O)[O-]", "CC(O)=N"] {
+            assert_eq!(broken(smiles), [HeteroatomOnAcyclicAlkene], "{smiles}");
+        }
+        // Phenols, hydroxypyridines, pyrroles, ring enol ethers, amides,
+        // amidines, oximes, acids, and an N two carbons from the C=C.
+        for smiles in [
+            "Oc1ccccc1",
+            "Oc1ccccn1",
+            "c1cc[nH]c1",
+            "C1=COCC1",
+            "CC(N)=O",
+            "CC(N)=N",
+            "CC=NO",
+            "CC(=O)O",
+            "C=CCN",
+        ] {
             assert_eq!(broken(smiles), [], "{smiles}");
         }
     }
