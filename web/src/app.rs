@@ -66,7 +66,7 @@ pub fn App() -> impl IntoView {
     view! {
         <header>
             <h1>"molgap"</h1>
-            <p>"A graph VAE trained on QM9, sampling new molecules in your browser. Every molecule is valid by construction."</p>
+            <p>"A graph VAE trained on QM9, sampling new molecules in your browser. Every molecule is valid by construction and keeps to the structural rules QM9 obeys (no strained rings, no unstable groups GDB-17 left out)."</p>
             <nav role="tablist" aria-label="views">
                 {View::ALL.into_iter().map(tab).collect_view()}
             </nav>
