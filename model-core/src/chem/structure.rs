@@ -178,9 +178,7 @@ impl StructuralRule {
             }
         }
     }
-}
 
-impl StructuralRule {
     /// Whether the rule can only be judged on the finished molecule: a
     /// construction may break it on the way and mend it with a later bond
     /// (or, for the charge, a later atom). The decoder's masks keep to the
@@ -439,7 +437,7 @@ impl BondGraph {
                 }
             }
             // Judged on the finished molecule, with its hydrogens and
-            // charges: `Molecule::finished_violations`.
+            // charges: `Molecule::structural_violations`.
             StructuralRule::GeminalHeteroatoms
             | StructuralRule::AcyclicNitrogenNitrogenBond
             | StructuralRule::SaturatedNitrogenOxygenBond
@@ -561,22 +559,24 @@ impl Molecule {
     /// Every place this molecule breaks a structural rule (for a net charge,
     /// its charged atoms), in [`STRUCTURAL_RULES`] order.
     pub fn structural_violations(&self) -> Vec<Violation> {
-        let mut found = BondGraph::of(self).violations();
-        found.extend(self.finished_violations());
+        let graph = BondGraph::of(self);
+        let mut found = graph.violations();
+        found.extend(self.finished_violations(&graph));
         found.sort_by_key(|v| v.rule);
         found
     }
 
     /// Whether the molecule breaks no structural rule.
     pub fn is_realistic(&self) -> bool {
-        BondGraph::of(self).first_broken_rule().is_none() && self.finished_violations().is_empty()
+        let graph = BondGraph::of(self);
+        graph.first_broken_rule().is_none() && self.finished_violations(&graph).is_empty()
     }
 
     /// The violations of the rules [judged on the finished
-    /// molecule](StructuralRule::judged_on_finished_molecule).
-    pub fn finished_violations(&self) -> Vec<Violation> {
+    /// molecule](StructuralRule::judged_on_finished_molecule); `graph` is
+    /// this molecule's.
+    fn finished_violations(&self, graph: &BondGraph) -> Vec<Violation> {
         let adjacency = self.adjacency();
-        let graph = BondGraph::of(self);
         let element = |atom: usize| self.atoms()[atom].element;
         let all_single = |atom: usize| adjacency[atom].iter().all(|(_, o)| *o == BondOrder::Single);
         let mut found = Vec::new();
@@ -625,9 +625,6 @@ impl Molecule {
                     });
                 }
             }
-        }
-        for bond in self.bonds() {
-            let (a, b) = (bond.a as usize, bond.b as usize);
             if bond.order != BondOrder::Double || graph.smallest_ring_through_bond(a, b).is_some() {
                 continue;
             }

@@ -211,14 +211,15 @@ pub fn sample_batch(
         ))
     };
     let mut samples = draw(0, size)?;
+    let mut rows = unrealistic_rows(&samples, 0..size);
     for round in 1..=MAX_REDRAW_ROUNDS {
-        let rows = unrealistic_rows(&samples);
         if rows.is_empty() {
             break;
         }
         replace_rows(&mut samples, &rows, draw(round, rows.len())?);
+        rows = unrealistic_rows(&samples, rows);
     }
-    Ok(only_realistic(samples))
+    Ok(without_rows(samples, &rows))
 }
 
 /// How many times a sample breaking a finished-molecule rule is drawn again.
@@ -229,9 +230,10 @@ fn round_seed(seed: u64, round: usize) -> u64 {
     seed ^ (round as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
 }
 
-/// The rows whose molecule breaks a structural rule.
-fn unrealistic_rows(samples: &[Sample]) -> Vec<usize> {
-    (0..samples.len())
+/// Of `rows` (in order), those whose molecule breaks a structural rule:
+/// after a round only the rows it replaced need checking again.
+fn unrealistic_rows(samples: &[Sample], rows: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    rows.into_iter()
         .filter(|&row| !samples[row].molecule.is_realistic())
         .collect()
 }
@@ -243,9 +245,15 @@ fn replace_rows(samples: &mut [Sample], rows: &[usize], fresh: Vec<Sample>) {
     }
 }
 
-fn only_realistic(mut samples: Vec<Sample>) -> Vec<Sample> {
-    samples.retain(|s| s.molecule.is_realistic());
+/// `samples` without `rows` (sorted): those still breaking a rule after
+/// the last round.
+fn without_rows(samples: Vec<Sample>, rows: &[usize]) -> Vec<Sample> {
     samples
+        .into_iter()
+        .enumerate()
+        .filter(|(row, _)| rows.binary_search(row).is_err())
+        .map(|(_, sample)| sample)
+        .collect()
 }
 
 /// [`sample_batch`] for devices whose results can only be awaited (WebGPU
@@ -281,14 +289,15 @@ pub async fn sample_batch_async(
         Ok(with_gaps(molecules, gaps))
     };
     let mut samples = draw(0, size).await?;
+    let mut rows = unrealistic_rows(&samples, 0..size);
     for round in 1..=MAX_REDRAW_ROUNDS {
-        let rows = unrealistic_rows(&samples);
         if rows.is_empty() {
             break;
         }
         replace_rows(&mut samples, &rows, draw(round, rows.len()).await?);
+        rows = unrealistic_rows(&samples, rows);
     }
-    Ok(only_realistic(samples))
+    Ok(without_rows(samples, &rows))
 }
 
 /// The generator of batch `index` of a run seeded with `seed`.
