@@ -10,15 +10,16 @@
 //!    that the even spacing stepped over;
 //! 3. where a jump remains (the greedy decoding flips from one molecule to
 //!    another at one point of the line), bridge it with single edits
-//!    ([`crate::chem::edit`]), each time taking the neighbour whose latent
-//!    lies nearest the far side's, as long as that brings it nearer. A bridge
-//!    that does not arrive within `bridge_edits` edits is dropped and the
-//!    jump stays, so every bridged step is the latent space's own choice.
+//!    ([`crate::chem::edit`]), searched best first: the molecule whose latent
+//!    lies nearest the far side's is expanded next. A bridge that does not
+//!    arrive within `bridge_edits` edits and `bridge_expansions` expanded
+//!    molecules is dropped and the jump stays, so every bridged step is the
+//!    latent space's own choice.
 //!
 //! Decoding and encoding come in as functions, so the native trainer and the
 //! browser (which holds its model behind its own generator) share this.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use crate::chem::edit::{count_difference, every_edit, single_edit_neighbours};
 use crate::chem::{Element, Molecule, canonical_smiles};
@@ -57,6 +58,9 @@ pub struct PathOptions {
     pub max_decodes: usize,
     /// Edits a bridge may take; 0 turns bridging off.
     pub bridge_edits: usize,
+    /// Molecules a bridge may expand (encode the neighbours of) before it
+    /// gives up.
+    pub bridge_expansions: usize,
     /// Largest molecule a bridge may pass through.
     pub max_atoms: usize,
 }
@@ -69,6 +73,7 @@ impl PathOptions {
             steps: steps.max(2),
             max_decodes: 64,
             bridge_edits: 16,
+            bridge_expansions: 24,
             max_atoms,
         }
     }
@@ -79,6 +84,7 @@ impl PathOptions {
             steps: steps.max(2),
             max_decodes: steps.max(2),
             bridge_edits: 0,
+            bridge_expansions: 0,
             max_atoms,
         }
     }
@@ -210,9 +216,13 @@ pub fn latent_path(
     path
 }
 
-/// Single edits from `from` until `to` is one edit away, each the neighbour
-/// whose latent is nearest `to`'s; `None` when no neighbour comes nearer or
-/// the edits run out.
+/// Single edits from `from` until `to` is one edit away, found best first:
+/// the molecule expanded next is always the one, among all reached so far,
+/// whose latent lies nearest `to`'s. While each step comes nearer this is the
+/// greedy descent; where the greedy path would stall (no neighbour nearer)
+/// it backs off to the next nearest molecule instead of giving up. `None`
+/// when `bridge_expansions` molecules were expanded without arriving, or no
+/// path within `bridge_edits` edits remains.
 fn bridge(
     from: (&Molecule, &str),
     to: (&Molecule, &str),
@@ -222,41 +232,99 @@ fn bridge(
     let (target, to) = (encode(&[to.0]), to.1);
     let distance =
         |z: &[f32]| -> f32 { z.iter().zip(&target).map(|(a, b)| (a - b) * (a - b)).sum() };
-    let mut current = from.0.clone();
-    let mut nearest = distance(&encode(&[from.0]));
-    let mut seen = vec![from.1.to_string()];
-    let mut steps = Vec::new();
-    for _ in 0..options.bridge_edits {
+    // Every molecule reached, with the one it was reached from and its depth.
+    let mut reached: Vec<Reached> = vec![Reached {
+        molecule: from.0.clone(),
+        smiles: from.1.to_string(),
+        parent: None,
+        depth: 0,
+    }];
+    let mut seen: HashSet<String> = HashSet::from([from.1.to_string()]);
+    let mut frontier = BinaryHeap::from([Nearest {
+        distance: distance(&encode(&[from.0])),
+        index: 0,
+    }]);
+    for _ in 0..options.bridge_expansions {
+        let Nearest { index, .. } = frontier.pop()?;
+        let depth = reached[index].depth + 1;
         let mut candidates: Vec<(String, Molecule)> = Vec::new();
-        for m in single_edit_neighbours(&current, &Element::ALL, options.max_atoms) {
+        for m in single_edit_neighbours(&reached[index].molecule, &Element::ALL, options.max_atoms)
+        {
             let smiles = canonical_smiles(&m);
             if smiles == to {
-                return Some(steps);
+                return Some(path_to(&reached, index));
             }
-            if !seen.contains(&smiles) && !candidates.iter().any(|(s, _)| *s == smiles) {
+            // Past `bridge_edits`, a neighbour could not be part of a bridge.
+            if depth < options.bridge_edits && seen.insert(smiles.clone()) {
                 candidates.push((smiles, m));
             }
         }
         if candidates.is_empty() {
-            return None;
+            continue;
         }
         let refs: Vec<&Molecule> = candidates.iter().map(|(_, m)| m).collect();
         let z = encode(&refs);
-        let (best, d) = z
-            .chunks(target.len())
-            .map(distance)
-            .enumerate()
-            .min_by(|a, b| a.1.total_cmp(&b.1))?;
-        if d >= nearest {
-            return None;
+        for ((smiles, molecule), z) in candidates.into_iter().zip(z.chunks(target.len())) {
+            frontier.push(Nearest {
+                distance: distance(z),
+                index: reached.len(),
+            });
+            reached.push(Reached {
+                molecule,
+                smiles,
+                parent: Some(index),
+                depth,
+            });
         }
-        nearest = d;
-        let (smiles, molecule) = candidates.swap_remove(best);
-        seen.push(smiles.clone());
-        current = molecule.clone();
-        steps.push((molecule, smiles));
     }
     None
+}
+
+/// A molecule a bridge reached.
+struct Reached {
+    molecule: Molecule,
+    smiles: String,
+    parent: Option<usize>,
+    depth: usize,
+}
+
+/// A frontier entry, ordered so that the heap pops the nearest first (and,
+/// at equal distance, the one reached first, so the search is deterministic).
+#[derive(PartialEq)]
+struct Nearest {
+    distance: f32,
+    index: usize,
+}
+
+impl Eq for Nearest {}
+
+impl Ord for Nearest {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .distance
+            .total_cmp(&self.distance)
+            .then(other.index.cmp(&self.index))
+    }
+}
+
+impl PartialOrd for Nearest {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The molecules from the bridge's start (left out) to `last` (included).
+fn path_to(reached: &[Reached], last: usize) -> Vec<(Molecule, String)> {
+    let mut steps = Vec::new();
+    let mut at = Some(last);
+    while let Some(i) = at {
+        if reached[i].parent.is_some() {
+            steps.push((reached[i].molecule.clone(), reached[i].smiles.clone()));
+        }
+        at = reached[i].parent;
+    }
+    steps.reverse();
+    steps
 }
 
 #[cfg(test)]
@@ -282,5 +350,46 @@ mod tests {
         assert_eq!(apart("CCCC", "CC(C)C"), 2);
         // Six carbons with their bonds apart: at least six edits.
         assert_eq!(apart("C", "CCCCCCC"), 6);
+    }
+
+    /// A stand-in latent: the heavy-atom count alone, so every isomer lies
+    /// at the same distance and a greedy descent has nowhere nearer to go.
+    fn size_only(molecules: &[&Molecule]) -> Vec<f32> {
+        molecules
+            .iter()
+            .map(|m| m.heavy_atom_count() as f32)
+            .collect()
+    }
+
+    fn bridged(a: &str, b: &str, expansions: usize) -> Option<Vec<String>> {
+        let (x, y) = (parse_smiles(a).unwrap(), parse_smiles(b).unwrap());
+        let options = PathOptions {
+            bridge_expansions: expansions,
+            ..PathOptions::refined(8, 9)
+        };
+        let (xs, ys) = (canonical_smiles(&x), canonical_smiles(&y));
+        let steps = bridge((&x, &xs), (&y, &ys), options, &mut |m: &[&Molecule]| {
+            size_only(m)
+        })?;
+        // Every step one edit from the one before, the last one edit from `b`.
+        let mut before = (x.clone(), xs);
+        for (m, s) in &steps {
+            assert_eq!(edits_apart((&before.0, &before.1), (m, s)), 1, "{s}");
+            before = (m.clone(), s.clone());
+        }
+        assert_eq!(edits_apart((&before.0, &before.1), (&y, &ys)), 1);
+        Some(steps.into_iter().map(|(_, s)| s).collect())
+    }
+
+    #[test]
+    fn bridges_back_off_where_no_neighbour_comes_nearer() {
+        // Butane to isobutane: no single edit keeps four atoms and arrives,
+        // and no neighbour is nearer by size. A greedy descent stops at
+        // once; best first goes on among the equally near ones.
+        assert_eq!(bridged("CCCC", "CC(C)C", 1), None);
+        let steps = bridged("CCCC", "CC(C)C", 48).expect("no bridge within 48 expansions");
+        assert!(!steps.is_empty() && steps.len() < 16, "{steps:?}");
+        // Deterministic: the same bridge each time.
+        assert_eq!(bridged("CCCC", "CC(C)C", 48), Some(steps));
     }
 }
