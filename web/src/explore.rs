@@ -256,7 +256,7 @@ pub fn ExploreView(active: Signal<bool>) -> impl IntoView {
                 </label>
                 <button type="submit" id="interpolate" disabled=move || model.state() != ModelState::Ready>"Interpolate"</button>
             </form>
-            <p class="hint">"The greedy decodings of latents on the straight line between the two molecules' mean latents, split further where neighbours differ by more than one edit; a jump the decoder leaves is bridged by single edits, each the one whose latent lies nearest the far side (marked edit)."</p>
+            <p class="hint">"The greedy decodings of latents on the straight line between the two molecules' mean latents, split further where neighbours differ by more than one edit; a jump the decoder leaves is bridged by single edits, found by always going on from the molecule whose latent lies nearest the far side (marked edit)."</p>
             {move || match path.get() {
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 Ok(points) if points.is_empty() => ().into_any(),

@@ -16,6 +16,10 @@
 //!    molecules is dropped and the jump stays, so every bridged step is the
 //!    latent space's own choice.
 //!
+//! Decodings between the two ends that break a structural rule are left
+//! out (the bridges go around them), and a molecule the path comes back to
+//! closes a loop, which is cut out.
+//!
 //! Decoding and encoding come in as functions, so the native trainer and the
 //! browser (which holds its model behind its own generator) share this.
 
@@ -171,6 +175,16 @@ pub fn latent_path(
         points.extend(decode_at(&mids));
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
+    // Greedy decoding is not redrawn as sampling is, so a decoding between
+    // the two ends may break a rule judged on the finished molecule (an
+    // enol, a hemiaminal); the bridges, which pass only through molecules
+    // that keep every rule, go around it.
+    let last = points.len() - 1;
+    let mut index = 0;
+    points.retain(|(_, molecule, _)| {
+        index += 1;
+        index == 1 || index == last + 1 || molecule.is_realistic()
+    });
     points.dedup_by(|later, earlier| later.2 == earlier.2);
 
     let mut path: Vec<PathStep> = Vec::with_capacity(points.len());
@@ -213,7 +227,22 @@ pub fn latent_path(
             edits,
         });
     }
-    path
+    without_loops(path)
+}
+
+/// The path with its loops cut out: where a molecule comes back (a bridge
+/// may pass one an earlier bridge or decoding reached), the path goes on
+/// from its first visit with what followed its last. Each step's `edits`
+/// still holds, since it was counted from the same molecule.
+fn without_loops(path: Vec<PathStep>) -> Vec<PathStep> {
+    let mut kept: Vec<PathStep> = Vec::with_capacity(path.len());
+    for step in path {
+        match kept.iter().position(|s| s.smiles == step.smiles) {
+            Some(first) => kept.truncate(first + 1),
+            None => kept.push(step),
+        }
+    }
+    kept
 }
 
 /// Single edits from `from` until `to` is one edit away, found best first:
@@ -379,6 +408,29 @@ mod tests {
         }
         assert_eq!(edits_apart((&before.0, &before.1), (&y, &ys)), 1);
         Some(steps.into_iter().map(|(_, s)| s).collect())
+    }
+
+    #[test]
+    fn loops_are_cut_out_of_a_path() {
+        let step = |smiles: &str, edits: usize| PathStep {
+            t: 0.0,
+            molecule: parse_smiles(smiles).unwrap(),
+            smiles: smiles.to_string(),
+            source: StepSource::Bridged,
+            edits,
+        };
+        let path = ["CC", "CCC", "CCCC", "CCC", "CCO", "CC", "CCN"];
+        let kept: Vec<String> = without_loops(path.iter().map(|s| step(s, 1)).collect())
+            .into_iter()
+            .map(|s| s.smiles)
+            .collect();
+        assert_eq!(kept, ["CC", "CCN"]);
+        let path = ["CC", "CCC", "CCCC", "CCC", "CCO"];
+        let kept: Vec<String> = without_loops(path.iter().map(|s| step(s, 1)).collect())
+            .into_iter()
+            .map(|s| s.smiles)
+            .collect();
+        assert_eq!(kept, ["CC", "CCC", "CCO"]);
     }
 
     #[test]
