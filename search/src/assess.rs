@@ -2,7 +2,7 @@
 //! predicts their gaps, the constraints judge them, and a round's log keeps
 //! the distinct ones that meet every constraint, best first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use burn::prelude::Device;
 use model_core::chem::{Molecule, canonical_smiles};
@@ -108,6 +108,11 @@ impl RoundLog {
             }
         }
         assessed
+    }
+
+    /// Distinct candidates so far that are not in `scored`.
+    pub fn unscored(&self, scored: &HashSet<String>) -> usize {
+        self.pool.keys().filter(|s| !scored.contains(*s)).count()
     }
 
     /// Records the round's predictions in `state`; the candidates, best predicted gap first.

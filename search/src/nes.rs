@@ -60,6 +60,13 @@ impl SearchDistribution {
         Draw { noise, latents }
     }
 
+    /// Spreads the distribution back to at least `sigma` in every direction.
+    pub fn widen(&mut self, sigma: f32) {
+        for s in &mut self.sigma {
+            *s = s.max(sigma);
+        }
+    }
+
     /// One SNES step from the rewards of `draw`.
     pub fn update(&mut self, draw: &Draw, rewards: &[f64]) {
         let d = self.dim();
@@ -90,6 +97,15 @@ mod tests {
         assert!(u.iter().sum::<f64>().abs() < 1e-12);
         assert!(u[1] > u[3] && u[3] > u[0] && u[0] >= u[2]);
         assert_eq!(utilities(&[1.0, 2.0]), utilities(&[10.0, 200.0]));
+    }
+
+    #[test]
+    fn widening_raises_only_the_narrow_directions() {
+        let mut dist = SearchDistribution::new(vec![0.0; 3], 0.5);
+        dist.sigma = vec![0.05, 0.8, 0.5];
+        dist.widen(0.5);
+        assert_eq!(dist.sigma, [0.5, 0.8, 0.5]);
+        assert_eq!(dist.mean, [0.0; 3]);
     }
 
     #[test]

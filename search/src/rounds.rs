@@ -1,6 +1,8 @@
 //! One round of each strategy: SNES over the latent space, REINFORCE on the
 //! decoder policy, or graph evolution; and where each strategy starts.
 
+use std::collections::HashSet;
+
 use anyhow::Result;
 use burn::prelude::Device;
 use model_core::chem::{Molecule, canonical_smiles};
@@ -64,12 +66,23 @@ pub fn eligible_in_qm9<'a>(
 /// The generator of one search generation, derived from the seed alone, so a
 /// resumed round draws what an uninterrupted one would.
 pub fn generation_rng(settings: &SearchSettings, round: usize, generation: usize) -> SeededRng {
-    let step = (round * settings.generations + generation) as u64 + 1;
-    SeededRng::new(settings.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    widened_generation_rng(settings, round, generation, 0)
 }
+
+/// Passes of SNES generations a round may add after its first, each from
+/// distributions widened back to their starting spread.
+pub const MAX_WIDENINGS: usize = 2;
 
 /// SNES generations of one round; returns the candidates that meet every
 /// constraint, best predicted gap first.
+///
+/// The distributions close in on the best molecules the surrogate knows,
+/// and once those are scored a round can find nothing new (the no-F task
+/// found 2 in its third round and none in most after). A round that found
+/// fewer unscored candidates than it sends to the oracle widens every
+/// distribution back to the starting spread and searches again, up to
+/// [`MAX_WIDENINGS`] times; a round that found enough draws exactly what it
+/// drew before widening existed.
 pub fn search_round(
     state: &mut SearchState,
     models: &Models,
@@ -79,31 +92,59 @@ pub fn search_round(
     let settings = state.settings.clone();
     let constraints = state.constraints.clone();
     let latent = models.vae_config.latent;
+    let scored: HashSet<String> = state.scored.iter().map(|s| s.smiles.clone()).collect();
     let mut log = RoundLog::default();
-    for generation in 0..settings.generations {
-        let mut rng = generation_rng(&settings, round, generation);
-        let draws: Vec<_> = state
-            .distributions
-            .iter()
-            .map(|d| d.draw(settings.samples, &mut rng))
-            .collect();
-        let latents: Vec<f32> = draws
-            .iter()
-            .flat_map(|d| d.latents.iter().copied())
-            .collect();
-        let molecules = decode_greedy(&models.vae, &models.vae_config, &latents, &models.device);
-        let assessed = log.assess(molecules, models, &constraints, known);
-        let rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
-        debug_assert_eq!(latents.len(), rewards.len() * latent);
-        for (dist, (draw, rewards)) in state
-            .distributions
-            .iter_mut()
-            .zip(draws.iter().zip(rewards.chunks(settings.samples)))
-        {
-            dist.update(draw, rewards);
+    for widening in 0..=MAX_WIDENINGS {
+        if widening > 0 {
+            if log.unscored(&scored) >= settings.per_round {
+                break;
+            }
+            for distribution in &mut state.distributions {
+                distribution.widen(settings.sigma);
+            }
+        }
+        for generation in 0..settings.generations {
+            let mut rng = widened_generation_rng(&settings, round, generation, widening);
+            let draws: Vec<_> = state
+                .distributions
+                .iter()
+                .map(|d| d.draw(settings.samples, &mut rng))
+                .collect();
+            let latents: Vec<f32> = draws
+                .iter()
+                .flat_map(|d| d.latents.iter().copied())
+                .collect();
+            let molecules =
+                decode_greedy(&models.vae, &models.vae_config, &latents, &models.device);
+            let assessed = log.assess(molecules, models, &constraints, known);
+            let rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
+            debug_assert_eq!(latents.len(), rewards.len() * latent);
+            for (dist, (draw, rewards)) in state
+                .distributions
+                .iter_mut()
+                .zip(draws.iter().zip(rewards.chunks(settings.samples)))
+            {
+                dist.update(draw, rewards);
+            }
         }
     }
     log.finish(state, round)
+}
+
+/// [`generation_rng`] for a round's `widening`-th widened pass (the term it
+/// adds is zero for the first pass), so each pass draws from its own.
+fn widened_generation_rng(
+    settings: &SearchSettings,
+    round: usize,
+    generation: usize,
+    widening: usize,
+) -> SeededRng {
+    let step = (round * settings.generations + generation) as u64 + 1;
+    SeededRng::new(
+        settings.seed
+            ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (widening as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
+    )
 }
 
 /// REINFORCE generations of one round on the decoder policy; returns the
