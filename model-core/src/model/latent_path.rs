@@ -178,13 +178,9 @@ pub fn latent_path(
     // Greedy decoding is not redrawn as sampling is, so a decoding between
     // the two ends may break a rule judged on the finished molecule (an
     // enol, a hemiaminal); the bridges, which pass only through molecules
-    // that keep every rule, go around it.
-    let last = points.len() - 1;
-    let mut index = 0;
-    points.retain(|(_, molecule, _)| {
-        index += 1;
-        index == 1 || index == last + 1 || molecule.is_realistic()
-    });
+    // that keep every rule, go around it. The two ends (t = 0 and t = 1,
+    // decoded exactly there) stay.
+    points.retain(|(t, molecule, _)| *t == 0.0 || *t == 1.0 || molecule.is_realistic());
     points.dedup_by(|later, earlier| later.2 == earlier.2);
 
     let mut path: Vec<PathStep> = Vec::with_capacity(points.len());
