@@ -20,7 +20,12 @@ use super::{Bond, Molecule};
 
 /// The molecule with its atoms in canonical order and its bonds sorted.
 pub fn in_canonical_order(molecule: &Molecule) -> Molecule {
-    let rank = canonical_ranks(molecule);
+    renumbered(molecule, &canonical_ranks(molecule))
+}
+
+/// The molecule with atom `old` moved to index `rank[old]` and its bonds
+/// sorted; `rank` must be a permutation ([`canonical_ranks`] gives one).
+pub fn renumbered(molecule: &Molecule, rank: &[usize]) -> Molecule {
     let mut atoms = molecule.atoms().to_vec();
     for (old, atom) in molecule.atoms().iter().enumerate() {
         atoms[rank[old]] = *atom;

@@ -2,7 +2,7 @@
 //! templates, CPK colours), from our validated molecule.
 
 use super::Molecule;
-use super::smiles::to_chematic;
+use super::chematic_graph::to_chematic;
 
 /// An SVG drawing of `molecule`.
 pub fn depict_svg(molecule: &Molecule) -> String {

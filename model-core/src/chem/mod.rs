@@ -8,6 +8,7 @@
 //! through them.
 
 pub mod atom_order;
+mod chematic_graph;
 #[cfg(feature = "depict")]
 pub mod depict;
 pub mod edit;
