@@ -260,14 +260,17 @@ fn the_cycle_check_can_fail() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// Perception (rings, structural rules, canonical numbering, valence) works
-/// on the graph alone; the SMILES reader and writer sit above it.
+/// Perception (rings, aromaticity, structural rules, canonical numbering,
+/// valence) works on the graph alone; the SMILES reader and writer sit
+/// above it.
 #[test]
 fn perception_does_not_call_smiles_io() {
     let chem = workspace_root().join("model-core/src/chem");
     for module in [
         "rings.rs",
+        "aromaticity.rs",
         "structure.rs",
+        "finished_rules.rs",
         "atom_order.rs",
         "valence.rs",
         "molecule.rs",

@@ -7,12 +7,14 @@
 //! validation, decoder masks, graph edits, the scorer's input validation) goes
 //! through them.
 
+pub mod aromaticity;
 pub mod atom_order;
 mod chematic_graph;
 #[cfg(feature = "depict")]
 pub mod depict;
 pub mod edit;
 pub mod element;
+mod finished_rules;
 pub mod frameworks;
 pub mod molecule;
 pub mod random_smiles;
