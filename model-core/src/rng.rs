@@ -3,6 +3,17 @@
 //! Its output for a seed is fixed by this file alone, not by a dependency's
 //! version, so dataset splits and test inputs stay reproducible.
 
+/// SplitMix64's step between states (the golden ratio in 64 bits).
+const INCREMENT: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's output function, a bijection that scatters neighbouring
+/// inputs.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 #[derive(Clone, Debug)]
 pub struct SeededRng {
     state: u64,
@@ -13,12 +24,18 @@ impl SeededRng {
         SeededRng { state: seed }
     }
 
+    /// A generator for stream `stream` of `seed` (a batch, a generation),
+    /// independent of the other streams. Seeds must be mixed, not offset:
+    /// two SplitMix64 seeds that differ by a multiple of its increment give
+    /// one stream shifted, so `seed ^ (k + 1) * INCREMENT` (with seed 0)
+    /// handed stream k the draws of stream k − 1, one step on.
+    pub fn derived(seed: u64, stream: u64) -> SeededRng {
+        SeededRng::new(mix(seed ^ mix(stream.wrapping_add(INCREMENT))))
+    }
+
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.state = self.state.wrapping_add(INCREMENT);
+        mix(self.state)
     }
 
     /// Uniform integer in `0..n` (`n > 0`), without modulo bias.
@@ -62,6 +79,26 @@ mod tests {
         let mut r = SeededRng::new(0);
         assert_eq!(r.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(r.next_u64(), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    #[test]
+    fn derived_streams_share_no_draws_where_offset_seeds_did() {
+        let draws = |mut rng: SeededRng| -> std::collections::HashSet<u64> {
+            (0..10_000).map(|_| rng.next_u64()).collect()
+        };
+        // The old derivation: stream 1 is stream 0 one step on.
+        let offset = |k: u64| SeededRng::new((k + 1).wrapping_mul(INCREMENT));
+        let shared = draws(offset(0)).intersection(&draws(offset(1))).count();
+        assert_eq!(shared, 9_999);
+        for seed in [0, 1, 42] {
+            for k in 0..4 {
+                let (a, b) = (SeededRng::derived(seed, k), SeededRng::derived(seed, k + 1));
+                assert_eq!(draws(a).intersection(&draws(b)).count(), 0, "{seed} {k}");
+            }
+        }
+        let same = |s, k| SeededRng::derived(s, k).next_u64();
+        assert_eq!(same(3, 2), same(3, 2));
+        assert_ne!(same(3, 2), same(2, 3));
     }
 
     #[test]

@@ -57,13 +57,15 @@ fn distinct_samples(
     guide: Option<&Guide>,
     n: usize,
     seed: u64,
-    target: Target,
+    target: Target<'_>,
     device: &Device,
 ) -> Result<Vec<String>> {
     let samples = match target {
-        Target::Prior => sample_parallel(model, config, n, seed, 1024, 1.0, target, device)?,
         Target::GapEv(gap) => {
             sample_near_gap(model, config, guide, n, seed, 1024, 1.0, gap, device)?
+        }
+        Target::Prior | Target::Near(_) => {
+            sample_parallel(model, config, n, seed, 1024, 1.0, target, device)?
         }
     };
     let mut seen = HashSet::new();

@@ -80,7 +80,7 @@ pub fn sample_parallel(
     seed: u64,
     batch: usize,
     temperature: f32,
-    target: Target,
+    target: Target<'_>,
     device: &Device,
 ) -> Result<Vec<Sample>> {
     let batch = batch.max(1);

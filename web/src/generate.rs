@@ -147,7 +147,7 @@ impl Generator {
         n: usize,
         seed: u64,
         temperature: f32,
-        target: Target,
+        target: Target<'_>,
     ) -> Result<(Vec<Sample>, BackendKind), String> {
         let ran_on = match self.gpu {
             Some(_) if backend == BackendKind::WebGpu => BackendKind::WebGpu,

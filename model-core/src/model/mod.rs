@@ -14,6 +14,7 @@ pub mod mixture;
 pub mod order;
 pub mod packed_mixture;
 pub mod pca;
+pub mod posterior;
 pub mod prior;
 pub mod sample;
 pub mod surrogate;

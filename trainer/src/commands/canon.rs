@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use anyhow::Result;
 use clap::Args;
 use model_core::chem::{
@@ -32,7 +31,7 @@ impl CanonArgs {
             ignore_stereo,
         } = self;
         if let Some(path) = file {
-            smiles.extend(read_smiles_lines(&path)?);
+            smiles.extend(super::read_smiles_file(&path)?.into_iter().map(|(_, s)| s));
         }
         let options = SmilesOptions {
             stereo: if ignore_stereo {
@@ -77,18 +76,4 @@ fn broken_rules(m: &Molecule) -> String {
     } else {
         ids.join(",")
     }
-}
-
-/// The first whitespace-separated field of each non-empty line.
-fn read_smiles_lines(path: &std::path::Path) -> Result<Vec<String>> {
-    let text = if path.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("reading SMILES from standard input")?
-    } else {
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-    };
-    Ok(text
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .map(str::to_string)
-        .collect())
 }

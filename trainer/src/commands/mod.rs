@@ -22,6 +22,22 @@ macro_rules! outln {
     }};
 }
 
+/// The first whitespace-separated field of each non-empty line of a SMILES
+/// file (`-`: standard input), with its line number (from 1).
+pub(crate) fn read_smiles_file(path: &std::path::Path) -> anyhow::Result<Vec<(usize, String)>> {
+    use anyhow::Context as _;
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading SMILES from standard input")?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| Some((i + 1, line.split_whitespace().next()?.to_string())))
+        .collect())
+}
+
 pub mod bench;
 pub mod canon;
 pub mod evaluate;

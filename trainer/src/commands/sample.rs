@@ -1,10 +1,13 @@
-//! `trainer sample`: molecules from the prior, or near a gap.
+//! `trainer sample`: molecules from the prior, near a gap, or near given
+//! molecules.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use model_core::chem::{Molecule, parse_smiles};
+use model_core::model::posterior::Posteriors;
 use model_core::model::sample::Target;
 use training::backend::Backend;
 use training::generate;
@@ -42,6 +45,17 @@ pub struct SampleArgs {
     /// With --gap: the surrogate that ranks candidates
     #[arg(long, default_value = "public/surrogate.bin")]
     surrogate: PathBuf,
+    /// Sample molecules near those in this SMILES file (first field of each
+    /// line; `-` reads standard input): each z is drawn from the encoder's
+    /// posterior of one of them, picked at random, instead of the prior
+    #[arg(long, conflicts_with = "gap", value_name = "FILE")]
+    near: Option<PathBuf>,
+    /// With --near: the posteriors' spread multiplied by this. The
+    /// posteriors are narrow (z carries the molecule): at 1 nearly every
+    /// sample is a given molecule itself, at 10 about half are, the rest
+    /// their neighbours, at 40 almost none are
+    #[arg(long, default_value_t = 10.0, requires = "near")]
+    spread: f32,
 }
 
 impl SampleArgs {
@@ -58,9 +72,21 @@ impl SampleArgs {
             gap,
             oversample,
             surrogate,
+            near,
+            spread,
         } = self;
+        if !(spread.is_finite() && spread >= 0.0) {
+            anyhow::bail!("--spread must be a number of at least 0, not {spread}");
+        }
         let device = backend.device();
         let (model, config) = generate::load_model(&weights, &device)?;
+        let posteriors = match near {
+            Some(path) => {
+                let molecules = read_molecules(&path)?;
+                Some(Posteriors::encode(&model, &molecules, &device).widened(spread))
+            }
+            None => None,
+        };
         let started = std::time::Instant::now();
         let samples = match gap {
             None => generate::sample_parallel(
@@ -70,7 +96,7 @@ impl SampleArgs {
                 seed,
                 batch,
                 temperature,
-                Target::Prior,
+                posteriors.as_ref().map_or(Target::Prior, Target::Near),
                 &device,
             )?,
             Some(gap) => {
@@ -106,4 +132,20 @@ impl SampleArgs {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// The molecules of a SMILES file; a line that does not parse is an error
+/// that names it.
+fn read_molecules(path: &std::path::Path) -> Result<Vec<Molecule>> {
+    let lines = super::read_smiles_file(path)?;
+    if lines.is_empty() {
+        anyhow::bail!("{} holds no SMILES to sample near", path.display());
+    }
+    lines
+        .into_iter()
+        .map(|(line, smiles)| {
+            parse_smiles(&smiles)
+                .with_context(|| format!("{} line {line}: cannot read {smiles}", path.display()))
+        })
+        .collect()
 }
