@@ -101,7 +101,7 @@ impl Molecule {
                 }
             }
         }
-        found.extend(self.non_aromatic_violations(graph));
+        found.extend(self.non_aromatic_violations(graph, &adjacency));
         if self.net_charge() != 0 {
             found.push(Violation {
                 rule: StructuralRule::NetCharge,
@@ -114,8 +114,11 @@ impl Molecule {
     /// The violations of the three rules that need aromaticity. Perception
     /// costs more than the rest of the rules together, so it runs only for
     /// a molecule holding a candidate group.
-    fn non_aromatic_violations(&self, graph: &BondGraph) -> Vec<Violation> {
-        let adjacency = self.adjacency();
+    fn non_aromatic_violations(
+        &self,
+        graph: &BondGraph,
+        adjacency: &[Vec<(usize, BondOrder)>],
+    ) -> Vec<Violation> {
         let element = |atom: usize| self.atoms()[atom].element;
         let hydroxyl = |o: usize| element(o) == Element::O && adjacency[o].len() == 1;
         let mut candidates = Vec::new();
@@ -123,10 +126,14 @@ impl Molecule {
             let (a, b) = (bond.a as usize, bond.b as usize);
             let in_ring = || graph.smallest_ring_through_bond(a, b).is_some();
             if element(a) == Element::N && element(b) == Element::N && in_ring() {
-                candidates.push(Violation {
-                    rule: StructuralRule::NonAromaticRingNitrogenNitrogenBond,
-                    atoms: vec![a, b],
-                });
+                let rule = StructuralRule::NonAromaticRingNitrogenNitrogenBond;
+                candidates.push((
+                    (a, b),
+                    Violation {
+                        rule,
+                        atoms: vec![a, b],
+                    },
+                ));
             }
             if bond.order != BondOrder::Double {
                 continue;
@@ -147,28 +154,21 @@ impl Molecule {
                     } else {
                         continue;
                     };
-                    candidates.push(Violation {
-                        rule,
-                        atoms: vec![n, carbon, partner],
-                    });
+                    let atoms = vec![n, carbon, partner];
+                    candidates.push(((a, b), Violation { rule, atoms }));
                 }
             }
         }
         if candidates.is_empty() {
-            return candidates;
+            return Vec::new();
         }
         let aromatic = aromatic_atoms(self);
-        // A candidate stands where its bond's atoms are not all aromatic
-        // (the heteroatom on it, the first of three, is outside the ring).
-        candidates.retain(|v| {
-            let bond = if v.atoms.len() == 3 {
-                &v.atoms[1..]
-            } else {
-                &v.atoms[..]
-            };
-            !bond.iter().all(|&atom| aromatic[atom])
-        });
+        // A candidate stands where its bond is not aromatic.
         candidates
+            .into_iter()
+            .filter(|&((a, b), _)| !(aromatic[a] && aromatic[b]))
+            .map(|(_, violation)| violation)
+            .collect()
     }
 
     fn charged_atoms(&self) -> Vec<usize> {
