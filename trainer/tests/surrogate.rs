@@ -118,7 +118,8 @@ fn predict_gives_gaps_beside_qm9_and_flags_bad_input() {
         .map(|r| r.gap_ev())
         .expect("QM9 holds its best fluorinated molecule");
     let surrogate = common::workspace_root().join(training::surrogate::DEFAULT_SURROGATE);
-    let input = format!("{qm9_best_f}\nC1C2C3CC4C1C3CC24\nOCC\nCC(C\n");
+    // The first field of each line: a name after the SMILES is ignored.
+    let input = format!("{qm9_best_f}\nC1C2C3CC4C1C3CC24\nOCC ethanol\nCC(C\n");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trainer"))
         .args(["predict", "--data-dir", data, "--file", "-", "CCCCCCCCCC"])
         .arg("--surrogate")

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use model_core::chem::parse_smiles;
 use training::backend::Backend;
@@ -17,7 +17,9 @@ use training::{predict, prepare, surrogate};
 pub struct PredictArgs {
     /// SMILES strings
     smiles: Vec<String>,
-    /// Also read SMILES from this file, one per line (`-` for standard input)
+    /// Also read SMILES from this file: the first field of each line, so
+    /// `SMILES name` lines and sample files read as they are (`-` for
+    /// standard input)
     #[arg(long)]
     file: Option<PathBuf>,
     #[arg(long, default_value = surrogate::DEFAULT_SURROGATE)]
@@ -38,18 +40,7 @@ impl PredictArgs {
             backend,
         } = self;
         if let Some(path) = file {
-            let text = if path.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin())?
-            } else {
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?
-            };
-            smiles.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(String::from),
-            );
+            smiles.extend(super::read_smiles_file(&path)?.into_iter().map(|(_, s)| s));
         }
         if smiles.is_empty() {
             anyhow::bail!("give SMILES as arguments or with --file");
