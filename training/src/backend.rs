@@ -1,6 +1,7 @@
 //! The tensor backends this build can run on, chosen at run time.
 
-use burn::prelude::Device;
+// Re-exported: the binary names the device without depending on burn.
+pub use burn::prelude::Device;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {

@@ -27,12 +27,12 @@ use std::time::Instant;
 use burn::prelude::Device;
 use model_core::chem::{Element, Molecule, canonical_smiles, parse_smiles};
 use model_core::data::{Qm9Dataset, Split};
-use model_core::model::sample::Target;
 use model_core::model::sample::{decode_greedy, encode_means};
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
+use crate::exemplars::LatentSource;
 use crate::qm9_index::Qm9Index;
 use crate::realism::{RuleShares, embeddable_share, rule_shares, spread};
 
@@ -40,6 +40,8 @@ use crate::realism::{RuleShares, embeddable_share, rule_shares, spread};
 pub struct Evaluation {
     pub samples: usize,
     pub seed: u64,
+    /// What z was drawn from (`LatentSource::describe`).
+    pub prior: String,
     pub temperature: f32,
     pub validity: f64,
     pub uniqueness: f64,
@@ -184,6 +186,7 @@ pub fn evaluate(
     model: &GraphVae,
     config: &ModelConfig,
     dataset: &Qm9Dataset,
+    source: &LatentSource,
     options: &EvaluateOptions,
     device: &Device,
 ) -> anyhow::Result<Evaluation> {
@@ -201,7 +204,7 @@ pub fn evaluate(
         seed,
         2048,
         temperature,
-        Target::Prior,
+        source.unconditional(),
         device,
     )?
     .into_iter()
@@ -279,6 +282,7 @@ pub fn evaluate(
     Ok(Evaluation {
         samples: n,
         seed,
+        prior: source.describe(),
         temperature,
         validity: valid.len() as f64 / n as f64,
         uniqueness: figures.uniqueness,
@@ -349,8 +353,8 @@ impl fmt::Display for Evaluation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} samples from the prior (seed {}), {:.0} molecules/s",
-            self.samples, self.seed, self.sampling_molecules_per_second
+            "{} samples from the {} prior (seed {}), {:.0} molecules/s",
+            self.samples, self.prior, self.seed, self.sampling_molecules_per_second
         )?;
         writeln!(
             f,

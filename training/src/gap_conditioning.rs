@@ -8,10 +8,10 @@ use std::collections::HashSet;
 use anyhow::Result;
 use burn::prelude::Device;
 use model_core::chem::canonical_smiles;
-use model_core::model::sample::Target;
 use model_core::model::{GraphVae, ModelConfig};
 use serde::Serialize;
 
+use crate::exemplars::LatentSource;
 use crate::generate::{Guide, sample_near_gap, sample_parallel};
 use crate::qm9_index::Qm9Index;
 
@@ -50,23 +50,33 @@ pub fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
-/// Distinct canonical SMILES of `target`'s samples, in sampling order.
+/// Distinct canonical SMILES of samples from `source`, conditioned on
+/// `gap_ev` if given, in sampling order.
+#[allow(clippy::too_many_arguments)]
 fn distinct_samples(
     model: &GraphVae,
     config: &ModelConfig,
     guide: Option<&Guide>,
+    source: &LatentSource,
     n: usize,
     seed: u64,
-    target: Target<'_>,
+    gap_ev: Option<f64>,
     device: &Device,
 ) -> Result<Vec<String>> {
-    let samples = match target {
-        Target::GapEv(gap) => {
-            sample_near_gap(model, config, guide, n, seed, 1024, 1.0, gap, device)?
-        }
-        Target::Prior | Target::Near(_) => {
-            sample_parallel(model, config, n, seed, 1024, 1.0, target, device)?
-        }
+    let samples = match gap_ev {
+        Some(gap) => sample_near_gap(
+            model, config, guide, source, n, seed, 1024, 1.0, gap, device,
+        )?,
+        None => sample_parallel(
+            model,
+            config,
+            n,
+            seed,
+            1024,
+            1.0,
+            source.unconditional(),
+            device,
+        )?,
     };
     let mut seen = HashSet::new();
     Ok(samples
@@ -90,6 +100,7 @@ pub fn evaluate_gap_conditioning(
     model: &GraphVae,
     config: &ModelConfig,
     guide: Option<&Guide>,
+    source: &LatentSource,
     qm9: &Qm9Index,
     targets: &[f64],
     n: usize,
@@ -97,12 +108,12 @@ pub fn evaluate_gap_conditioning(
     novel_listed: usize,
     device: &Device,
 ) -> Result<GapEvaluation> {
-    let unconditional = distinct_samples(model, config, None, n, seed, Target::Prior, device)?;
+    let unconditional = distinct_samples(model, config, None, source, n, seed, None, device)?;
     let rows = targets
         .iter()
         .map(|&target| {
             let smiles =
-                distinct_samples(model, config, guide, n, seed, Target::GapEv(target), device)?;
+                distinct_samples(model, config, guide, source, n, seed, Some(target), device)?;
             let (in_qm9, mae_qm9_ev) = mae_in_qm9(&smiles, target, qm9);
             Ok(TargetRow {
                 target_ev: target,

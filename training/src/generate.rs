@@ -14,6 +14,8 @@ use model_core::model::weights::load_weights;
 use model_core::model::{GraphVae, ModelConfig};
 use serde_json::json;
 
+use crate::exemplars::LatentSource;
+
 /// Where the shipped default weights live: the maximum-likelihood model as
 /// `trainer train` leaves it, with its fitted prior.
 pub const DEFAULT_WEIGHTS: &str = "public/weights.bin";
@@ -178,7 +180,7 @@ impl Guide {
     }
 }
 
-/// Gap-conditional sampling: z from the prior conditioned on `gap_ev`; with
+/// Gap-conditional sampling: z from `source` conditioned on `gap_ev`; with
 /// a `guide`, `oversample` times as many candidates, of which the `n`
 /// distinct molecules whose surrogate gap is nearest the target are kept
 /// (in the order they were drawn; fewer if the candidates hold fewer
@@ -188,6 +190,7 @@ pub fn sample_near_gap(
     model: &GraphVae,
     config: &ModelConfig,
     guide: Option<&Guide>,
+    source: &LatentSource,
     n: usize,
     seed: u64,
     batch: usize,
@@ -195,7 +198,14 @@ pub fn sample_near_gap(
     gap_ev: f64,
     device: &Device,
 ) -> Result<Vec<Sample>> {
-    let target = Target::GapEv(gap_ev);
+    let exemplars_given_gap;
+    let target = match source {
+        LatentSource::Mixture => Target::GapEv(gap_ev),
+        LatentSource::Exemplars(exemplars) => {
+            exemplars_given_gap = exemplars.given_gap(gap_ev)?;
+            Target::Near(&exemplars_given_gap)
+        }
+    };
     let Some(guide) = guide else {
         return sample_parallel(model, config, n, seed, batch, temperature, target, device);
     };

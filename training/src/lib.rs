@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod decoder_policy;
 pub mod evaluate;
 pub mod examples;
+pub mod exemplars;
 pub mod export;
 pub mod fsio;
 pub mod gap_conditioning;

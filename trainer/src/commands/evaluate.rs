@@ -8,6 +8,8 @@ use clap::Args;
 use training::backend::Backend;
 use training::{evaluate, generate, prepare, python};
 
+use super::prior::PriorArgs;
+
 /// Validity, uniqueness, novelty, reconstruction and distribution match
 #[derive(Args)]
 pub struct EvaluateArgs {
@@ -34,6 +36,8 @@ pub struct EvaluateArgs {
     /// Python with RDKit [default: .venv/bin/python, else python3]
     #[arg(long)]
     python: Option<PathBuf>,
+    #[command(flatten)]
+    prior: PriorArgs,
 }
 
 impl EvaluateArgs {
@@ -48,10 +52,12 @@ impl EvaluateArgs {
             backend,
             embed,
             python,
+            prior,
         } = self;
         let device = backend.device();
         let (model, config) = generate::load_model(&weights, &device)?;
         let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
+        let source = prior.source(&model, &data_dir, &device)?;
         let options = evaluate::EvaluateOptions {
             samples: n,
             seed,
@@ -59,7 +65,7 @@ impl EvaluateArgs {
             embed,
             python: python::resolve(python.as_deref()),
         };
-        let report = evaluate::evaluate(&model, &config, &dataset, &options, &device)?;
+        let report = evaluate::evaluate(&model, &config, &dataset, &source, &options, &device)?;
         if let Some(path) = json {
             std::fs::write(&path, serde_json::to_string_pretty(&report)?)
                 .with_context(|| format!("cannot write {}", path.display()))?;

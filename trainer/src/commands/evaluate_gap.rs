@@ -10,6 +10,8 @@ use training::backend::Backend;
 use training::qm9_index::Qm9Index;
 use training::{generate, prepare};
 
+use super::prior::PriorArgs;
+
 /// Gap-conditional sampling against QM9's own gaps: for each target, the
 /// mean |QM9 gap - target| over the distinct samples QM9 holds, beside
 /// unconditional samples; lists novel samples for DFT
@@ -44,6 +46,8 @@ pub struct EvaluateGapArgs {
     /// Scorer level for the novel samples (mapped to the qm9 scale)
     #[arg(long, default_value = "fast")]
     level: scorer_api::Level,
+    #[command(flatten)]
+    prior: PriorArgs,
 }
 
 impl EvaluateGapArgs {
@@ -60,6 +64,7 @@ impl EvaluateGapArgs {
             surrogate,
             scorer,
             level,
+            prior,
         } = self;
         let device = Backend::Flex.device();
         let (model, config) = generate::load_model(&weights, &device)?;
@@ -67,10 +72,12 @@ impl EvaluateGapArgs {
         let guide = generate::Guide::load(&surrogate, oversample, &device)?;
         let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
         let qm9 = Qm9Index::from_dataset(&dataset);
+        let source = prior.source(&model, &data_dir, &device)?;
         let mut report = training::gap_conditioning::evaluate_gap_conditioning(
             &model,
             &config,
             guide.as_ref(),
+            &source,
             &qm9,
             &targets,
             n,

@@ -48,6 +48,7 @@ pub mod latent;
 pub mod optimize;
 pub mod predict;
 pub mod prepare;
+pub mod prior;
 pub mod sample;
 pub mod train;
 pub mod train_surrogate;

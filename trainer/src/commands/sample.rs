@@ -10,9 +10,13 @@ use model_core::chem::{Molecule, parse_smiles};
 use model_core::model::posterior::Posteriors;
 use model_core::model::sample::Target;
 use training::backend::Backend;
+use training::exemplars::LatentSource;
 use training::generate;
 
-/// Sample molecules from the prior with trained weights
+use super::prior::{PriorArgs, PriorKind};
+
+/// Sample molecules from the prior with trained weights (the mixture in the
+/// weights, or the exemplar prior), near a gap or near given molecules
 #[derive(Args)]
 pub struct SampleArgs {
     /// How many molecules
@@ -50,12 +54,11 @@ pub struct SampleArgs {
     /// posterior of one of them, picked at random, instead of the prior
     #[arg(long, conflicts_with = "gap", value_name = "FILE")]
     near: Option<PathBuf>,
-    /// With --near: the posteriors' spread multiplied by this. The
-    /// posteriors are narrow (z carries the molecule): at 1 nearly every
-    /// sample is a given molecule itself, at 10 about half are, the rest
-    /// their neighbours, at 40 almost none are
-    #[arg(long, default_value_t = 10.0, requires = "near")]
-    spread: f32,
+    #[command(flatten)]
+    prior: PriorArgs,
+    /// The prepared dataset, read with --prior exemplars
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
 }
 
 impl SampleArgs {
@@ -73,19 +76,23 @@ impl SampleArgs {
             oversample,
             surrogate,
             near,
-            spread,
+            prior,
+            data_dir,
         } = self;
-        if !(spread.is_finite() && spread >= 0.0) {
-            anyhow::bail!("--spread must be a number of at least 0, not {spread}");
-        }
         let device = backend.device();
         let (model, config) = generate::load_model(&weights, &device)?;
-        let posteriors = match near {
+        let source = match near {
             Some(path) => {
+                if prior.prior != PriorKind::Mixture {
+                    anyhow::bail!(
+                        "--near draws z from the given molecules' posteriors; it takes no --prior"
+                    );
+                }
+                let spread = prior.spread_or(NEAR_SPREAD)?;
                 let molecules = read_molecules(&path)?;
-                Some(Posteriors::encode(&model, &molecules, &device).widened(spread))
+                Source::Near(Posteriors::encode(&model, &molecules, &device).widened(spread))
             }
-            None => None,
+            None => Source::Prior(prior.source(&model, &data_dir, &device)?),
         };
         let started = std::time::Instant::now();
         let samples = match gap {
@@ -96,15 +103,22 @@ impl SampleArgs {
                 seed,
                 batch,
                 temperature,
-                posteriors.as_ref().map_or(Target::Prior, Target::Near),
+                match &source {
+                    Source::Near(posteriors) => Target::Near(posteriors),
+                    Source::Prior(prior) => prior.unconditional(),
+                },
                 &device,
             )?,
             Some(gap) => {
+                let Source::Prior(prior) = &source else {
+                    unreachable!("clap refuses --near with --gap")
+                };
                 let guide = generate::Guide::load(&surrogate, oversample, &device)?;
                 generate::sample_near_gap(
                     &model,
                     &config,
                     guide.as_ref(),
+                    prior,
                     n,
                     seed,
                     batch,
@@ -132,6 +146,16 @@ impl SampleArgs {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// `--near`'s default spread: half the samples the given molecules, half
+/// their neighbours.
+const NEAR_SPREAD: f32 = 10.0;
+
+/// Where this run draws z from.
+enum Source {
+    Prior(LatentSource),
+    Near(Posteriors),
 }
 
 /// The molecules of a SMILES file; a line that does not parse is an error

@@ -1,0 +1,74 @@
+//! `--prior` and `--spread`: where `sample`, `evaluate` and `evaluate-gap`
+//! draw z from.
+
+use std::path::Path;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use model_core::model::GraphVae;
+use training::backend::Device;
+use training::exemplars::{self, ExemplarPrior, LatentSource};
+use training::prepare;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PriorKind {
+    /// The Gaussian mixture stored in the weights (the browser's prior)
+    Mixture,
+    /// The encoder's posteriors of QM9's training split, widened by
+    /// --spread: nearer QM9's distribution, fewer novel molecules (reads
+    /// the prepared dataset, about 15 s to encode)
+    Exemplars,
+}
+
+#[derive(Args)]
+pub struct PriorArgs {
+    /// Where z is drawn from
+    #[arg(long, value_enum, default_value = "mixture")]
+    pub prior: PriorKind,
+    /// The posteriors' spread multiplied by this, with --prior exemplars
+    /// [default: 15] or `sample --near` [default: 10]. The posteriors are
+    /// narrow (z carries the molecule): at 1 nearly every sample is the
+    /// encoded molecule itself, at 10 about half are, the rest their
+    /// neighbours, at 40 almost none are
+    #[arg(long)]
+    pub spread: Option<f32>,
+}
+
+impl PriorArgs {
+    /// The spread given, or `default`; an error if it is not a number ≥ 0.
+    pub fn spread_or(&self, default: f32) -> Result<f32> {
+        let spread = self.spread.unwrap_or(default);
+        if !(spread.is_finite() && spread >= 0.0) {
+            anyhow::bail!("--spread must be a number of at least 0, not {spread}");
+        }
+        Ok(spread)
+    }
+
+    /// The source these arguments name; the exemplars encode the training
+    /// split of the dataset in `data_dir`.
+    pub fn source(
+        &self,
+        model: &GraphVae,
+        data_dir: &Path,
+        device: &Device,
+    ) -> Result<LatentSource> {
+        match self.prior {
+            PriorKind::Mixture => {
+                if self.spread.is_some() {
+                    anyhow::bail!(
+                        "--spread widens the exemplar prior's posteriors; the mixture has none (add --prior exemplars)"
+                    );
+                }
+                Ok(LatentSource::Mixture)
+            }
+            PriorKind::Exemplars => {
+                let spread = self.spread_or(exemplars::DEFAULT_SPREAD)?;
+                let dataset = prepare::load_dataset(&prepare::dataset_path(data_dir))?;
+                eprintln!("encoding the training split for the exemplar prior…");
+                let exemplars = ExemplarPrior::encode(model, &dataset, spread, device);
+                eprintln!("{} exemplars, spread {spread}", exemplars.len());
+                Ok(LatentSource::Exemplars(exemplars))
+            }
+        }
+    }
+}
