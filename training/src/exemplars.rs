@@ -7,7 +7,7 @@
 //! further from QM9's distribution (FCD 0.49) than the decoder allows: z
 //! drawn from the training molecules' own posteriors decodes to QM9's
 //! distribution (FCD 0.08 at spread 1), and wider draws trade that for
-//! novelty. The exemplars need the prepared dataset and about 15 s to encode
+//! novelty. The exemplars need the prepared dataset and about 13 s to encode
 //! it (native only: 105,000 posteriors are far past the page's budget).
 //! Conditioned on a gap, molecules are picked by a Gaussian kernel on their
 //! QM9 gap.
