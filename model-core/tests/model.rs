@@ -230,7 +230,7 @@ fn sampled_trajectories_replay_and_their_log_probs_are_per_graph() {
 #[test]
 fn a_mixture_prior_travels_with_the_weights_and_conditions_on_the_gap() {
     use model_core::model::prior::{LatentPrior, PriorError};
-    use model_core::model::sample::{Lanes, Target, sample_batch};
+    use model_core::model::sample::{BatchRows, Lanes, Target, sample_batch};
 
     let device = Device::flex();
     let mut config = small();
@@ -240,8 +240,7 @@ fn a_mixture_prior_travels_with_the_weights_and_conditions_on_the_gap() {
             &model,
             &config,
             1,
-            0,
-            10,
+            BatchRows::whole(10),
             1.0,
             Target::GapEv(7.0),
             Lanes::ONE,
@@ -271,8 +270,7 @@ fn a_mixture_prior_travels_with_the_weights_and_conditions_on_the_gap() {
             &loaded,
             &loaded_config,
             5,
-            0,
-            40,
+            BatchRows::whole(40),
             1.0,
             target,
             Lanes::ONE,
@@ -355,7 +353,9 @@ fn lanes_and_threads_do_not_change_the_molecules_or_the_draws() {
 /// for, and the same for the same seed.
 #[test]
 fn samples_breaking_a_finished_molecule_rule_are_drawn_again() {
-    use model_core::model::sample::{Choice, Lanes, Target, decode_latents, sample_batch};
+    use model_core::model::sample::{
+        BatchRows, Choice, Lanes, Target, decode_latents, sample_batch,
+    };
 
     let device = Device::flex();
     let config = small();
@@ -379,8 +379,7 @@ fn samples_breaking_a_finished_molecule_rule_are_drawn_again() {
             &model,
             &config,
             3,
-            0,
-            n,
+            BatchRows::whole(n),
             1.0,
             Target::Prior,
             Lanes::ONE,

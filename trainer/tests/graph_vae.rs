@@ -393,6 +393,13 @@ fn sampling_near_molecules_returns_them_and_then_their_neighbours() {
     assert_eq!(narrow.len(), 150);
     assert!(from_sources(&narrow) >= 140, "{narrow:?}");
     assert_eq!(narrow, sample("1"), "seeded");
+    // The three are dealt in turn, 50 times each, not picked independently
+    // (which would give one of them well over 50).
+    for source in sources {
+        let source = canonical_smiles(&parse_smiles(source).unwrap());
+        let count = narrow.iter().filter(|m| **m == source).count();
+        assert!((45..=50).contains(&count), "{source}: {count}");
+    }
     // Wider, their neighbours: other molecules, all valid and realistic.
     let wide = sample("20");
     assert!(from_sources(&wide) < 100, "{wide:?}");

@@ -156,7 +156,7 @@ mod tests {
             let z = exemplars
                 .given_gap(target)
                 .unwrap()
-                .sample(64, &mut SeededRng::new(1));
+                .sample(1, 0, 64, &mut SeededRng::new(1));
             for row in z.chunks(config.latent) {
                 let off = row
                     .iter()

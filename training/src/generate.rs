@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use burn::prelude::Device;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::sample::{
-    Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev,
+    BatchRows, Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev,
     sample_batch,
 };
 use model_core::model::surrogate::{GapSurrogate, SurrogateConfig, predict_gaps_ev};
@@ -85,14 +85,13 @@ pub fn sample_parallel(
     target: Target<'_>,
     device: &Device,
 ) -> Result<Vec<Sample>> {
-    let batch = batch.max(1);
     let cores = std::thread::available_parallelism().map_or(1, |t| t.get());
-    let indices: Vec<usize> = (0..n.div_ceil(batch)).collect();
+    let batches: Vec<BatchRows> = BatchRows::cut(n, batch).collect();
     let mut results = Vec::with_capacity(n);
     // Up to a batch per core at once, and a batch's lanes spread over
     // several threads when there are fewer batches than cores (the last wave
     // of 5 batches on 2 cores, say), so no core idles while another finishes.
-    for wave in indices.chunks(cores) {
+    for wave in batches.chunks(cores) {
         let lanes = Lanes {
             threads: (cores / wave.len()).max(1),
             max_rows: LANE_ROWS,
@@ -100,14 +99,13 @@ pub fn sample_parallel(
         let sampled: Vec<_> = std::thread::scope(|scope| {
             let handles: Vec<_> = wave
                 .iter()
-                .map(|&k| {
+                .map(|&rows| {
                     scope.spawn(move || {
                         sample_batch(
                             model,
                             config,
                             seed,
-                            k,
-                            batch.min(n - k * batch),
+                            rows,
                             temperature,
                             target,
                             lanes,

@@ -6,7 +6,7 @@ use burn::prelude::Device;
 use model_core::chem::depict::depict_svg;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::sample::{
-    Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev,
+    BatchRows, Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev,
     sample_batch, sample_batch_async,
 };
 use model_core::model::weights::load_weights;
@@ -154,16 +154,14 @@ impl Generator {
             _ => BackendKind::Cpu,
         };
         let mut out = Vec::with_capacity(n);
-        for k in 0..n.div_ceil(BATCH) {
-            let size = BATCH.min(n - k * BATCH);
+        for rows in BatchRows::cut(n, BATCH) {
             match (&self.gpu, ran_on) {
                 (Some(gpu), BackendKind::WebGpu) => out.extend(
                     sample_batch_async(
                         &gpu.model,
                         &self.config,
                         seed,
-                        k,
-                        size,
+                        rows,
                         temperature,
                         target,
                         &gpu.device,
@@ -177,8 +175,7 @@ impl Generator {
                             &self.cpu.model,
                             &self.config,
                             seed,
-                            k,
-                            size,
+                            rows,
                             temperature,
                             target,
                             Lanes::ONE,

@@ -130,15 +130,13 @@ pub fn sample_with_gaps(
     temperature: f32,
     device: &Device,
 ) -> Vec<Sample> {
-    (0..n.div_ceil(batch.max(1)))
-        .flat_map(|k| {
-            let size = batch.min(n - k * batch);
+    BatchRows::cut(n, batch)
+        .flat_map(|rows| {
             sample_batch(
                 model,
                 config,
                 seed,
-                k,
-                size,
+                rows,
                 temperature,
                 Target::Prior,
                 Lanes::ONE,
@@ -147,6 +145,35 @@ pub fn sample_with_gaps(
             .expect("sampling from the prior cannot fail")
         })
         .collect()
+}
+
+/// Rows `first..first + len` of a sampling run: its batch `index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchRows {
+    pub index: usize,
+    pub first: usize,
+    pub len: usize,
+}
+
+impl BatchRows {
+    /// A run of `len` rows in one batch.
+    pub fn whole(len: usize) -> BatchRows {
+        BatchRows {
+            index: 0,
+            first: 0,
+            len,
+        }
+    }
+
+    /// A run of `n` rows cut into batches of `batch` (the last one shorter).
+    pub fn cut(n: usize, batch: usize) -> impl Iterator<Item = BatchRows> {
+        let batch = batch.max(1);
+        (0..n.div_ceil(batch)).map(move |index| BatchRows {
+            index,
+            first: index * batch,
+            len: batch.min(n - index * batch),
+        })
+    }
 }
 
 /// What a sampling run draws z from.
@@ -160,29 +187,28 @@ pub enum Target<'a> {
     Near(&'a Posteriors),
 }
 
-/// Batch `index`'s generator and latents `[size, latent]`.
+/// The generator and latents `[rows.len, latent]` of batch `rows.index`.
 fn batch_latents(
     config: &super::ModelConfig,
     seed: u64,
-    index: usize,
-    size: usize,
+    rows: BatchRows,
     target: Target<'_>,
 ) -> Result<(SeededRng, Vec<f32>), PriorError> {
-    let mut rng = batch_rng(seed, index);
+    let mut rng = batch_rng(seed, rows.index);
     let z = match target {
-        Target::Prior => config.prior.sample(size, config.latent, &mut rng),
+        Target::Prior => config.prior.sample(rows.len, config.latent, &mut rng),
         Target::GapEv(gap) => config.prior.sample_given_gap(
-            size,
+            rows.len,
             (gap - config.gap_mean_ev) / config.gap_std_ev,
             &mut rng,
         )?,
-        Target::Near(posteriors) => posteriors.sample(size, &mut rng),
+        Target::Near(posteriors) => posteriors.sample(seed, rows.first, rows.len, &mut rng),
     };
     Ok((rng, z))
 }
 
-/// Batch `index` of a seeded sampling run. Each batch draws from its own
-/// generator, derived from `(seed, index)`, so batches can run in any order
+/// Batch `rows` of a seeded sampling run. Each batch draws from its own
+/// generator, derived from `(seed, rows.index)`, so batches can run in any order
 /// or in parallel and still give the same molecules; `lanes` cuts the
 /// batch's network (see [`decode_latents_in_lanes`]) without changing them.
 #[allow(clippy::too_many_arguments)]
@@ -190,15 +216,19 @@ pub fn sample_batch(
     model: &GraphVae,
     config: &super::ModelConfig,
     seed: u64,
-    index: usize,
-    size: usize,
+    rows: BatchRows,
     temperature: f32,
     target: Target<'_>,
     lanes: Lanes,
     device: &Device,
 ) -> Result<Vec<Sample>, PriorError> {
     let draw = |round: usize, size: usize| -> Result<Vec<Sample>, PriorError> {
-        let (mut rng, z) = batch_latents(config, round_seed(seed, round), index, size, target)?;
+        let (mut rng, z) = batch_latents(
+            config,
+            round_seed(seed, round),
+            BatchRows { len: size, ..rows },
+            target,
+        )?;
         let molecules = decode_latents_in_lanes(
             model,
             &z,
@@ -214,16 +244,16 @@ pub fn sample_batch(
             predict_gap_ev(model, config, &z, device),
         ))
     };
-    let mut samples = draw(0, size)?;
-    let mut rows = unrealistic_rows(&samples, 0..size);
+    let mut samples = draw(0, rows.len)?;
+    let mut redraw = unrealistic_rows(&samples, 0..rows.len);
     for round in 1..=MAX_REDRAW_ROUNDS {
-        if rows.is_empty() {
+        if redraw.is_empty() {
             break;
         }
-        replace_rows(&mut samples, &rows, draw(round, rows.len())?);
-        rows = unrealistic_rows(&samples, rows);
+        replace_rows(&mut samples, &redraw, draw(round, redraw.len())?);
+        redraw = unrealistic_rows(&samples, redraw);
     }
-    Ok(without_rows(samples, &rows))
+    Ok(without_rows(samples, &redraw))
 }
 
 /// How many times a sample breaking a finished-molecule rule is drawn again.
@@ -268,14 +298,18 @@ pub async fn sample_batch_async(
     model: &GraphVae,
     config: &super::ModelConfig,
     seed: u64,
-    index: usize,
-    size: usize,
+    rows: BatchRows,
     temperature: f32,
     target: Target<'_>,
     device: &Device,
 ) -> Result<Vec<Sample>, SampleError> {
     let draw = async |round: usize, size: usize| -> Result<Vec<Sample>, SampleError> {
-        let (mut rng, z) = batch_latents(config, round_seed(seed, round), index, size, target)?;
+        let (mut rng, z) = batch_latents(
+            config,
+            round_seed(seed, round),
+            BatchRows { len: size, ..rows },
+            target,
+        )?;
         let molecules = decode_latents_async(
             model,
             &z,
@@ -292,16 +326,16 @@ pub async fn sample_batch_async(
         );
         Ok(with_gaps(molecules, gaps))
     };
-    let mut samples = draw(0, size).await?;
-    let mut rows = unrealistic_rows(&samples, 0..size);
+    let mut samples = draw(0, rows.len).await?;
+    let mut redraw = unrealistic_rows(&samples, 0..rows.len);
     for round in 1..=MAX_REDRAW_ROUNDS {
-        if rows.is_empty() {
+        if redraw.is_empty() {
             break;
         }
-        replace_rows(&mut samples, &rows, draw(round, rows.len()).await?);
-        rows = unrealistic_rows(&samples, rows);
+        replace_rows(&mut samples, &redraw, draw(round, redraw.len()).await?);
+        redraw = unrealistic_rows(&samples, redraw);
     }
-    Ok(without_rows(samples, &rows))
+    Ok(without_rows(samples, &redraw))
 }
 
 /// The generator of batch `index` of a run seeded with `seed`.

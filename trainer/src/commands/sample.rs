@@ -51,7 +51,8 @@ pub struct SampleArgs {
     surrogate: PathBuf,
     /// Sample molecules near those in this SMILES file (first field of each
     /// line; `-` reads standard input): each z is drawn from the encoder's
-    /// posterior of one of them, picked at random, instead of the prior
+    /// posterior of one of them instead of the prior, the molecules dealt
+    /// in a seeded shuffle (each once before any repeats)
     #[arg(long, conflicts_with = "gap", value_name = "FILE")]
     near: Option<PathBuf>,
     #[command(flatten)]
