@@ -6,8 +6,9 @@
 //! 256 Gaussians smooth over the aggregate posterior, and its samples sit
 //! further from QM9's distribution (FCD 0.49) than the decoder allows: z
 //! drawn from the training molecules' own posteriors decodes to QM9's
-//! distribution (FCD 0.08 at spread 1), and wider draws trade that for
-//! novelty. The exemplars need the prepared dataset and about 13 s to encode
+//! distribution (FCD 0.07 at spread 1), and wider draws trade that for
+//! novelty. The molecules are dealt, not drawn independently (see
+//! [`Posteriors`]), so a run repeats none of them. The exemplars need the prepared dataset and about 13 s to encode
 //! it (native only: 105,000 posteriors are far past the page's budget).
 //! Conditioned on a gap, molecules are picked by a Gaussian kernel on their
 //! QM9 gap.
@@ -19,8 +20,8 @@ use model_core::model::GraphVae;
 use model_core::model::posterior::Posteriors;
 use model_core::model::sample::Target;
 
-/// The exemplar prior's default spread: FCD 0.18 at 26% novelty for seed 0
-/// (spread 10: 0.10 at 16%, 20: 0.30 at 36%; results/exemplar_prior.json).
+/// The exemplar prior's default spread: FCD 0.15 at 25% novelty for seed 0
+/// (spread 10: 0.09 at 15%, 20: 0.29 at 34%; results/exemplar_prior.json).
 pub const DEFAULT_SPREAD: f32 = 15.0;
 
 /// The Gaussian kernel's width (eV) on the exemplars' QM9 gaps when

@@ -15,9 +15,9 @@ pub enum PriorKind {
     /// The Gaussian mixture stored in the weights (the browser's prior)
     Mixture,
     /// The encoder's posteriors of QM9's training split, widened by
-    /// --spread: nearer QM9's distribution, fewer novel molecules (FCD 0.17
-    /// against the mixture's 0.49, 26% novel against 50%; reads the
-    /// prepared dataset and encodes it first, about 13 s)
+    /// --spread: nearer QM9's distribution, fewer novel molecules (FCD
+    /// 0.15-0.17 against the mixture's 0.45-0.49, 25% novel against 50%;
+    /// reads the prepared dataset and encodes it first, about 13 s)
     Exemplars,
 }
 
