@@ -207,6 +207,21 @@ fn batch_latents(
     Ok((rng, z))
 }
 
+/// The latents of redraw round `round` (0: the first draw) of `size` of
+/// batch `rows`'s rows: a generator of the round's own, and for dealt
+/// picks the round's own deal.
+fn round_latents(
+    config: &super::ModelConfig,
+    seed: u64,
+    rows: BatchRows,
+    round: usize,
+    size: usize,
+    target: Target<'_>,
+) -> Result<(SeededRng, Vec<f32>), PriorError> {
+    let rows = BatchRows { len: size, ..rows };
+    batch_latents(config, round_seed(seed, round), rows, target)
+}
+
 /// Batch `rows` of a seeded sampling run. Each batch draws from its own
 /// generator, derived from `(seed, rows.index)`, so batches can run in any order
 /// or in parallel and still give the same molecules; `lanes` cuts the
@@ -223,12 +238,7 @@ pub fn sample_batch(
     device: &Device,
 ) -> Result<Vec<Sample>, PriorError> {
     let draw = |round: usize, size: usize| -> Result<Vec<Sample>, PriorError> {
-        let (mut rng, z) = batch_latents(
-            config,
-            round_seed(seed, round),
-            BatchRows { len: size, ..rows },
-            target,
-        )?;
+        let (mut rng, z) = round_latents(config, seed, rows, round, size, target)?;
         let molecules = decode_latents_in_lanes(
             model,
             &z,
@@ -304,12 +314,7 @@ pub async fn sample_batch_async(
     device: &Device,
 ) -> Result<Vec<Sample>, SampleError> {
     let draw = async |round: usize, size: usize| -> Result<Vec<Sample>, SampleError> {
-        let (mut rng, z) = batch_latents(
-            config,
-            round_seed(seed, round),
-            BatchRows { len: size, ..rows },
-            target,
-        )?;
+        let (mut rng, z) = round_latents(config, seed, rows, round, size, target)?;
         let molecules = decode_latents_async(
             model,
             &z,
