@@ -8,8 +8,9 @@
 //! drawn from the training molecules' own posteriors decodes to QM9's
 //! distribution (FCD 0.07 at spread 1), and wider draws trade that for
 //! novelty. The molecules are dealt, not drawn independently (see
-//! [`Posteriors`]), so a run repeats none of them. The exemplars need the prepared dataset and about 13 s to encode
-//! it (native only: 105,000 posteriors are far past the page's budget).
+//! [`Posteriors`]), so a run repeats none of them. The exemplars need the
+//! prepared dataset and about 13 s to encode it (native only: 105,000
+//! posteriors are far past the page's budget).
 //! Conditioned on a gap, molecules are picked by a Gaussian kernel on their
 //! QM9 gap.
 

@@ -143,16 +143,11 @@ impl Posteriors {
     /// shuffle `k` of the molecules, seeded by `seed` and `k`, holds
     /// positions `k * len..(k + 1) * len`.
     fn dealt(&self, seed: u64, first: usize, size: usize) -> Vec<usize> {
-        let n = self.len();
+        let (n, end) = (self.len(), first + size);
         let mut picks = Vec::with_capacity(size);
-        let mut shuffle: Option<(usize, Vec<usize>)> = None;
-        for position in first..first + size {
-            let k = position / n;
-            if shuffle.as_ref().is_none_or(|(at, _)| *at != k) {
-                shuffle = Some((k, shuffled(n, seed, k)));
-            }
-            let (_, order) = shuffle.as_ref().expect("made above");
-            picks.push(order[position % n]);
+        for k in first / n..end.div_ceil(n) {
+            let (from, to) = (first.max(k * n), end.min((k + 1) * n));
+            picks.extend_from_slice(&shuffled(n, seed, k)[from - k * n..to - k * n]);
         }
         picks
     }
