@@ -25,6 +25,17 @@ fn small() -> ModelConfig {
     }
 }
 
+/// Weights file `bytes`, saved with `own` as its config, with `header` in its place.
+fn with_header(bytes: &[u8], own: &ModelConfig, header: &ModelConfig) -> Vec<u8> {
+    let own_len = serde_json::to_vec(own).unwrap().len();
+    let json = serde_json::to_vec(header).unwrap();
+    let mut spliced = bytes[..8].to_vec();
+    spliced.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    spliced.extend_from_slice(&json);
+    spliced.extend_from_slice(&bytes[12 + own_len..]);
+    spliced
+}
+
 #[test]
 fn samples_are_valid_and_fixed_by_the_seed() {
     let device = Device::flex();
@@ -121,12 +132,7 @@ fn weights_round_trip_and_damage_is_reported() {
         hidden: 48,
         ..config.clone()
     };
-    let own_config_len = serde_json::to_vec(&config).unwrap().len();
-    let other_json = serde_json::to_vec(&other).unwrap();
-    let mut mismatched = bytes[..8].to_vec();
-    mismatched.extend_from_slice(&(other_json.len() as u32).to_le_bytes());
-    mismatched.extend_from_slice(&other_json);
-    mismatched.extend_from_slice(&bytes[12 + own_config_len..]);
+    let mismatched = with_header(&bytes, &config, &other);
     let err = load_weights(&mismatched, &device).expect_err("mismatch detected");
     assert!(matches!(err, WeightsError::Mismatch(_)), "{err}");
 }
@@ -295,12 +301,7 @@ fn a_mixture_prior_travels_with_the_weights_and_conditions_on_the_gap() {
     };
     let mut header = wrong.clone();
     header.prior = config.prior.clone();
-    let json = serde_json::to_vec(&header).unwrap();
-    let own_len = serde_json::to_vec(&config).unwrap().len();
-    let mut bad = bytes[..8].to_vec();
-    bad.extend_from_slice(&(json.len() as u32).to_le_bytes());
-    bad.extend_from_slice(&json);
-    bad.extend_from_slice(&bytes[12 + own_len..]);
+    let bad = with_header(&bytes, &config, &header);
     let err = load_weights(&bad, &device).expect_err("prior size checked");
     assert!(err.to_string().contains("dimensions"), "{err}");
     let _ = PriorError::NoJointModel;
@@ -394,4 +395,63 @@ fn samples_breaking_a_finished_molecule_rule_are_drawn_again() {
         assert_eq!(m.structural_violations(), [], "{}", canonical_smiles(m));
     }
     assert_eq!(samples, draw());
+}
+
+#[test]
+fn a_critic_travels_in_the_weights_and_resamples_unconditional_draws_only() {
+    use model_core::model::critic::{Dense, PriorCritic};
+    use model_core::model::sample::unconditional_latents;
+
+    let device = Device::flex();
+    let plain = small();
+    let model = GraphVae::new(&plain, &device);
+    // A critic preferring a large first coordinate: logit 2 z₀.
+    let critic = |latent: usize| {
+        let mut weights = vec![0.0; latent];
+        weights[0] = 2.0;
+        PriorCritic {
+            candidates: 8,
+            shift: vec![0.0; latent],
+            scale: vec![1.0; latent],
+            layers: vec![Dense {
+                inputs: latent,
+                outputs: 1,
+                weights,
+                biases: vec![0.0],
+            }],
+        }
+    };
+    let config = ModelConfig {
+        critic: Some(critic(plain.latent)),
+        ..plain.clone()
+    };
+    let bytes = save_weights(&model, &config);
+    let (loaded, loaded_config) = load_weights(&bytes, &device).unwrap();
+    assert_eq!(loaded_config, config);
+
+    let first_mean = |config: &ModelConfig| {
+        let z = unconditional_latents(config, 2000, &mut SeededRng::new(4));
+        z.chunks(config.latent).map(|r| r[0] as f64).sum::<f64>() / 2000.0
+    };
+    assert!(first_mean(&plain).abs() < 0.1);
+    assert!(
+        first_mean(&loaded_config) > 1.0,
+        "{}",
+        first_mean(&loaded_config)
+    );
+    let a = sample_prior(&loaded, &loaded_config, 60, 3, 60, 1.0, &device);
+    assert_eq!(
+        a,
+        sample_prior(&loaded, &loaded_config, 60, 3, 60, 1.0, &device)
+    );
+    assert_ne!(a, sample_prior(&model, &plain, 60, 3, 60, 1.0, &device));
+
+    // A critic for another latent size is refused when the weights load.
+    let wrong = ModelConfig {
+        critic: Some(critic(plain.latent + 1)),
+        ..plain.clone()
+    };
+    let bad = with_header(&bytes, &config, &wrong);
+    let err = load_weights(&bad, &device).expect_err("the critic's size is checked");
+    assert!(err.to_string().contains("critic"), "{err}");
 }

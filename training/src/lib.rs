@@ -18,6 +18,7 @@ pub mod novelty_tuning;
 pub mod plot;
 pub mod predict;
 pub mod prepare;
+pub mod prior_critic;
 pub mod prior_fit;
 pub mod python;
 pub mod qm9_index;

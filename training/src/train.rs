@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use burn::module::{ModuleVisitor, Param};
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::data::{Qm9Dataset, Split};
@@ -439,16 +439,23 @@ fn initial_model(config: &TrainConfig, device: &Device) -> Result<GraphVae> {
 /// backend's generator, lazily, on first use (which could be on a shard's
 /// thread), so they are all drawn here, at once, on this thread.
 pub fn seeded_model(config: &ModelConfig, device: &Device, seed: u64) -> GraphVae {
+    device.seed(seed);
+    let model = GraphVae::new(config, device);
+    draw_initial_values(&model);
+    model
+}
+
+/// Draws every parameter's initial values now, on this thread, from the
+/// device's seeded generator (burn draws them lazily, in whatever order
+/// they are first used).
+pub(crate) fn draw_initial_values(module: &impl Module) {
     struct Draw;
     impl ModuleVisitor for Draw {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let _ = param.val();
         }
     }
-    device.seed(seed);
-    let model = GraphVae::new(config, device);
-    model.visit(&mut Draw);
-    model
+    module.visit(&mut Draw);
 }
 
 /// The seeded order in which epoch `epoch` visits `n` training examples.

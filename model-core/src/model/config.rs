@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::critic::PriorCritic;
 use super::prior::LatentPrior;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,6 +26,11 @@ pub struct ModelConfig {
     /// the weights (N(0, I) until then; see [`super::prior`]).
     #[serde(skip_serializing_if = "LatentPrior::is_standard_normal")]
     pub prior: LatentPrior,
+    /// Resamples the prior's unconditional draws towards the training
+    /// molecules' latents (see [`super::critic`]); fitted against `prior`,
+    /// so refitting the prior drops it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critic: Option<PriorCritic>,
 }
 
 impl Default for ModelConfig {
@@ -38,6 +44,7 @@ impl Default for ModelConfig {
             gap_mean_ev: 6.86,
             gap_std_ev: 1.28,
             prior: LatentPrior::StandardNormal,
+            critic: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod config;
 pub mod construction;
+pub mod critic;
 pub mod decoder;
 pub mod decoding;
 pub mod encoder;

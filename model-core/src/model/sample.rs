@@ -196,7 +196,7 @@ fn batch_latents(
 ) -> Result<(SeededRng, Vec<f32>), PriorError> {
     let mut rng = batch_rng(seed, rows.index);
     let z = match target {
-        Target::Prior => config.prior.sample(rows.len, config.latent, &mut rng),
+        Target::Prior => unconditional_latents(config, rows.len, &mut rng),
         Target::GapEv(gap) => config.prior.sample_given_gap(
             rows.len,
             (gap - config.gap_mean_ev) / config.gap_std_ev,
@@ -205,6 +205,19 @@ fn batch_latents(
         Target::Near(posteriors) => posteriors.sample(seed, rows.first, rows.len, &mut rng),
     };
     Ok((rng, z))
+}
+
+/// `n` latents from the prior, resampled by its critic where the weights
+/// carry one (see [`super::critic`]).
+pub fn unconditional_latents(
+    config: &super::ModelConfig,
+    n: usize,
+    rng: &mut SeededRng,
+) -> Vec<f32> {
+    match &config.critic {
+        Some(critic) => critic.sample(&config.prior, n, config.latent, rng),
+        None => config.prior.sample(n, config.latent, rng),
+    }
 }
 
 /// The latents of redraw round `round` (0: the first draw) of `size` of

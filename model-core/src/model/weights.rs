@@ -109,6 +109,11 @@ pub fn load_weights(
         .prior
         .validate(config.latent)
         .map_err(|e| WeightsError::Config(e.to_string()))?;
+    if let Some(critic) = &config.critic {
+        critic
+            .validate(config.latent)
+            .map_err(|e| WeightsError::Config(e.to_string()))?;
+    }
     let mut model = GraphVae::new(&config, device);
     apply(&mut model, pack)?;
     Ok((model, config))

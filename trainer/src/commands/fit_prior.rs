@@ -51,6 +51,11 @@ impl FitPriorArgs {
         let (prior, summary) =
             training::prior_fit::fit_prior(&model, &config, &dataset, 0, &fit, &device)?;
         config.prior = prior;
+        if config.critic.take().is_some() {
+            eprintln!(
+                "the weights' critic was fitted against the old prior and is dropped; fit a new one with `trainer fit-critic`"
+            );
+        }
         training::fsio::write_atomically(
             &out,
             &model_core::model::weights::save_weights(&model, &config),

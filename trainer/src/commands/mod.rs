@@ -43,6 +43,7 @@ pub mod canon;
 pub mod evaluate;
 pub mod evaluate_gap;
 pub mod export;
+pub mod fit_critic;
 pub mod fit_prior;
 pub mod latent;
 pub mod optimize;
