@@ -4,7 +4,8 @@
 //!
 //! The mixture travels in the weights and is what the browser samples; its
 //! 256 Gaussians smooth over the aggregate posterior, and its samples sit
-//! further from QM9's distribution (FCD 0.49) than the decoder allows: z
+//! further from QM9's distribution (FCD 0.36 resampled by its critic, 0.49
+//! without) than the decoder allows: z
 //! drawn from the training molecules' own posteriors decodes to QM9's
 //! distribution (FCD 0.07 at spread 1), and wider draws trade that for
 //! novelty. The molecules are dealt, not drawn independently (see

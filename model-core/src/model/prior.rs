@@ -7,6 +7,8 @@
 //! with each molecule's standardised HOMO-LUMO gap as one more coordinate.
 //! Unconditional sampling draws from it and drops the gap; gap-conditional
 //! sampling conditions it on the target gap first ([`GaussianMixture::condition_on_last`]).
+//! Where the weights carry a critic, unconditional draws are resampled by
+//! it ([`super::critic`]); conditional ones are not.
 
 use serde::{Deserialize, Serialize};
 
