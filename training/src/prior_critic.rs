@@ -13,6 +13,7 @@ use burn::tensor::TensorData;
 use burn::tensor::activation::{silu, softplus};
 use model_core::data::{Qm9Dataset, Split};
 use model_core::model::critic::{Dense, PriorCritic};
+use model_core::model::decoding::floats;
 use model_core::model::posterior::Posteriors;
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
@@ -110,13 +111,6 @@ impl CriticNet {
             layers: vec![dense(&self.first), dense(&self.second), dense(&self.logit)],
         }
     }
-}
-
-fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("f32 data")
 }
 
 /// Fits the critic of `config`'s prior: latents of the training split's

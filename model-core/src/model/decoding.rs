@@ -53,7 +53,8 @@ fn choose(logits: &[f32], allowed: &[bool], how: Choice, rng: &mut SeededRng) ->
     }
 }
 
-pub(super) fn floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+/// A tensor's values as f32, read back from its device.
+pub fn floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor
         .into_data()
         .convert::<f32>()

@@ -1,14 +1,13 @@
 //! `trainer fit-critic`: the prior's critic, which resamples the mixture's
 //! unconditional draws towards the training molecules' latents.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use training::backend::Backend;
-use training::generate;
 use training::prior_critic::{CriticFitConfig, fit_critic};
+
+use super::refit::RefitArgs;
 
 /// Fit the prior's critic to weights with a fitted prior: a small network
 /// that tells the exemplar prior's latents from the mixture's, whose logit
@@ -17,13 +16,8 @@ use training::prior_critic::{CriticFitConfig, fit_critic};
 /// sampling is unchanged). About 2.5 minutes on 2 cores
 #[derive(Args)]
 pub struct FitCriticArgs {
-    #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
-    weights: PathBuf,
-    /// Where to write the weights with the critic
-    #[arg(long)]
-    out: PathBuf,
-    #[arg(long, default_value = "data")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    refit: RefitArgs,
     /// Latents drawn from each prior to train on
     #[arg(long, default_value_t = CriticFitConfig::default().draws)]
     draws: usize,
@@ -42,9 +36,7 @@ pub struct FitCriticArgs {
 impl FitCriticArgs {
     pub fn run(self) -> Result<ExitCode> {
         let FitCriticArgs {
-            weights,
-            out,
-            data_dir,
+            refit,
             draws,
             epochs,
             candidates,
@@ -56,9 +48,7 @@ impl FitCriticArgs {
                 "--candidates and --epochs must be at least 1, --draws at least 11 and --spread a positive number"
             );
         }
-        let device = Backend::Flex.device();
-        let (model, mut config) = generate::load_model(&weights, &device)?;
-        let dataset = training::prepare::load_dataset(&training::prepare::dataset_path(&data_dir))?;
+        let mut refit = refit.load()?;
         let fit = CriticFitConfig {
             draws,
             epochs,
@@ -67,12 +57,15 @@ impl FitCriticArgs {
             seed,
             ..CriticFitConfig::default()
         };
-        let (critic, summary) = fit_critic(&model, &config, &dataset, &fit, &device)?;
-        config.critic = Some(critic);
-        training::fsio::write_atomically(
-            &out,
-            &model_core::model::weights::save_weights(&model, &config),
+        let (critic, summary) = fit_critic(
+            &refit.model,
+            &refit.config,
+            &refit.dataset,
+            &fit,
+            &refit.device,
         )?;
+        refit.config.critic = Some(critic);
+        let out = refit.write()?;
         eprintln!(
             "critic: held-out accuracy {:.1}% (50%: no better than a coin), loss {:.3}, {:.0} s; weights written to {}",
             summary.held_out_accuracy * 100.0,

@@ -50,6 +50,7 @@ pub mod optimize;
 pub mod predict;
 pub mod prepare;
 pub mod prior;
+pub mod refit;
 pub mod sample;
 pub mod train;
 pub mod train_surrogate;
