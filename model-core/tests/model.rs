@@ -455,3 +455,76 @@ fn a_critic_travels_in_the_weights_and_resamples_unconditional_draws_only() {
     let err = load_weights(&bad, &device).expect_err("the critic's size is checked");
     assert!(err.to_string().contains("critic"), "{err}");
 }
+
+#[test]
+fn carried_exemplars_travel_in_the_weights_and_are_what_the_prior_draws() {
+    use model_core::model::carried_exemplars::CarriedExemplars;
+    use model_core::model::posterior::Posteriors;
+    use model_core::model::sample::{BatchRows, Target, first_latents};
+
+    let device = Device::flex();
+    let plain = small();
+    let model = GraphVae::new(&plain, &device);
+    // Three exemplars far from N(0, I): first coordinate 40, 50 and 60.
+    let latent = plain.latent;
+    let mut mean = vec![0.0; 3 * latent];
+    for (i, row) in mean.chunks_mut(latent).enumerate() {
+        row[0] = 40.0 + 10.0 * i as f32;
+    }
+    let posteriors = Posteriors::from_parts(mean, vec![0.1; 3 * latent], latent).unwrap();
+    let config = ModelConfig {
+        exemplars: Some(CarriedExemplars::new(&posteriors, 2.0).unwrap()),
+        ..plain.clone()
+    };
+    let bytes = save_weights(&model, &config);
+    let (loaded, loaded_config) = load_weights(&bytes, &device).unwrap();
+    assert_eq!(loaded_config, config);
+
+    let rows = BatchRows::whole(300);
+    let firsts = |target| -> Vec<f32> {
+        let z = first_latents(&loaded_config, 7, rows, target).unwrap();
+        z.chunks(latent).map(|r| r[0]).collect()
+    };
+    // The prior deals the three exemplars alike (their means rounded to
+    // the grid, within 2.2 of where they were), each widened to spread 0.2.
+    let exemplars = loaded_config.exemplars.as_ref().unwrap();
+    let centres: Vec<f32> = exemplars
+        .posteriors()
+        .means()
+        .chunks(latent)
+        .map(|r| r[0])
+        .collect();
+    for (centre, was) in centres.iter().zip([40.0, 50.0, 60.0]) {
+        assert!((centre - was).abs() < 2.2, "{centre} for {was}");
+    }
+    let from_prior = firsts(Target::Prior);
+    for centre in centres {
+        let near: Vec<f32> = from_prior
+            .iter()
+            .copied()
+            .filter(|v| (v - centre).abs() < 1.5)
+            .collect();
+        assert_eq!(near.len(), 100, "exemplar at {centre}");
+        let sd = (near.iter().map(|v| (v - centre).powi(2)).sum::<f32>() / 100.0).sqrt();
+        assert!((0.15..0.25).contains(&sd), "spread {sd} around {centre}");
+    }
+    // The mixture (here N(0, I)) is still there to be asked for.
+    let from_mixture = firsts(Target::Mixture);
+    assert!(from_mixture.iter().all(|v| v.abs() < 6.0));
+    let a = sample_prior(&loaded, &loaded_config, 60, 3, 60, 1.0, &device);
+    assert_eq!(
+        a,
+        sample_prior(&loaded, &loaded_config, 60, 3, 60, 1.0, &device)
+    );
+    assert_ne!(a, sample_prior(&model, &plain, 60, 3, 60, 1.0, &device));
+
+    // Exemplars for another latent size are refused when the weights load.
+    let other = Posteriors::from_parts(vec![0.0; latent + 1], vec![1.0; latent + 1], latent + 1);
+    let wrong = ModelConfig {
+        exemplars: Some(CarriedExemplars::new(&other.unwrap(), 2.0).unwrap()),
+        ..plain.clone()
+    };
+    let bad = with_header(&bytes, &config, &wrong);
+    let err = load_weights(&bad, &device).expect_err("the exemplars' size is checked");
+    assert!(err.to_string().contains("exemplars"), "{err}");
+}

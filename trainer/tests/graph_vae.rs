@@ -480,3 +480,88 @@ fn the_exemplar_prior_conditions_on_qm9_gaps() {
     assert!(err.contains("--prior exemplars"), "{err}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn carried_exemplars_are_fitted_into_the_weights_and_sampled_by_default() {
+    let data = prepared_data_dir();
+    let dir = common::scratch_dir("carried");
+    let shipped = common::workspace_root().join("public/weights.bin");
+    let fit = |out: &str, count: &str| {
+        trainer(
+            &[
+                "fit-exemplars",
+                "--weights",
+                data_str(&shipped),
+                "--out",
+                out,
+                "--data-dir",
+                data_str(&data),
+                "--count",
+                count,
+                "--spread",
+                "1",
+            ],
+            &dir,
+        )
+    };
+    ok(&fit("a.bin", "64"));
+    ok(&fit("b.bin", "64"));
+    let a = std::fs::read(dir.join("a.bin")).unwrap();
+    assert_eq!(
+        a,
+        std::fs::read(dir.join("b.bin")).unwrap(),
+        "the same seed, the same file"
+    );
+
+    ok(&trainer(
+        &[
+            "export-split",
+            "--split",
+            "train",
+            "--out",
+            "train.smi",
+            "--data-dir",
+            data_str(&data),
+        ],
+        &dir,
+    ));
+    let train: std::collections::HashSet<String> = std::fs::read_to_string(dir.join("train.smi"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let sample = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["sample", "--n", "64", "--seed", "5", "--weights", "a.bin"];
+        args.extend(extra);
+        ok(&trainer(&args, &dir))
+            .lines()
+            .filter_map(|line| line.split_whitespace().next().map(str::to_string))
+            .collect()
+    };
+    let in_train = |samples: &[String]| samples.iter().filter(|s| train.contains(*s)).count();
+    // At spread 1 each of the 64 dealt exemplars decodes to its molecule or
+    // next to it; the mixture the weights still carry is half novel.
+    let from_exemplars = sample(&[]);
+    assert_eq!(from_exemplars, sample(&["--prior", "weights"]));
+    assert_eq!(
+        from_exemplars,
+        sample(&[]),
+        "the same seed, the same molecules"
+    );
+    let from_mixture = sample(&["--prior", "mixture"]);
+    assert!(
+        in_train(&from_exemplars) >= 52 && in_train(&from_exemplars) > in_train(&from_mixture),
+        "{} and {} of 64 training molecules",
+        in_train(&from_exemplars),
+        in_train(&from_mixture)
+    );
+    let distinct: std::collections::HashSet<&String> = from_exemplars.iter().collect();
+    assert!(distinct.len() >= 56, "{} distinct of 64", distinct.len());
+
+    let refused = fit("c.bin", "0");
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("cannot carry 0 exemplars"), "{err}");
+    assert!(!dir.join("c.bin").exists());
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -282,7 +282,7 @@ pub fn evaluate(
     Ok(Evaluation {
         samples: n,
         seed,
-        prior: source.describe(),
+        prior: source.describe(config),
         temperature,
         validity: valid.len() as f64 / n as f64,
         uniqueness: figures.uniqueness,

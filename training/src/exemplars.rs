@@ -1,26 +1,30 @@
-//! Where sampling draws z from: the mixture prior the weights carry, or the
-//! exemplar prior, the encoder's posteriors of QM9's training split widened
-//! by a spread (Norouzi et al., "Exemplar VAE", NeurIPS 2020).
+//! Where sampling draws z from: what the weights carry (their exemplars,
+//! else their mixture prior), the mixture, or the exemplar prior, the
+//! encoder's posteriors of QM9's training split widened by a spread
+//! (Norouzi et al., "Exemplar VAE", NeurIPS 2020).
 //!
-//! The mixture travels in the weights and is what the browser samples; its
+//! The mixture travels in the weights for gap-conditioned sampling; its
 //! 256 Gaussians smooth over the aggregate posterior, and its samples sit
 //! further from QM9's distribution (FCD 0.36 resampled by its critic, 0.49
 //! without) than the decoder allows: z
 //! drawn from the training molecules' own posteriors decodes to QM9's
 //! distribution (FCD 0.07 at spread 1), and wider draws trade that for
 //! novelty. The molecules are dealt, not drawn independently (see
-//! [`Posteriors`]), so a run repeats none of them. The exemplars need the
+//! [`Posteriors`]), so a run repeats none of them. All of them need the
 //! prepared dataset and about 13 s to encode it (native only: 105,000
-//! posteriors are far past the page's budget).
+//! posteriors are far past the page's budget); a seeded 16,384 of them
+//! travel in the weights ([`carried_exemplars`]) and sample as close to QM9.
 //! Conditioned on a gap, molecules are picked by a Gaussian kernel on their
 //! QM9 gap.
 
 use anyhow::Result;
 use burn::prelude::Device;
 use model_core::data::{Qm9Dataset, Split};
-use model_core::model::GraphVae;
+use model_core::model::carried_exemplars::CarriedExemplars;
 use model_core::model::posterior::Posteriors;
 use model_core::model::sample::Target;
+use model_core::model::{GraphVae, ModelConfig};
+use model_core::rng::SeededRng;
 
 /// The exemplar prior's default spread: FCD 0.15 at 25% novelty for seed 0
 /// (spread 10: 0.09 at 15%, 20: 0.29 at 34%; results/exemplar_prior.json).
@@ -85,10 +89,58 @@ impl ExemplarPrior {
     }
 }
 
+/// The spread `trainer fit-exemplars` gives the weights' exemplars: below
+/// [`DEFAULT_SPREAD`] because rounding their means to a grid scatters them
+/// already (seed 0: FCD 0.147 at 12, 0.164 at 13, 0.175 at 14, 0.199 at 15;
+/// uniqueness 95.6-95.7% and novelty 25-30% throughout).
+pub const CARRIED_SPREAD: f32 = 12.0;
+
+/// How many exemplars `trainer fit-exemplars` puts in the weights: 16,384
+/// sample as close to QM9 as all 104,664 (FCD 0.152 against 0.154 for
+/// seed 0) in 2 MB at half precision; 8,192 fall short of a run of 10,000
+/// and repeat themselves (FCD 0.36).
+pub const DEFAULT_CARRIED: usize = 16_384;
+
+/// The posteriors of `count` training molecules of `dataset`, picked by a
+/// shuffle seeded by `seed`, for the weights to carry and sampling to widen
+/// by `spread`.
+pub fn carried_exemplars(
+    model: &GraphVae,
+    dataset: &Qm9Dataset,
+    count: usize,
+    spread: f32,
+    seed: u64,
+    device: &Device,
+) -> Result<CarriedExemplars> {
+    let mut molecules: Vec<_> = dataset
+        .split_records(Split::Train)
+        .map(|r| r.molecule.clone())
+        .collect();
+    if count == 0 || count > molecules.len() {
+        anyhow::bail!(
+            "cannot carry {count} exemplars: the training split holds {} molecules",
+            molecules.len()
+        );
+    }
+    let mut rng = SeededRng::new(seed);
+    for i in (1..molecules.len()).rev() {
+        molecules.swap(i, rng.below(i + 1));
+    }
+    molecules.truncate(count);
+    let posteriors = Posteriors::encode(model, &molecules, device);
+    Ok(CarriedExemplars::new(&posteriors, spread)?)
+}
+
 /// Where a sampling run draws z from.
 pub enum LatentSource {
-    /// The Gaussian mixture fitted after training, stored in the weights.
+    /// What the weights carry: their exemplars (a subset of the training
+    /// split's posteriors, see `trainer fit-exemplars`), else their mixture;
+    /// the browser's prior.
+    Weights,
+    /// The Gaussian mixture fitted after training, stored in the weights
+    /// (resampled by its critic where they carry one).
     Mixture,
+    /// All of the training split's posteriors, encoded from the dataset.
     Exemplars(ExemplarPrior),
 }
 
@@ -96,16 +148,20 @@ impl LatentSource {
     /// What unconditional sampling draws from.
     pub fn unconditional(&self) -> Target<'_> {
         match self {
-            LatentSource::Mixture => Target::Prior,
+            LatentSource::Weights => Target::Prior,
+            LatentSource::Mixture => Target::Mixture,
             LatentSource::Exemplars(e) => Target::Near(&e.posteriors),
         }
     }
 
     /// For reports: which prior, and its spread.
-    pub fn describe(&self) -> String {
-        match self {
-            LatentSource::Mixture => "mixture".to_string(),
-            LatentSource::Exemplars(e) => format!("exemplars (spread {})", e.spread),
+    pub fn describe(&self, config: &ModelConfig) -> String {
+        match (self, &config.exemplars) {
+            (LatentSource::Weights, Some(e)) => {
+                format!("carried exemplars ({}, spread {})", e.len(), e.spread())
+            }
+            (LatentSource::Weights | LatentSource::Mixture, _) => "mixture".to_string(),
+            (LatentSource::Exemplars(e), _) => format!("exemplars (spread {})", e.spread),
         }
     }
 }
@@ -115,9 +171,7 @@ mod tests {
     use super::*;
     use model_core::chem::parse_smiles;
     use model_core::data::{Geometry, Qm9Record};
-    use model_core::model::ModelConfig;
     use model_core::model::sample::encode_means;
-    use model_core::rng::SeededRng;
 
     fn record(index: u32, smiles: &str, gap_ev: f64) -> Qm9Record {
         let gap_ha = (gap_ev / model_core::data::HARTREE_TO_EV) as f32;
@@ -133,6 +187,31 @@ mod tests {
                 atomic_numbers: Vec::new(),
                 positions: Vec::new(),
             },
+        }
+    }
+
+    #[test]
+    fn carried_exemplars_are_a_seeded_subset_of_the_training_split() {
+        let device = Device::default();
+        let model = GraphVae::new(&ModelConfig::default(), &device);
+        let kinds = ["C", "CC", "CCC", "CCO", "C#N", "CO", "CN", "CCN"];
+        let records: Vec<_> = (0..40u32)
+            .map(|i| record(i, kinds[i as usize % kinds.len()], 6.0))
+            .collect();
+        let dataset = Qm9Dataset::new(String::new(), records, 0);
+        let train = dataset.split_records(Split::Train).count();
+        let carried = |count, seed| carried_exemplars(&model, &dataset, count, 2.0, seed, &device);
+        let first = carried(5, 3).unwrap();
+        assert_eq!((first.len(), first.spread()), (5, 2.0));
+        assert_eq!(
+            first,
+            carried(5, 3).unwrap(),
+            "the same seed, the same exemplars"
+        );
+        assert_ne!(first, carried(5, 4).unwrap());
+        assert_eq!(carried(train, 3).unwrap().len(), train);
+        for bad in [0, train + 1] {
+            assert!(carried(bad, 3).is_err(), "{bad} of {train}");
         }
     }
 

@@ -198,7 +198,7 @@ pub fn sample_near_gap(
 ) -> Result<Vec<Sample>> {
     let exemplars_given_gap;
     let target = match source {
-        LatentSource::Mixture => Target::GapEv(gap_ev),
+        LatentSource::Weights | LatentSource::Mixture => Target::GapEv(gap_ev),
         LatentSource::Exemplars(exemplars) => {
             exemplars_given_gap = exemplars.given_gap(gap_ev)?;
             Target::Near(&exemplars_given_gap)

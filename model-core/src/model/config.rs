@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::carried_exemplars::CarriedExemplars;
 use super::critic::PriorCritic;
 use super::prior::LatentPrior;
 
@@ -31,6 +32,11 @@ pub struct ModelConfig {
     /// so refitting the prior drops it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub critic: Option<PriorCritic>,
+    /// Training molecules' posteriors that unconditional sampling draws z
+    /// from instead of `prior` where the weights carry them (see
+    /// [`super::carried_exemplars`]); gap-conditioned sampling keeps `prior`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemplars: Option<CarriedExemplars>,
 }
 
 impl Default for ModelConfig {
@@ -45,6 +51,7 @@ impl Default for ModelConfig {
             gap_std_ev: 1.28,
             prior: LatentPrior::StandardNormal,
             critic: None,
+            exemplars: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! targets, and the burn modules that learn them.
 
 pub mod batch;
+pub mod carried_exemplars;
 pub mod config;
 pub mod construction;
 pub mod critic;

@@ -62,6 +62,33 @@ impl Posteriors {
         }
     }
 
+    /// Posteriors from their means and spreads, `[n, latent]` row-major
+    /// each; `None` unless both hold the same whole number of rows (at
+    /// least one) and every spread is finite and at least 0.
+    pub fn from_parts(mean: Vec<f32>, std: Vec<f32>, latent: usize) -> Option<Posteriors> {
+        let rows_fit = latent > 0 && !mean.is_empty() && mean.len().is_multiple_of(latent);
+        let valid = rows_fit
+            && mean.len() == std.len()
+            && mean.iter().all(|m| m.is_finite())
+            && std.iter().all(|s| s.is_finite() && *s >= 0.0);
+        valid.then_some(Posteriors {
+            mean,
+            std,
+            latent,
+            cumulative: None,
+        })
+    }
+
+    /// The means, `[len, latent]` row-major.
+    pub fn means(&self) -> &[f32] {
+        &self.mean
+    }
+
+    /// The spreads, `[len, latent]` row-major.
+    pub fn stds(&self) -> &[f32] {
+        &self.std
+    }
+
     /// The same posteriors, molecule `i` picked with probability
     /// proportional to `weights[i]`.
     pub fn weighted(mut self, weights: &[f64]) -> Result<Posteriors, PickWeightsError> {

@@ -8,7 +8,9 @@
 //! Unconditional sampling draws from it and drops the gap; gap-conditional
 //! sampling conditions it on the target gap first ([`GaussianMixture::condition_on_last`]).
 //! Where the weights carry a critic, unconditional draws are resampled by
-//! it ([`super::critic`]); conditional ones are not.
+//! it ([`super::critic`]); conditional ones are not. Where they carry
+//! exemplars ([`super::carried_exemplars`]), unconditional sampling draws
+//! from those instead, and the mixture serves gap-conditioned sampling.
 
 use serde::{Deserialize, Serialize};
 

@@ -179,8 +179,12 @@ impl BatchRows {
 /// What a sampling run draws z from.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Target<'a> {
-    /// The model's prior.
+    /// The model's prior: the exemplars the weights carry, else their
+    /// mixture (resampled by its critic where they carry one).
     Prior,
+    /// The weights' mixture (resampled by its critic where they carry
+    /// one), even where they carry exemplars.
+    Mixture,
     /// The prior conditioned on a HOMO-LUMO gap, in eV.
     GapEv(f64),
     /// The encoder's posteriors of given molecules: molecules near them.
@@ -196,7 +200,13 @@ fn batch_latents(
 ) -> Result<(SeededRng, Vec<f32>), PriorError> {
     let mut rng = batch_rng(seed, rows.index);
     let z = match target {
-        Target::Prior => unconditional_latents(config, rows.len, &mut rng),
+        Target::Prior => match &config.exemplars {
+            Some(exemplars) => exemplars
+                .posteriors()
+                .sample(seed, rows.first, rows.len, &mut rng),
+            None => unconditional_latents(config, rows.len, &mut rng),
+        },
+        Target::Mixture => unconditional_latents(config, rows.len, &mut rng),
         Target::GapEv(gap) => config.prior.sample_given_gap(
             rows.len,
             (gap - config.gap_mean_ev) / config.gap_std_ev,
@@ -207,8 +217,19 @@ fn batch_latents(
     Ok((rng, z))
 }
 
-/// `n` latents from the prior, resampled by its critic where the weights
-/// carry one (see [`super::critic`]).
+/// The latents batch `rows` of a run seeded by `seed` decodes first
+/// (`[rows.len, latent]`; a sample redrawn for breaking a rule gets new ones).
+pub fn first_latents(
+    config: &super::ModelConfig,
+    seed: u64,
+    rows: BatchRows,
+    target: Target<'_>,
+) -> Result<Vec<f32>, PriorError> {
+    batch_latents(config, seed, rows, target).map(|(_, z)| z)
+}
+
+/// `n` latents from the weights' mixture prior, resampled by its critic
+/// where the weights carry one (see [`super::critic`]).
 pub fn unconditional_latents(
     config: &super::ModelConfig,
     n: usize,

@@ -114,6 +114,11 @@ pub fn load_weights(
             .validate(config.latent)
             .map_err(|e| WeightsError::Config(e.to_string()))?;
     }
+    if let Some(exemplars) = &config.exemplars {
+        exemplars
+            .validate(config.latent)
+            .map_err(|e| WeightsError::Config(e.to_string()))?;
+    }
     let mut model = GraphVae::new(&config, device);
     apply(&mut model, pack)?;
     Ok((model, config))

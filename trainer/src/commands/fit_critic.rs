@@ -12,7 +12,8 @@ use super::refit::RefitArgs;
 /// Fit the prior's critic to weights with a fitted prior: a small network
 /// that tells the exemplar prior's latents from the mixture's, whose logit
 /// then picks each unconditional latent from --candidates mixture draws
-/// (FCD 0.45-0.49 to 0.35-0.36 on the shipped weights; gap-conditioned
+/// (FCD 0.45-0.49 to 0.35-0.36 on the shipped weights' mixture, which
+/// `--prior mixture` samples; gap-conditioned
 /// sampling is unchanged). About 2.5 minutes on 2 cores
 #[derive(Args)]
 pub struct FitCriticArgs {

@@ -12,20 +12,24 @@ use training::prepare;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PriorKind {
+    /// What the weights carry, as the browser samples: their exemplars (a
+    /// seeded 16,384 of the training split's posteriors, see `trainer
+    /// fit-exemplars`), else their mixture. Gap-conditioned sampling uses
+    /// the mixture
+    Weights,
     /// The Gaussian mixture stored in the weights, resampled by its critic
-    /// where they carry one (the browser's prior)
+    /// where they carry one (FCD 0.35-0.36, 51% novel)
     Mixture,
-    /// The encoder's posteriors of QM9's training split, widened by
-    /// --spread: nearer QM9's distribution, fewer novel molecules (FCD
-    /// 0.15-0.17 against the mixture's 0.35-0.36, 25% novel against 51%;
-    /// reads the prepared dataset and encodes it first, about 13 s)
+    /// All of the encoder's posteriors of QM9's training split, widened by
+    /// --spread (FCD 0.15-0.17, 25% novel; reads the prepared dataset and
+    /// encodes it first, about 13 s)
     Exemplars,
 }
 
 #[derive(Args)]
 pub struct PriorArgs {
     /// Where z is drawn from
-    #[arg(long, value_enum, default_value = "mixture")]
+    #[arg(long, value_enum, default_value = "weights")]
     pub prior: PriorKind,
     /// The posteriors' spread multiplied by this, with --prior exemplars
     /// [default: 15] or `sample --near` [default: 10]. The posteriors are
@@ -55,14 +59,13 @@ impl PriorArgs {
         device: &Device,
     ) -> Result<LatentSource> {
         match self.prior {
-            PriorKind::Mixture => {
-                if self.spread.is_some() {
-                    anyhow::bail!(
-                        "--spread widens the exemplar prior's posteriors; the mixture has none (add --prior exemplars)"
-                    );
-                }
-                Ok(LatentSource::Mixture)
+            PriorKind::Weights | PriorKind::Mixture if self.spread.is_some() => {
+                anyhow::bail!(
+                    "--spread widens all of the training split's posteriors (add --prior exemplars); the weights' own exemplars keep the spread they were fitted with (`trainer fit-exemplars --spread`)"
+                )
             }
+            PriorKind::Weights => Ok(LatentSource::Weights),
+            PriorKind::Mixture => Ok(LatentSource::Mixture),
             PriorKind::Exemplars => {
                 let spread = self.spread_or(exemplars::DEFAULT_SPREAD)?;
                 let dataset = prepare::load_dataset(&prepare::dataset_path(data_dir))?;

@@ -84,7 +84,7 @@ impl SampleArgs {
         let (model, config) = generate::load_model(&weights, &device)?;
         let source = match near {
             Some(path) => {
-                if prior.prior != PriorKind::Mixture {
+                if prior.prior != PriorKind::Weights {
                     anyhow::bail!(
                         "--near draws z from the given molecules' posteriors; it takes no --prior"
                     );
