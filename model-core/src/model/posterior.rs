@@ -10,18 +10,13 @@
 //! once. Each row's pick is still uniform, so every sample has the same
 //! distribution as with independent picks; only the repeats go (10,000
 //! independent picks of QM9's 104,664 training molecules repeat about 460).
+//!
+//! Encoding molecules into posteriors is the model's part
+//! ([`super::sample`]): this module knows numbers only, so that the weights'
+//! config can hold posteriors ([`super::carried_exemplars`]).
 
-use burn::prelude::*;
-
-use super::batch::GraphBatch;
-use super::decoding::floats;
 use super::prior::standard_normal_latents;
-use super::vae::GraphVae;
-use crate::chem::Molecule;
 use crate::rng::SeededRng;
-
-/// Molecules encoded at once.
-const ENCODE_BATCH: usize = 1024;
 
 /// Diagonal Gaussian posteriors, one per molecule, `latent` wide.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,25 +38,6 @@ pub enum PickWeightsError {
 }
 
 impl Posteriors {
-    /// The encoder's posteriors of `molecules` (at least one).
-    pub fn encode(model: &GraphVae, molecules: &[Molecule], device: &Device) -> Posteriors {
-        assert!(!molecules.is_empty(), "posteriors of no molecules");
-        let (mut mean, mut std) = (Vec::new(), Vec::new());
-        for chunk in molecules.chunks(ENCODE_BATCH) {
-            let refs: Vec<&Molecule> = chunk.iter().collect();
-            let (mu, log_var) = model.encoder.forward(&GraphBatch::new(&refs, device));
-            mean.extend(floats(mu));
-            std.extend(floats((log_var * 0.5).exp()));
-        }
-        let latent = mean.len() / molecules.len();
-        Posteriors {
-            mean,
-            std,
-            latent,
-            cumulative: None,
-        }
-    }
-
     /// Posteriors from their means and spreads, `[n, latent]` row-major
     /// each; `None` unless both hold the same whole number of rows (at
     /// least one) and every spread is finite and at least 0.

@@ -78,6 +78,26 @@ pub fn decode_greedy(
     )
 }
 
+/// Molecules encoded at once into posteriors.
+const ENCODE_BATCH: usize = 1024;
+
+impl Posteriors {
+    /// The encoder's posteriors of `molecules` (at least one).
+    pub fn encode(model: &GraphVae, molecules: &[Molecule], device: &Device) -> Posteriors {
+        assert!(!molecules.is_empty(), "posteriors of no molecules");
+        let (mut mean, mut std) = (Vec::new(), Vec::new());
+        for chunk in molecules.chunks(ENCODE_BATCH) {
+            let refs: Vec<&Molecule> = chunk.iter().collect();
+            let (mu, log_var) = model.encoder.forward(&GraphBatch::new(&refs, device));
+            mean.extend(floats(mu));
+            std.extend(floats((log_var * 0.5).exp()));
+        }
+        let latent = mean.len() / molecules.len();
+        Posteriors::from_parts(mean, std, latent)
+            .expect("the encoder gives finite means and spreads, a row per molecule")
+    }
+}
+
 /// Mean latents of `molecules`, `[n, latent]` row-major.
 pub fn encode_means(model: &GraphVae, molecules: &[&Molecule], device: &Device) -> Vec<f32> {
     let batch = GraphBatch::new(molecules, device);
