@@ -56,6 +56,12 @@ impl SeededRng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// An index of `weights` (at least 0, not all 0), each taking its share
+    /// of one uniform draw: see [`weighted_index`].
+    pub fn pick_weighted(&mut self, weights: &[f64]) -> usize {
+        weighted_index(weights, self.unit_f64())
+    }
+
     /// Fisher–Yates shuffle.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
@@ -64,9 +70,45 @@ impl SeededRng {
     }
 }
 
+/// The index that `u` (uniform in [0, 1)) falls on when each index `i`
+/// takes a share `weights[i]` of the line, walked in order; the last index
+/// where rounding leaves `u` past the line's end.
+pub fn weighted_index(weights: &[f64], u: f64) -> usize {
+    let mut left = u * weights.iter().sum::<f64>();
+    for (i, &w) in weights.iter().enumerate() {
+        if left < w {
+            return i;
+        }
+        left -= w;
+    }
+    weights.len() - 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weighted_indices_take_their_share_of_the_line() {
+        let weights = [1.0, 0.0, 3.0];
+        assert_eq!(weighted_index(&weights, 0.0), 0);
+        assert_eq!(weighted_index(&weights, 0.24), 0);
+        assert_eq!(
+            weighted_index(&weights, 0.25),
+            2,
+            "a zero weight is never picked"
+        );
+        assert_eq!(weighted_index(&weights, 0.99), 2);
+        // Past the end by rounding: the last index.
+        assert_eq!(weighted_index(&[0.1; 3], 1.0), 2);
+        let mut rng = SeededRng::new(9);
+        let mut counts = [0; 3];
+        for _ in 0..4000 {
+            counts[rng.pick_weighted(&weights)] += 1;
+        }
+        assert_eq!(counts[1], 0);
+        assert!((2850..3150).contains(&counts[2]), "{counts:?}");
+    }
 
     #[test]
     fn same_seed_same_stream_and_reference_values() {

@@ -122,10 +122,7 @@ pub fn carried_exemplars(
             molecules.len()
         );
     }
-    let mut rng = SeededRng::new(seed);
-    for i in (1..molecules.len()).rev() {
-        molecules.swap(i, rng.below(i + 1));
-    }
+    SeededRng::new(seed).shuffle(&mut molecules);
     molecules.truncate(count);
     let posteriors = Posteriors::encode(model, &molecules, device);
     Ok(CarriedExemplars::new(&posteriors, spread)?)

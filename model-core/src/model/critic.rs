@@ -24,7 +24,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
 use super::prior::LatentPrior;
-use crate::rng::SeededRng;
+use crate::rng::{SeededRng, weighted_index};
 
 /// One dense layer: `outputs` rows of `inputs` weights, then the biases.
 #[derive(Clone, Debug, PartialEq)]
@@ -179,14 +179,7 @@ impl PriorCritic {
 fn pick_by_logits(logits: &[f32], u: f64) -> usize {
     let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
     let weights: Vec<f64> = logits.iter().map(|&l| (l as f64 - top).exp()).collect();
-    let mut left = u * weights.iter().sum::<f64>();
-    for (i, w) in weights.iter().enumerate() {
-        if left < *w {
-            return i;
-        }
-        left -= w;
-    }
-    logits.len() - 1
+    weighted_index(&weights, u)
 }
 
 /// As written in a weights file: each layer's numbers at single precision,

@@ -37,18 +37,11 @@ fn choose(logits: &[f32], allowed: &[bool], how: Choice, rng: &mut SeededRng) ->
                 .clone()
                 .map(|i| logits[i])
                 .fold(f32::NEG_INFINITY, f32::max);
-            let weights: Vec<(usize, f64)> = candidates
+            let (indices, weights): (Vec<usize>, Vec<f64>) = candidates
                 .map(|i| (i, (((logits[i] - best) / t) as f64).exp()))
-                .collect();
-            let total: f64 = weights.iter().map(|(_, w)| w).sum();
-            let mut draw = rng.unit_f64() * total;
-            for &(i, w) in &weights {
-                if draw < w {
-                    return i;
-                }
-                draw -= w;
-            }
-            weights.last().expect("masks always allow a choice").0
+                .unzip();
+            assert!(!indices.is_empty(), "masks always allow a choice");
+            indices[rng.pick_weighted(&weights)]
         }
     }
 }

@@ -224,16 +224,7 @@ impl GaussianMixture {
             .map(|i| squared(point(i), point(centres[0])))
             .collect();
         while centres.len() < components {
-            let total: f64 = nearest.iter().sum();
-            let mut draw = rng.unit_f64() * total;
-            let mut chosen = n - 1;
-            for (i, &w) in nearest.iter().enumerate() {
-                if draw < w {
-                    chosen = i;
-                    break;
-                }
-                draw -= w;
-            }
+            let chosen = rng.pick_weighted(&nearest);
             centres.push(chosen);
             for (i, best) in nearest.iter_mut().enumerate() {
                 *best = best.min(squared(point(i), point(chosen)));
@@ -399,19 +390,10 @@ impl GaussianMixture {
         let factors = self
             .factors()
             .expect("a mixture in use was validated when it was made or loaded");
-        let total: f64 = self.weights.iter().sum();
         let mut out = Vec::with_capacity(n * d);
         let mut noise = vec![0.0; d];
         for _ in 0..n {
-            let mut draw = rng.unit_f64() * total;
-            let mut c = self.components() - 1;
-            for (k, &w) in self.weights.iter().enumerate() {
-                if draw < w {
-                    c = k;
-                    break;
-                }
-                draw -= w;
-            }
+            let c = rng.pick_weighted(&self.weights);
             noise.iter_mut().for_each(|e| *e = standard_normal(rng));
             let l = &factors[c].l;
             for i in 0..d {

@@ -161,11 +161,8 @@ const DEAL_KEY: u64 = 0xDEA1_5EED_0F0E_7A11;
 
 /// `0..n` shuffled (Fisher–Yates) by a generator derived from `seed` and `k`.
 fn shuffled(n: usize, seed: u64, k: usize) -> Vec<usize> {
-    let mut rng = SeededRng::derived(seed ^ DEAL_KEY, k as u64);
     let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        order.swap(i, rng.below(i + 1));
-    }
+    SeededRng::derived(seed ^ DEAL_KEY, k as u64).shuffle(&mut order);
     order
 }
 
