@@ -12,14 +12,15 @@ use super::refit::RefitArgs;
 /// Put a seeded subset of the training split's posteriors in the weights:
 /// unconditional sampling, in the browser too, then draws z from them,
 /// widened by --spread, instead of from the mixture (FCD 0.15 against 0.36
-/// with the mixture and its critic; 26% novel against 51%). Gap-conditioned
+/// with the mixture and its critic; 25% novel against 51%). Gap-conditioned
 /// sampling keeps the mixture; `--prior mixture` still samples from it.
-/// About 5 s
+/// About 3 s
 #[derive(Args)]
 pub struct FitExemplarsArgs {
     #[command(flatten)]
     refit: RefitArgs,
-    /// How many training molecules' posteriors to carry (2 MB per 16,384)
+    /// How many training molecules' posteriors to carry (0.23 MB gzip per
+    /// 16,384; the page's own files have little room beyond that)
     #[arg(long, default_value_t = exemplars::DEFAULT_CARRIED)]
     count: usize,
     /// What the posteriors' spreads are multiplied by when sampling

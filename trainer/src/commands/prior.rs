@@ -18,7 +18,8 @@ pub enum PriorKind {
     /// the mixture
     Weights,
     /// The Gaussian mixture stored in the weights, resampled by its critic
-    /// where they carry one (FCD 0.35-0.36, 51% novel)
+    /// where they carry one (the shipped weights carry none: FCD 0.45-0.49,
+    /// 50% novel; with the critic of `trainer fit-critic` 0.35-0.36)
     Mixture,
     /// All of the encoder's posteriors of QM9's training split, widened by
     /// --spread (FCD 0.15-0.17, 25% novel; reads the prepared dataset and
