@@ -167,6 +167,9 @@ impl TryFrom<StoredExemplars> for CarriedExemplars {
                 "the spread must be a number of at least 0",
             ));
         }
+        if latent == 0 {
+            return Err(ExemplarsError::Malformed("they have no coordinates"));
+        }
         if stored.grid_first.len() != latent || stored.grid_step.len() != latent {
             return Err(ExemplarsError::Malformed(
                 "the grid and the spreads differ in width",
@@ -188,12 +191,11 @@ impl TryFrom<StoredExemplars> for CarriedExemplars {
                     .iter()
                     .position(|&a| a == c)
                     .ok_or(ExemplarsError::Malformed("a grid index out of range"))?;
-                let d = i % latent.max(1);
+                let d = i % latent;
                 Ok(stored.grid_first[d] + index as f32 * stored.grid_step[d])
             })
             .collect::<Result<Vec<f32>, _>>()?;
-        let rows = mean.len().checked_div(latent).unwrap_or(0);
-        let std = stored.stds.repeat(rows);
+        let std = stored.stds.repeat(mean.len() / latent);
         let posteriors = Posteriors::from_parts(mean, std, latent)
             .ok_or(ExemplarsError::Malformed(
                 "the indices must fill whole rows, at least one, and the spreads be finite and at least 0",
@@ -282,6 +284,12 @@ mod tests {
             },
             StoredExemplars {
                 indices: String::new(),
+                ..good.clone()
+            },
+            StoredExemplars {
+                grid_first: vec![],
+                grid_step: vec![],
+                stds: vec![],
                 ..good.clone()
             },
         ];
