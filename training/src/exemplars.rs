@@ -113,18 +113,19 @@ pub fn carried_exemplars(
     seed: u64,
     device: &Device,
 ) -> Result<CarriedExemplars> {
-    let mut molecules: Vec<_> = dataset
+    let mut training: Vec<_> = dataset
         .split_records(Split::Train)
-        .map(|r| r.molecule.clone())
+        .map(|r| &r.molecule)
         .collect();
-    if count == 0 || count > molecules.len() {
+    if count == 0 || count > training.len() {
         anyhow::bail!(
             "cannot carry {count} exemplars: the training split holds {} molecules",
-            molecules.len()
+            training.len()
         );
     }
-    SeededRng::new(seed).shuffle(&mut molecules);
-    molecules.truncate(count);
+    // The shuffle depends on the length only; only the picked are cloned.
+    SeededRng::new(seed).shuffle(&mut training);
+    let molecules: Vec<_> = training[..count].iter().map(|&m| m.clone()).collect();
     let posteriors = Posteriors::encode(model, &molecules, device);
     Ok(CarriedExemplars::new(&posteriors, spread)?)
 }

@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use training::exemplars::{self, carried_exemplars};
 
+use super::prior::checked_spread;
 use super::refit::RefitArgs;
 
 /// Put a seeded subset of the training split's posteriors in the weights:
@@ -39,9 +40,7 @@ impl FitExemplarsArgs {
             spread,
             seed,
         } = self;
-        if !(spread.is_finite() && spread >= 0.0) {
-            anyhow::bail!("--spread must be a number of at least 0, not {spread}");
-        }
+        checked_spread(spread)?;
         let mut refit = refit.load()?;
         let exemplars = carried_exemplars(
             &refit.model,

@@ -41,14 +41,18 @@ pub struct PriorArgs {
     pub spread: Option<f32>,
 }
 
+/// `spread` if it is a number ≥ 0, else an error that names `--spread`.
+pub fn checked_spread(spread: f32) -> Result<f32> {
+    if !(spread.is_finite() && spread >= 0.0) {
+        anyhow::bail!("--spread must be a number of at least 0, not {spread}");
+    }
+    Ok(spread)
+}
+
 impl PriorArgs {
     /// The spread given, or `default`; an error if it is not a number ≥ 0.
     pub fn spread_or(&self, default: f32) -> Result<f32> {
-        let spread = self.spread.unwrap_or(default);
-        if !(spread.is_finite() && spread >= 0.0) {
-            anyhow::bail!("--spread must be a number of at least 0, not {spread}");
-        }
-        Ok(spread)
+        checked_spread(self.spread.unwrap_or(default))
     }
 
     /// The source these arguments name; the exemplars encode the training
