@@ -32,8 +32,6 @@
 //! is aromatic ([`super::aromaticity`]); sampling keeps to these seven by
 //! drawing a sample that breaks one again (`model::sample`).
 
-use std::collections::VecDeque;
-
 use super::{BondOrder, Element, Molecule};
 
 /// One structural rule. [`STRUCTURAL_RULES`] lists them all.
@@ -133,6 +131,8 @@ pub const STRUCTURAL_RULES: [StructuralRule; 16] = [
     StructuralRule::NetCharge,
 ];
 
+/// Graphs up to this size are searched in buffers on the stack.
+const STACK_SEARCH_ATOMS: usize = 32;
 /// Rings up to this size cannot hold a multiple bond.
 const MAX_RING_WITHOUT_MULTIPLE_BOND: usize = 4;
 /// Rings up to this size cannot hold an sp atom.
@@ -327,17 +327,42 @@ impl BondGraph {
         if from == to {
             return Some(0);
         }
-        let mut distance = vec![usize::MAX; self.atom_count()];
+        let n = self.atom_count();
+        // The masks search every candidate bond: keep the search off the heap
+        // for molecules of QM9's size.
+        if n <= STACK_SEARCH_ATOMS {
+            let mut distance = [usize::MAX; STACK_SEARCH_ATOMS];
+            let mut queue = [0; STACK_SEARCH_ATOMS];
+            self.breadth_first(from, to, skip, &mut distance[..n], &mut queue[..n])
+        } else {
+            self.breadth_first(from, to, skip, &mut vec![usize::MAX; n], &mut vec![0; n])
+        }
+    }
+
+    /// [`Self::distance`] in the given buffers (`distance` all `usize::MAX`,
+    /// both one entry per atom: each atom joins the queue at most once).
+    fn breadth_first(
+        &self,
+        from: usize,
+        to: usize,
+        skip: impl Fn(usize, usize) -> bool,
+        distance: &mut [usize],
+        queue: &mut [usize],
+    ) -> Option<usize> {
         distance[from] = 0;
-        let mut queue = VecDeque::from([from]);
-        while let Some(at) = queue.pop_front() {
+        queue[0] = from;
+        let (mut head, mut tail) = (0, 1);
+        while head < tail {
+            let at = queue[head];
+            head += 1;
             for &(next, _) in &self.adjacency[at] {
                 if distance[next] == usize::MAX && !skip(at, next) {
                     distance[next] = distance[at] + 1;
                     if next == to {
                         return Some(distance[next]);
                     }
-                    queue.push_back(next);
+                    queue[tail] = next;
+                    tail += 1;
                 }
             }
         }
@@ -405,19 +430,20 @@ impl BondGraph {
             }
             StructuralRule::LinearAtomInSmallRing => {
                 for atom in 0..self.atom_count() {
-                    let multiple: Vec<usize> = self.adjacency[atom]
-                        .iter()
-                        .filter(|(_, o)| *o != BondOrder::Single)
-                        .map(|&(n, _)| n)
-                        .collect();
+                    let multiple = || {
+                        self.adjacency[atom]
+                            .iter()
+                            .filter(|(_, o)| *o != BondOrder::Single)
+                            .map(|&(n, _)| n)
+                    };
                     let linear = self.adjacency[atom]
                         .iter()
                         .any(|(_, o)| *o == BondOrder::Triple)
-                        || multiple.len() >= 2;
+                        || multiple().nth(1).is_some();
                     // An sp atom has at most two neighbours, so a ring
                     // through it passes through one of its multiple bonds.
                     if linear
-                        && multiple.iter().any(|&n| {
+                        && multiple().any(|n| {
                             self.smallest_ring_through_bond(atom, n)
                                 .is_some_and(|size| size <= MAX_RING_WITHOUT_LINEAR_ATOM)
                         })
