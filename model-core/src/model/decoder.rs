@@ -12,6 +12,7 @@ use burn::tensor::activation::{relu, tanh};
 use super::batch::DecoderBatch;
 use super::config::ModelConfig;
 use super::construction::{ATOM_CHOICES, BOND_CHOICES};
+use super::fused_gru::FusedGru;
 use super::inputs::{MAX_FREE_VALENCE, distance_index, links_width};
 
 #[derive(Module, Debug)]
@@ -124,23 +125,17 @@ impl Decoder {
         (atom_logits, bond_logits)
     }
 
-    /// One generation step: the new GRU state `[graphs, hidden]` and atom
-    /// logits `[graphs, ATOM_CHOICES]`.
-    pub fn step(
-        &self,
-        z: Tensor<2>,
-        state: Tensor<2>,
-        prev_token: Tensor<2, Int>,
-        prev_links: Tensor<3>,
-    ) -> (Tensor<2>, Tensor<2>) {
-        let input = self.step_input(z, prev_token, prev_links);
-        let graphs = input.dims()[0];
-        let state = self
-            .gru
-            .forward(input, Some(state))
-            .reshape([graphs, self.hidden]);
-        let logits = self.atom_head.forward(state.clone());
-        (state, logits)
+    /// The recurrent step as sampling runs it (see [`FusedGru`]).
+    pub fn sampling_gru(&self) -> FusedGru {
+        let input = self.gru.update_gate.input_transform.weight.dims()[0];
+        let latent = self.initial_state.weight.dims()[0];
+        let token = self.token.weight.dims()[1];
+        FusedGru::new(&self.gru, &self.token, input - token - latent)
+    }
+
+    /// Logits of the next atom choice `[graphs, ATOM_CHOICES]` at `state`.
+    pub fn atom_logits(&self, state: Tensor<2>) -> Tensor<2> {
+        self.atom_head.forward(state)
     }
 
     /// The representation of the atom just added with `choice` at `state`.

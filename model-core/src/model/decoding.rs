@@ -10,6 +10,7 @@ use burn::tensor::{Int, TensorData};
 
 use super::batch::START_TOKEN;
 use super::construction::{ATOM_CHOICES, BOND_CHOICES, Construction, STOP};
+use super::fused_gru::FusedGru;
 use super::inputs::{free_valence_index, links_width, record_link};
 use super::vae::GraphVae;
 use crate::chem::Molecule;
@@ -208,7 +209,8 @@ impl Graphs {
 /// own, so one batch keeps every core busy.
 struct Lane {
     rows: Range<usize>,
-    z: Tensor<2>,
+    /// z's share of every step's recurrent input ([`FusedGru::z_part`]).
+    z_part: Tensor<2>,
     state: Tensor<2>,
     /// Each placed atom's [`Decoder::key`](super::decoder::Decoder::key), `[rows, hidden]`.
     keys: Vec<Tensor<2>>,
@@ -216,9 +218,16 @@ struct Lane {
     new_node: Option<Tensor<2>>,
 }
 
+/// What every lane runs: the model, with its recurrent step rearranged for
+/// sampling.
+struct Network<'a> {
+    model: &'a GraphVae,
+    gru: FusedGru,
+}
+
 impl Lane {
     fn new(
-        model: &GraphVae,
+        network: &Network,
         z: &[f32],
         latent: usize,
         rows: Range<usize>,
@@ -232,8 +241,8 @@ impl Lane {
             device,
         );
         Lane {
-            state: model.decoder.start_state(z.clone()),
-            z,
+            state: network.model.decoder.start_state(z.clone()),
+            z_part: network.gru.z_part(z),
             rows,
             keys: Vec::new(),
             new_node: None,
@@ -242,28 +251,28 @@ impl Lane {
 
     /// Keys the previous step's atom, advances the recurrent state and gives
     /// the logits of the next atom choice, `[rows, ATOM_CHOICES]`.
-    fn atom_logits(&mut self, model: &GraphVae, graphs: &Graphs, device: &Device) -> Tensor<2> {
+    fn atom_logits(&mut self, network: &Network, graphs: &Graphs, device: &Device) -> Tensor<2> {
+        let decoder = &network.model.decoder;
         if let Some(node) = self.new_node.take() {
-            self.keys.push(model.decoder.key(node));
+            self.keys.push(decoder.key(node));
         }
         let n = self.rows.len();
         let width = links_width(graphs.max_atoms);
-        let tokens = Tensor::<2, Int>::from_data(
-            TensorData::new(graphs.prev_token[self.rows.clone()].to_vec(), [n, 1]),
+        let tokens = Tensor::<1, Int>::from_data(
+            TensorData::new(graphs.prev_token[self.rows.clone()].to_vec(), [n]),
             device,
         );
-        let links = Tensor::<3>::from_data(
+        let links = Tensor::<2>::from_data(
             TensorData::new(
                 graphs.prev_links[self.rows.start * width..self.rows.end * width].to_vec(),
-                [n, 1, width],
+                [n, width],
             ),
             device,
         );
-        let (state, logits) = model
-            .decoder
-            .step(self.z.clone(), self.state.clone(), tokens, links);
-        self.state = state;
-        logits
+        self.state = network
+            .gru
+            .step(self.z_part.clone(), self.state.clone(), tokens, links);
+        decoder.atom_logits(self.state.clone())
     }
 
     /// Takes in the atoms just chosen; the logits of their bonds to every
@@ -271,7 +280,7 @@ impl Lane {
     /// `free` is [`Graphs::earlier_free`] for the whole batch.
     fn bond_logits(
         &mut self,
-        model: &GraphVae,
+        network: &Network,
         graphs: &Graphs,
         free: &[i64],
         device: &Device,
@@ -281,7 +290,8 @@ impl Lane {
             TensorData::new(graphs.prev_token[self.rows.clone()].to_vec(), [n]),
             device,
         );
-        let node = model.decoder.added_node(self.state.clone(), choices);
+        let decoder = &network.model.decoder;
+        let node = decoder.added_node(self.state.clone(), choices);
         self.new_node = Some(node.clone());
         let step = graphs.steps;
         (step > 0).then(|| {
@@ -293,7 +303,7 @@ impl Lane {
                 ),
                 device,
             );
-            model.decoder.bond_logits(node, earlier, free)
+            decoder.bond_logits(node, earlier, free)
         })
     }
 }
@@ -303,7 +313,7 @@ impl Lane {
 /// [`decode_latents`], or awaited with [`decode_latents_async`], which is what
 /// WebGPU in a browser needs) and the choices are made on the CPU.
 struct Decoding<'a> {
-    model: &'a GraphVae,
+    network: Network<'a>,
     lanes: Vec<Lane>,
     /// Threads the lanes are spread over, each taking a run of neighbouring lanes.
     threads: usize,
@@ -323,11 +333,15 @@ impl<'a> Decoding<'a> {
         let n = z.len() / latent;
         let count = n.div_ceil(lanes.max_rows.max(1)).max(1);
         let lane_rows = |k: usize| k * n / count..(k + 1) * n / count;
-        Decoding {
+        let network = Network {
             model,
+            gru: model.decoder.sampling_gru(),
+        };
+        Decoding {
             lanes: (0..count)
-                .map(|k| Lane::new(model, z, latent, lane_rows(k), device))
+                .map(|k| Lane::new(&network, z, latent, lane_rows(k), device))
                 .collect(),
+            network,
             threads: lanes.threads.clamp(1, count),
             graphs: Graphs::new(n, max_atoms),
             device: device.clone(),
@@ -343,13 +357,13 @@ impl<'a> Decoding<'a> {
     /// threads; the results in lane (so row) order.
     fn run_lanes<T: Send>(
         &mut self,
-        work: impl Fn(&mut Lane, &GraphVae, &Graphs, &Device) -> T + Sync,
+        work: impl Fn(&mut Lane, &Network, &Graphs, &Device) -> T + Sync,
     ) -> Vec<T> {
-        let (model, graphs, device, work) = (self.model, &self.graphs, &self.device, &work);
+        let (network, graphs, device, work) = (&self.network, &self.graphs, &self.device, &work);
         let run = move |lanes: &mut [Lane]| -> Vec<T> {
             lanes
                 .iter_mut()
-                .map(|lane| work(lane, model, graphs, device))
+                .map(|lane| work(lane, network, graphs, device))
                 .collect()
         };
         if self.threads == 1 {
@@ -403,16 +417,16 @@ pub fn decode_latents_in_lanes(
             break;
         }
         let logits = decoding
-            .run_lanes(|lane, model, graphs, device| {
-                floats(lane.atom_logits(model, graphs, device))
+            .run_lanes(|lane, network, graphs, device| {
+                floats(lane.atom_logits(network, graphs, device))
             })
             .concat();
         if !decoding.graphs.take_atoms(&logits, how, rng) {
             break;
         }
         let free = decoding.graphs.earlier_free();
-        let bonds: Vec<Vec<f32>> = decoding.run_lanes(|lane, model, graphs, device| {
-            lane.bond_logits(model, graphs, &free, device)
+        let bonds: Vec<Vec<f32>> = decoding.run_lanes(|lane, network, graphs, device| {
+            lane.bond_logits(network, graphs, &free, device)
                 .map(floats)
                 .unwrap_or_default()
         });
@@ -441,7 +455,7 @@ pub async fn decode_latents_async(
         }
         let mut logits = Vec::new();
         for tensor in decoding
-            .run_lanes(|lane, model, graphs, device| lane.atom_logits(model, graphs, device))
+            .run_lanes(|lane, network, graphs, device| lane.atom_logits(network, graphs, device))
         {
             logits.extend(floats_async(tensor).await?);
         }
@@ -451,7 +465,9 @@ pub async fn decode_latents_async(
         let free = decoding.graphs.earlier_free();
         let mut bonds = Vec::new();
         for tensor in decoding
-            .run_lanes(|lane, model, graphs, device| lane.bond_logits(model, graphs, &free, device))
+            .run_lanes(|lane, network, graphs, device| {
+                lane.bond_logits(network, graphs, &free, device)
+            })
             .into_iter()
             .flatten()
         {

@@ -9,6 +9,7 @@ pub mod critic;
 pub mod decoder;
 pub mod decoding;
 pub mod encoder;
+pub mod fused_gru;
 pub mod inputs;
 pub mod latent_path;
 mod linalg;
