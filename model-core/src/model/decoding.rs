@@ -12,6 +12,7 @@ use super::batch::START_TOKEN;
 use super::construction::{ATOM_CHOICES, BOND_CHOICES, Construction, STOP};
 use super::fused_gru::FusedGru;
 use super::inputs::{free_valence_index, links_width, record_link};
+use super::tensor_read::{ReadError, floats, floats_async};
 use super::vae::GraphVae;
 use crate::chem::Molecule;
 use crate::rng::SeededRng;
@@ -45,28 +46,6 @@ fn choose(logits: &[f32], allowed: &[bool], how: Choice, rng: &mut SeededRng) ->
             indices[rng.pick_weighted(&weights)]
         }
     }
-}
-
-/// A tensor's values as f32, read back from its device.
-pub fn floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("f32 data")
-}
-
-/// A device result that could not be read back (a lost GPU device, say).
-#[derive(Debug, thiserror::Error)]
-#[error("reading a result back from the device failed: {0}")]
-pub struct ReadError(String);
-
-pub(super) async fn floats_async<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, ReadError> {
-    let data = tensor
-        .into_data_async()
-        .await
-        .map_err(|e| ReadError(format!("{e:?}")))?;
-    Ok(data.convert::<f32>().try_to_vec::<f32>().expect("f32 data"))
 }
 
 /// How a batch's network is cut up: into lanes of at most `max_rows` graphs,

@@ -18,6 +18,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
 use burn::tensor::{Int, TensorData};
 
+use super::tensor_read::{floats, on_cpu};
+
 /// A [`Gru`]'s step with its weights rearranged for sampling; gates are
 /// laid out `[reset | update | new]` along the last dimension.
 #[derive(Clone, Debug)]
@@ -90,7 +92,7 @@ impl FusedGru {
         prev_token: Tensor<1, Int>,
         prev_links: Tensor<2>,
     ) -> Tensor<2> {
-        let on_cpu = state.device() == Device::flex();
+        let on_cpu = on_cpu(&state.device());
         self.step_on(z_part, state, prev_token, prev_links, on_cpu)
     }
 
@@ -111,13 +113,8 @@ impl FusedGru {
             return self.gates_as_tensors(input, recurrent, state);
         }
         let shape = state.dims();
-        let mut next = cpu_floats(state);
-        gate_rows(
-            &cpu_floats(input),
-            &cpu_floats(recurrent),
-            &mut next,
-            self.hidden,
-        );
+        let mut next = floats(state);
+        gate_rows(&floats(input), &floats(recurrent), &mut next, self.hidden);
         Tensor::from_data(TensorData::new(next, shape), &device)
     }
 
@@ -142,11 +139,6 @@ impl FusedGru {
         );
         candidate.clone() + update * (state - candidate)
     }
-}
-
-/// A CPU tensor's values.
-fn cpu_floats(tensor: Tensor<2>) -> Vec<f32> {
-    tensor.into_data().try_to_vec::<f32>().expect("f32 data")
 }
 
 /// The GRU's gates, row by row: `input` and `recurrent` hold each row's gate

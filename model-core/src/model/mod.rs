@@ -22,6 +22,7 @@ pub mod prior;
 pub mod sample;
 pub mod surrogate;
 pub mod target;
+pub mod tensor_read;
 pub mod vae;
 pub mod weights;
 

@@ -18,11 +18,11 @@ use burn::tensor::TensorData;
 
 use super::batch::GraphBatch;
 pub use super::decoding::{
-    Choice, Lanes, ReadError, decode_latents, decode_latents_async, decode_latents_in_lanes,
+    Choice, Lanes, decode_latents, decode_latents_async, decode_latents_in_lanes,
 };
-use super::decoding::{floats, floats_async};
 use super::posterior::Posteriors;
 use super::prior::PriorError;
+use super::tensor_read::{ReadError, floats, floats_async};
 use super::vae::GraphVae;
 use crate::chem::Molecule;
 use crate::rng::SeededRng;
