@@ -21,7 +21,7 @@ impl Molecule {
     /// Whether the molecule breaks no structural rule.
     pub fn is_realistic(&self) -> bool {
         let graph = BondGraph::of(self);
-        graph.first_broken_rule().is_none() && self.finished_violations(&graph).is_empty()
+        graph.obeys_rules() && self.finished_violations(&graph).is_empty()
     }
 
     /// The violations of the rules [judged on the finished

@@ -402,6 +402,67 @@ impl BondGraph {
         broken
     }
 
+    /// Whether the graph breaks none of the rules judged as it is built:
+    /// `first_broken_rule().is_none()`, in one pass over the atoms and one
+    /// over the bonds instead of one per rule (the decoder's masks ask it for
+    /// every candidate bond).
+    pub fn obeys_rules(&self) -> bool {
+        for (atom, neighbours) in self.adjacency.iter().enumerate() {
+            let count = |order| neighbours.iter().filter(|(_, o)| *o == order).count();
+            let (doubles, triples) = (count(BondOrder::Double), count(BondOrder::Triple));
+            if doubles >= 2 {
+                return false; // cumulated double bonds
+            }
+            if triples + doubles == 0 {
+                continue;
+            }
+            let mut multiple = neighbours
+                .iter()
+                .filter(|(_, o)| *o != BondOrder::Single)
+                .map(|&(n, _)| n);
+            // A linear atom on a small ring (see `check`).
+            if (triples > 0 || doubles + triples >= 2)
+                && multiple.any(|n| {
+                    self.smallest_ring_through_bond(atom, n)
+                        .is_some_and(|size| size <= MAX_RING_WITHOUT_LINEAR_ATOM)
+                })
+            {
+                return false;
+            }
+            // A heteroatom single-bonded to a triple-bonded carbon.
+            if triples > 0
+                && self.elements[atom] == Element::C
+                && neighbours.iter().any(|&(n, o)| {
+                    o == BondOrder::Single
+                        && matches!(self.elements[n], Element::N | Element::O | Element::F)
+                })
+            {
+                return false;
+            }
+        }
+        self.bonds().all(|(a, b, order)| {
+            forbidden_pair(self.elements[a], self.elements[b]).is_none()
+                && (order == BondOrder::Single || self.multiple_bond_fits(a, b, order))
+        })
+    }
+
+    /// Whether the multiple bond `a`–`b` keeps the rules on bonds: not in a
+    /// 3- or 4-membered ring, not leaving a 3-membered ring, not anti-Bredt.
+    fn multiple_bond_fits(&self, a: usize, b: usize, order: BondOrder) -> bool {
+        if self
+            .smallest_ring_through_bond(a, b)
+            .is_some_and(|size| size <= MAX_RING_WITHOUT_MULTIPLE_BOND)
+        {
+            return false;
+        }
+        if self.on_three_ring_without(a, b) || self.on_three_ring_without(b, a) {
+            return false;
+        }
+        !(order == BondOrder::Double
+            && self.double_bond_is_held_trans(a, b)
+            && self.ring_system_rank(a) == 2)
+    }
+
     /// Calls `found` for each violation of `rule` until it returns `false`.
     fn check(&self, rule: StructuralRule, found: &mut dyn FnMut(Violation) -> bool) {
         let violation = |atoms: Vec<usize>| Violation { rule, atoms };
@@ -638,6 +699,55 @@ mod tests {
     }
 
     use StructuralRule::*;
+
+    #[test]
+    fn the_one_pass_check_agrees_with_the_rule_by_rule_check() {
+        use crate::rng::SeededRng;
+        let mut rng = SeededRng::new(7);
+        let elements = [
+            Element::C,
+            Element::C,
+            Element::C,
+            Element::N,
+            Element::O,
+            Element::F,
+        ];
+        let mut first_broken = std::collections::BTreeMap::new();
+        for _ in 0..120_000 {
+            let n = 2 + rng.below(9);
+            let mut g = BondGraph::new();
+            for _ in 0..n {
+                g.push_atom(elements[rng.below(elements.len())]);
+            }
+            // Sparse enough for clean graphs, dense enough for fused rings.
+            for a in 0..n {
+                for b in a + 1..n {
+                    if rng.unit_f64() < 2.2 / n as f64 {
+                        let order = match rng.below(20) {
+                            0 => BondOrder::Triple,
+                            1..=4 => BondOrder::Double,
+                            _ => BondOrder::Single,
+                        };
+                        g.push_bond(a, b, order);
+                    }
+                }
+            }
+            let rule = g.first_broken_rule();
+            assert_eq!(g.obeys_rules(), rule.is_none(), "{g:?}");
+            *first_broken.entry(rule).or_insert(0) += 1;
+        }
+        // Every rule judged while building was met, and clean graphs too.
+        for rule in STRUCTURAL_RULES
+            .into_iter()
+            .filter(|r| !r.judged_on_finished_molecule())
+        {
+            assert!(
+                first_broken.get(&Some(rule)).copied().unwrap_or(0) >= 30,
+                "{rule:?} too rare to test: {first_broken:?}"
+            );
+        }
+        assert!(first_broken[&None] >= 1000, "{first_broken:?}");
+    }
 
     #[test]
     fn multiple_bonds_in_three_and_four_membered_rings_are_refused() {

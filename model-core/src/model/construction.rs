@@ -153,7 +153,7 @@ impl Construction {
         self.graph.push_bond(target, newest, order);
         self.free[newest] -= used;
         self.free[target] -= used;
-        let allowed = (leaf || self.graph.first_broken_rule().is_none())
+        let allowed = (leaf || self.graph.obeys_rules())
             && (charge == 0 || self.counter_charge_room(charge) >= 1);
         self.free[newest] += used;
         self.free[target] += used;
