@@ -127,10 +127,7 @@ impl Decoder {
 
     /// The recurrent step as sampling runs it (see [`FusedGru`]).
     pub fn sampling_gru(&self) -> FusedGru {
-        let input = self.gru.update_gate.input_transform.weight.dims()[0];
-        let latent = self.initial_state.weight.dims()[0];
-        let token = self.token.weight.dims()[1];
-        FusedGru::new(&self.gru, &self.token, input - token - latent)
+        FusedGru::new(&self.gru, &self.token, links_width(self.distance_count()))
     }
 
     /// Logits of the next atom choice `[graphs, ATOM_CHOICES]` at `state`.
