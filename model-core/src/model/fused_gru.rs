@@ -41,6 +41,12 @@ pub struct FusedGru {
 impl FusedGru {
     /// `gru` reads `[token (token.weight's width) | links (links wide) | z]`.
     pub fn new(gru: &Gru, token: &Embedding, links: usize) -> FusedGru {
+        // The step below is the reset-after GRU without clipping (the
+        // decoder's configuration); another one would be silently wrong.
+        assert!(
+            gru.reset_after && gru.clip.is_none(),
+            "FusedGru steps only a reset-after GRU without clipping"
+        );
         let gates = [&gru.reset_gate, &gru.update_gate, &gru.new_gate];
         let joined = |linear: fn(&GateController) -> &Linear| {
             let weight = Tensor::cat(gates.iter().map(|g| linear(g).weight.val()).collect(), 1);
