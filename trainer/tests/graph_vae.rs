@@ -190,6 +190,8 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
             data,
             "--json",
             "eval.json",
+            "--misses",
+            "misses.tsv",
             "--embed",
             "100",
         ],
@@ -219,6 +221,32 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
     let samples = realism["embeddable_samples"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&samples), "{realism}");
     assert!(report.contains("breaks a structural rule"), "{report}");
+    // The misses file lists exactly the test molecules the figure counts as
+    // not given back, each beside a different molecule.
+    let tested = json["reconstructed"].as_f64().unwrap();
+    let share = json["reconstruction"].as_f64().unwrap();
+    let misses = std::fs::read_to_string(dir.join("misses.tsv")).unwrap();
+    let mut rows = misses.lines();
+    assert_eq!(rows.next(), Some("smiles\tdecoded"));
+    let rows: Vec<(&str, &str)> = rows.map(|r| r.split_once('\t').unwrap()).collect();
+    assert_eq!(
+        rows.len() as f64,
+        ((1.0 - share) * tested).round(),
+        "{share}"
+    );
+    assert!(!rows.is_empty());
+    for (smiles, decoded) in &rows {
+        assert_ne!(smiles, decoded);
+        let m = parse_smiles(smiles).unwrap_or_else(|e| panic!("{smiles}: {e}"));
+        assert_eq!(&canonical_smiles(&m), smiles);
+    }
+    let by_rings = json["reconstruction_by_rings"].as_array().unwrap();
+    let sum = |key: &str| -> f64 { by_rings.iter().map(|r| r[key].as_f64().unwrap()).sum() };
+    assert_eq!(sum("molecules"), tested);
+    assert_eq!(sum("reconstructed"), tested - rows.len() as f64);
+    let training = json["reconstruction_training"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&training), "{training}");
+    assert!(report.contains("(as many training molecules)"), "{report}");
 
     // Gap-conditional sampling: the prior fitted after training conditions
     // on the gap; the surrogate keeps the candidates nearest the target, so

@@ -13,7 +13,9 @@
 //!   ring system has a framework some QM9 molecule has (new frameworks are
 //!   mostly strained cages RDKit cannot embed in 3D; see `chem::rings`);
 //! - reconstruction: greedy decoding of the mean latent of each test molecule
-//!   gives back that molecule (canonical SMILES equal);
+//!   gives back that molecule (canonical SMILES equal), beside the same for
+//!   as many training molecules (the gap between them is how much of the
+//!   decoder's exactness is memory of the molecules it was trained on);
 //! - distribution match: KL(test ‖ samples) of heavy-atom count, ring count,
 //!   bond orders, elements and formal charges;
 //! - realism: the share breaking each structural rule and the share RDKit
@@ -26,7 +28,7 @@ use std::time::Instant;
 
 use burn::prelude::Device;
 use model_core::chem::{Element, Molecule, canonical_smiles, parse_smiles};
-use model_core::data::{Qm9Dataset, Split};
+use model_core::data::{Qm9Dataset, Qm9Record, Split};
 use model_core::model::sample::{decode_greedy, encode_means};
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
@@ -55,8 +57,17 @@ pub struct Evaluation {
     pub vun: f64,
     /// Share of the novel samples with only QM9 ring frameworks.
     pub novel_on_qm9_frameworks: f64,
+    /// Share of the test split that greedy decoding of the mean latent gives back.
     pub reconstruction: f64,
     pub reconstructed: usize,
+    /// The same for as many training molecules, spread over the split.
+    pub reconstruction_training: f64,
+    /// Test reconstruction by ring count (index; the last counts that many
+    /// rings or more): where the decoder loses molecules.
+    pub reconstruction_by_rings: Vec<RingCountShare>,
+    /// Test molecules not given back, with what was decoded instead.
+    #[serde(skip)]
+    pub reconstruction_misses: Vec<Miss>,
     pub sampling_molecules_per_second: f64,
     /// KL(test ‖ samples) per property, in nats.
     pub distribution_kl: BTreeMap<&'static str, f64>,
@@ -74,6 +85,73 @@ pub struct Realism {
     pub embedded: usize,
     pub embeddable_samples: Option<f64>,
     pub embeddable_qm9_test: Option<f64>,
+}
+
+/// A molecule whose mean latent greedy decoding does not give back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Miss {
+    /// Canonical SMILES of the molecule encoded.
+    pub smiles: String,
+    /// Canonical SMILES of what was decoded.
+    pub decoded: String,
+}
+
+/// How many molecules greedy decoding of their mean latents gives back.
+#[derive(Clone, Debug)]
+pub struct Reconstruction {
+    pub molecules: usize,
+    pub misses: Vec<Miss>,
+    pub by_rings: Vec<RingCountShare>,
+}
+
+impl Reconstruction {
+    pub fn share(&self) -> f64 {
+        (self.molecules - self.misses.len()) as f64 / self.molecules.max(1) as f64
+    }
+}
+
+/// Molecules with one ring count, and how many of them were given back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct RingCountShare {
+    pub molecules: usize,
+    pub reconstructed: usize,
+}
+
+/// Ring counts of [`Reconstruction::by_rings`]: 0 to 5, then 6 or more.
+const RING_ROWS: usize = 7;
+
+/// Encode each molecule to its mean latent, decode greedily and compare
+/// canonical SMILES.
+pub fn reconstruct(
+    model: &GraphVae,
+    config: &ModelConfig,
+    records: &[&Qm9Record],
+    device: &Device,
+) -> Reconstruction {
+    let mut misses = Vec::new();
+    let mut by_rings = vec![RingCountShare::default(); RING_ROWS];
+    for chunk in records.chunks(2048) {
+        let molecules: Vec<&Molecule> = chunk.iter().map(|r| &r.molecule).collect();
+        let z = encode_means(model, &molecules, device);
+        for (decoded, record) in decode_greedy(model, config, &z, device).iter().zip(chunk) {
+            let decoded = canonical_smiles(decoded);
+            let row = &mut by_rings[record.molecule.ring_count().min(RING_ROWS - 1)];
+            row.molecules += 1;
+            if decoded == record.canonical {
+                row.reconstructed += 1;
+            } else {
+                misses.push(Miss {
+                    smiles: record.canonical.clone(),
+                    decoded,
+                });
+            }
+        }
+    }
+    Reconstruction {
+        molecules: records.len(),
+        misses,
+        by_rings,
+    }
 }
 
 /// What `trainer evaluate` measures, and with what.
@@ -228,18 +306,12 @@ pub fn evaluate(
         .collect();
     let uniqueness_training_draws = uniqueness_of_draws(&train, n, seed);
 
-    let test: Vec<_> = dataset.split_records(Split::Test).collect();
-    let mut reconstructed = 0;
-    for chunk in test.chunks(2048) {
-        let molecules: Vec<&Molecule> = chunk.iter().map(|r| &r.molecule).collect();
-        let z = encode_means(model, &molecules, device);
-        let decoded = decode_greedy(model, config, &z, device);
-        reconstructed += decoded
-            .iter()
-            .zip(chunk)
-            .filter(|(d, r)| canonical_smiles(d) == r.canonical)
-            .count();
-    }
+    let test: Vec<&Qm9Record> = dataset.split_records(Split::Test).collect();
+    let test_reconstruction = reconstruct(model, config, &test, device);
+    // Records are in QM9's order, smallest molecules first: spread the pick.
+    let training: Vec<&Qm9Record> = dataset.split_records(Split::Train).collect();
+    let training_reconstruction =
+        reconstruct(model, config, &spread(&training, test.len()), device);
 
     let test_molecules: Vec<&Molecule> = test.iter().map(|r| &r.molecule).collect();
     let sample_refs: Vec<&Molecule> = valid.iter().map(|(m, _)| *m).collect();
@@ -290,8 +362,11 @@ pub fn evaluate(
         novelty: figures.novelty,
         vun: valid.len() as f64 / n as f64 * figures.uniqueness * figures.novelty,
         novel_on_qm9_frameworks: figures.novel_on_qm9_frameworks,
-        reconstruction: reconstructed as f64 / test.len().max(1) as f64,
+        reconstruction: test_reconstruction.share(),
         reconstructed: test.len(),
+        reconstruction_training: training_reconstruction.share(),
+        reconstruction_by_rings: test_reconstruction.by_rings,
+        reconstruction_misses: test_reconstruction.misses,
         sampling_molecules_per_second,
         distribution_kl,
         histograms,
@@ -398,6 +473,26 @@ impl fmt::Display for Evaluation {
             format!("reconstruction ({} test molecules)", self.reconstructed),
             self.reconstruction * 100.0
         )?;
+        writeln!(
+            f,
+            "  {:<34} {:>7.2}%",
+            "  (as many training molecules)",
+            self.reconstruction_training * 100.0
+        )?;
+        writeln!(f, "    test molecules by ring count:")?;
+        for (rings, row) in self.reconstruction_by_rings.iter().enumerate() {
+            let more = if rings == RING_ROWS - 1 { "+" } else { "" };
+            let share = match row.molecules {
+                0 => "-".to_string(),
+                n => format!("{:.2}%", 100.0 * row.reconstructed as f64 / n as f64),
+            };
+            writeln!(
+                f,
+                "      {:<2} rings {:>6} molecules {share:>8}",
+                format!("{rings}{more}"),
+                row.molecules
+            )?;
+        }
         writeln!(f, "  distribution KL(test || samples), nats:")?;
         for (k, v) in &self.distribution_kl {
             writeln!(f, "    {k:<14} {v:.4}")?;

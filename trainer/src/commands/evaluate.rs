@@ -24,6 +24,10 @@ pub struct EvaluateArgs {
     /// Write the full report as JSON here
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Write the test molecules reconstruction misses here, tab-separated:
+    /// the molecule's canonical SMILES, then what was decoded instead
+    #[arg(long)]
+    misses: Option<PathBuf>,
     /// Sampling temperature
     #[arg(long, default_value_t = 1.0)]
     temperature: f32,
@@ -48,6 +52,7 @@ impl EvaluateArgs {
             weights,
             data_dir,
             json,
+            misses,
             temperature,
             backend,
             embed,
@@ -68,6 +73,14 @@ impl EvaluateArgs {
         let report = evaluate::evaluate(&model, &config, &dataset, &source, &options, &device)?;
         if let Some(path) = json {
             std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        if let Some(path) = misses {
+            let mut table = String::from("smiles\tdecoded\n");
+            for miss in &report.reconstruction_misses {
+                table.push_str(&format!("{}\t{}\n", miss.smiles, miss.decoded));
+            }
+            std::fs::write(&path, table)
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         out!("{report}");
