@@ -36,13 +36,13 @@ fn main() -> Result<()> {
         half.len()
     );
 
-    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(half.clone())))
-        .with_from_adapter(HalfPrecisionAdapter::new());
-    model.load_from(&mut store)?;
     for (suffix, data) in [("f32pack", &full), ("f16pack", &half)] {
         let path = format!("{out}.{suffix}");
         std::fs::write(&path, data).with_context(|| format!("cannot write {path}"))?;
     }
+    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(half)))
+        .with_from_adapter(HalfPrecisionAdapter::new());
+    model.load_from(&mut store)?;
     std::fs::write(out, save_weights(&model, &config))
         .with_context(|| format!("cannot write {out}"))?;
     println!("weights rounded to f16 written to {out}");
