@@ -10,7 +10,7 @@ use model_core::model::batch::{DecoderBatch, GraphBatch};
 use model_core::model::prior::standard_normal_latents;
 use model_core::model::sample::sample_prior;
 use model_core::model::target::decoding_target;
-use model_core::model::weights::{WeightsError, load_weights, save_weights};
+use model_core::model::weights::{Precision, WeightsError, load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 
@@ -69,11 +69,9 @@ fn samples_are_valid_and_fixed_by_the_seed() {
     }
 }
 
-#[test]
-fn loss_is_finite_on_real_molecules() {
+/// The model's loss on five real molecules, with latent noise drawn from `seed`.
+fn loss_on_real_molecules(model: &GraphVae, config: &ModelConfig, seed: u64) -> f32 {
     let device = Device::flex();
-    let config = small();
-    let model = GraphVae::new(&config, &device);
     let molecules: Vec<_> = ["CCO", "c1ccccc1", "[NH3+]CC([O-])=O", "C", "N#CC1CC1O"]
         .iter()
         .map(|s| parse_smiles(s).unwrap())
@@ -87,17 +85,56 @@ fn loss_is_finite_on_real_molecules() {
     let graphs = GraphBatch::new(&refs, &device);
     let decoding = DecoderBatch::new(&target_refs, 9, &device);
     let gaps = Tensor::<2>::zeros([5, 1], &device);
-    let loss_with = |seed: u64| {
-        let noise = standard_normal_latents(5, config.latent, &mut SeededRng::new(seed));
-        let noise = Tensor::<2>::from_data(TensorData::new(noise, [5, config.latent]), &device);
-        let loss = model.loss(&graphs, &decoding, gaps.clone(), noise);
-        loss.total(1.0, 1.0).into_scalar::<f32>()
-    };
-    let total = loss_with(1);
+    let noise = standard_normal_latents(5, config.latent, &mut SeededRng::new(seed));
+    let noise = Tensor::<2>::from_data(TensorData::new(noise, [5, config.latent]), &device);
+    let loss = model.loss(&graphs, &decoding, gaps, noise);
+    loss.total(1.0, 1.0).into_scalar::<f32>()
+}
+
+#[test]
+fn loss_is_finite_on_real_molecules() {
+    let config = small();
+    let model = GraphVae::new(&config, &Device::flex());
+    let total = loss_on_real_molecules(&model, &config, 1);
     assert!(total.is_finite() && total > 0.0, "{total}");
     // The noise is the caller's: the same draw gives the same loss, another a different one.
-    assert_eq!(total.to_bits(), loss_with(1).to_bits());
-    assert_ne!(total, loss_with(2));
+    assert_eq!(
+        total.to_bits(),
+        loss_on_real_molecules(&model, &config, 1).to_bits()
+    );
+    assert_ne!(total, loss_on_real_molecules(&model, &config, 2));
+}
+
+#[test]
+fn half_precision_weights_are_half_the_bytes_and_round_the_network_only_slightly() {
+    let device = Device::flex();
+    let config = ModelConfig {
+        hidden: 64,
+        ..small()
+    };
+    let model = GraphVae::new(&config, &device);
+    let full = save_weights(&model, &config, Precision::Full);
+    let half = save_weights(&model, &config, Precision::Half);
+    assert!(
+        (half.len() as f64) < 0.6 * full.len() as f64,
+        "{} against {} bytes",
+        half.len(),
+        full.len()
+    );
+    let (rounded, rounded_config) = load_weights(&half, &device).unwrap();
+    assert_eq!(rounded_config, config);
+    // Rounded: not the same network, but f16's 11 bits keep its loss within a
+    // hundredth; and rounding again changes nothing.
+    assert_ne!(save_weights(&rounded, &config, Precision::Full), full);
+    assert_eq!(save_weights(&rounded, &config, Precision::Half), half);
+    let (exact, rounded) = (
+        loss_on_real_molecules(&model, &config, 1),
+        loss_on_real_molecules(&rounded, &config, 1),
+    );
+    assert!(
+        ((exact - rounded) / exact).abs() < 0.01,
+        "{exact} against {rounded}"
+    );
 }
 
 #[test]
@@ -105,7 +142,7 @@ fn weights_round_trip_and_damage_is_reported() {
     let device = Device::flex();
     let config = small();
     let model = GraphVae::new(&config, &device);
-    let bytes = save_weights(&model, &config);
+    let bytes = save_weights(&model, &config, Precision::Full);
     let (loaded, loaded_config) = load_weights(&bytes, &device).unwrap();
     assert_eq!(loaded_config, config);
     let a = sample_prior(&model, &config, 50, 1, 50, 1.0, &device);
@@ -158,7 +195,7 @@ fn surrogate_weights_round_trip_and_are_not_confused_with_vae_weights() {
         predict_gaps_ev(&loaded, &loaded_config, &[&m], &device)
     );
     // A VAE file is not a surrogate file, and the message says which was expected.
-    let vae = save_weights(&GraphVae::new(&small(), &device), &small());
+    let vae = save_weights(&GraphVae::new(&small(), &device), &small(), Precision::Full);
     let err = load_surrogate(&vae, &device).err().unwrap();
     assert!(err.to_string().contains("gap surrogate"), "{err}");
     let mut flipped = bytes.clone();
@@ -268,7 +305,7 @@ fn a_mixture_prior_travels_with_the_weights_and_conditions_on_the_gap() {
         .collect();
     let (prior, _) = LatentPrior::fit(&latents, &gaps, 4, 50, 0).unwrap();
     config.prior = prior;
-    let bytes = save_weights(&model, &config);
+    let bytes = save_weights(&model, &config, Precision::Full);
     let (loaded, loaded_config) = load_weights(&bytes, &device).unwrap();
     assert_eq!(loaded_config, config);
     let draw = |target| {
@@ -425,7 +462,7 @@ fn a_critic_travels_in_the_weights_and_resamples_unconditional_draws_only() {
         critic: Some(critic(plain.latent)),
         ..plain.clone()
     };
-    let bytes = save_weights(&model, &config);
+    let bytes = save_weights(&model, &config, Precision::Full);
     let (loaded, loaded_config) = load_weights(&bytes, &device).unwrap();
     assert_eq!(loaded_config, config);
 
@@ -476,7 +513,7 @@ fn carried_exemplars_travel_in_the_weights_and_are_what_the_prior_draws() {
         exemplars: Some(CarriedExemplars::new(&posteriors, 2.0).unwrap()),
         ..plain.clone()
     };
-    let bytes = save_weights(&model, &config);
+    let bytes = save_weights(&model, &config, Precision::Full);
     let (loaded, loaded_config) = load_weights(&bytes, &device).unwrap();
     assert_eq!(loaded_config, config);
 

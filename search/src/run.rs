@@ -11,7 +11,7 @@ use model_core::chem::{Molecule, parse_smiles};
 use model_core::data::{Qm9Dataset, Split};
 use model_core::model::sample::encode_means;
 use model_core::model::surrogate::{GapSurrogate, predict_gaps_ev};
-use model_core::model::weights::save_surrogate;
+use model_core::model::weights::{Precision, save_surrogate};
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 
@@ -176,7 +176,8 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
             Strategy::Graph => graph_round(&mut state, &models, &known, round),
         };
         if let Some(policy) = &models.policy {
-            write_atomically(&policy_path, &policy.weights())?;
+            // Full precision: a resumed search goes on from the same policy.
+            write_atomically(&policy_path, &policy.weights(Precision::Full))?;
         }
         let scored: HashSet<&str> = state.scored.iter().map(|s| s.smiles.as_str()).collect();
         let picks: Vec<&Candidate> = candidates

@@ -17,7 +17,7 @@ use model_core::chem::Molecule;
 use model_core::model::batch::DecoderBatch;
 use model_core::model::sample::{Choice, decode_latents};
 use model_core::model::target::{DecodingTarget, decoding_target_in_order};
-use model_core::model::weights::{load_weights, save_weights};
+use model_core::model::weights::{Precision, load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
@@ -86,7 +86,7 @@ impl DecoderPolicy {
         device: &Device,
     ) -> Result<DecoderPolicy> {
         let train_device = device.clone().autodiff();
-        let prior_bytes = save_weights(prior, config);
+        let prior_bytes = save_weights(prior, config, Precision::Full);
         let (policy, _) = load_weights(policy_bytes.unwrap_or(&prior_bytes), &train_device)?;
         Ok(DecoderPolicy {
             policy,
@@ -99,8 +99,8 @@ impl DecoderPolicy {
         })
     }
 
-    pub fn weights(&self) -> Vec<u8> {
-        save_weights(&self.policy.valid(), &self.config)
+    pub fn weights(&self, precision: Precision) -> Vec<u8> {
+        save_weights(&self.policy.valid(), &self.config, precision)
     }
 
     /// Adam's moments, for a checkpoint.

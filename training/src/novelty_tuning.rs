@@ -24,6 +24,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::chem::{Molecule, canonical_smiles};
+use model_core::model::weights::Precision;
 use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
 
@@ -368,9 +369,9 @@ pub fn tune_novelty(options: NoveltyTuneOptions) -> Result<Vec<TuneMetrics>> {
             }
             run.log(done, metrics);
             run.progress.state.recent = recent.to_vec();
-            let weights = policy.weights();
-            run.save(&weights, &policy.optimizer_state()?)?;
-            run.write("weights.bin", &weights)?;
+            // The checkpoint keeps f32 so that a resumed run is the same run.
+            run.save(&policy.weights(Precision::Full), &policy.optimizer_state()?)?;
+            run.write("weights.bin", &policy.weights(Precision::Half))?;
             write_metrics(&options.run_dir, &run.progress.history)?;
             (reward_sum, kl_sum, since) = (0.0, 0.0, 0);
             started = Instant::now();

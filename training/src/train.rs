@@ -16,7 +16,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::data::{Qm9Dataset, Split};
-use model_core::model::weights::{load_weights, save_weights};
+use model_core::model::weights::{Precision, load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 use serde::{Deserialize, Serialize};
@@ -378,10 +378,14 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         );
         let _ = std::io::stderr().flush();
         run.log(epoch + 1, metrics);
-        let weights = save_weights(&eval_model, &config.model);
+        // The checkpoint keeps f32 so that a resumed run is the same run.
+        let weights = save_weights(&eval_model, &config.model, Precision::Full);
         let optimizer = stepper.optimizer.into_bytes().context("optimizer state")?;
         run.save(&weights, &optimizer)?;
-        run.write("weights.bin", &weights)?;
+        run.write(
+            "weights.bin",
+            &save_weights(&eval_model, &config.model, Precision::Half),
+        )?;
         write_metrics(&options.run_dir, &run.progress.history)?;
     }
     if config.prior.components > 0 {
@@ -403,7 +407,10 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         );
         let mut model_config = config.model.clone();
         model_config.prior = prior;
-        run.write("weights.bin", &save_weights(&eval_model, &model_config))?;
+        run.write(
+            "weights.bin",
+            &save_weights(&eval_model, &model_config, Precision::Half),
+        )?;
     }
     Ok(run.progress.history)
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use model_core::data::Qm9Dataset;
-use model_core::model::{GraphVae, ModelConfig};
+use model_core::model::{GraphVae, ModelConfig, weights};
 use training::backend::{Backend, Device};
 use training::{fsio, generate, prepare};
 
@@ -53,7 +53,7 @@ impl Refit {
     pub fn write(&self) -> Result<&std::path::Path> {
         fsio::write_atomically(
             &self.out,
-            &model_core::model::weights::save_weights(&self.model, &self.config),
+            &weights::save_weights(&self.model, &self.config, weights::Precision::Half),
         )?;
         Ok(&self.out)
     }
