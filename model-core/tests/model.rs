@@ -91,6 +91,44 @@ fn loss_on_real_molecules(model: &GraphVae, config: &ModelConfig, seed: u64) -> 
     loss.total(1.0, 1.0).into_scalar::<f32>()
 }
 
+/// Teacher forcing scores only the bond decisions the masks leave open: one
+/// with a single allowed choice has log-probability 0 whatever the logits.
+#[test]
+fn teacher_forcing_leaves_out_bond_decisions_with_one_allowed_choice() {
+    let device = Device::flex();
+    let molecules: Vec<_> = ["CC(F)(F)F", "O=C1CCC(=O)N1", "N#CC1CC1O", "CC1(C)OC1C#N"]
+        .iter()
+        .map(|s| parse_smiles(s).unwrap())
+        .collect();
+    let targets: Vec<_> = molecules
+        .iter()
+        .map(|m| decoding_target(m, 9).unwrap())
+        .collect();
+    let open = |b: &&model_core::model::target::BondDecision| {
+        b.mask.iter().filter(|&&allowed| allowed).count() > 1
+    };
+    let all: usize = targets.iter().map(|t| t.bonds.len()).sum();
+    let open_count: usize = targets
+        .iter()
+        .map(|t| t.bonds.iter().filter(open).count())
+        .sum();
+    assert!(
+        open_count < all,
+        "these molecules have forced decisions: {open_count} of {all}"
+    );
+    let refs: Vec<_> = targets.iter().collect();
+    let batch = DecoderBatch::new(&refs, 9, &device);
+    assert_eq!(batch.bond_target.dims()[0], open_count);
+    let forbidden = batch
+        .bond_forbidden
+        .into_data()
+        .try_to_vec::<bool>()
+        .unwrap();
+    for row in forbidden.chunks(4) {
+        assert!(row.iter().filter(|&&f| !f).count() > 1, "{row:?}");
+    }
+}
+
 #[test]
 fn loss_is_finite_on_real_molecules() {
     let config = small();

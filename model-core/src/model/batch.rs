@@ -42,8 +42,12 @@ pub struct DecoderBatch {
     pub atom_target: Tensor<1, Int>,
     pub atom_forbidden: Tensor<2, Bool>,
     pub atom_weight: Tensor<1>,
-    /// One row per bond decision: flat step index of the new atom and of the
-    /// earlier atom, their distance in steps, the target and its mask.
+    /// One row per bond decision the masks leave open (more than one choice
+    /// allowed): flat step index of the new atom and of the earlier atom,
+    /// their distance in steps, the target and its mask. A decision with one
+    /// allowed choice has log-probability 0 whatever the logits, so it adds
+    /// nothing to the loss or its gradient, only work (three in ten
+    /// decisions of QM9's molecules).
     pub bond_new: Tensor<1, Int>,
     pub bond_earlier: Tensor<1, Int>,
     pub bond_distance: Tensor<1, Int>,
@@ -124,6 +128,9 @@ impl DecoderBatch {
             }
             let free = t.free_valence_before_bonds();
             for (b, &free) in t.bonds.iter().zip(&free) {
+                if b.mask.iter().filter(|&&allowed| allowed).count() < 2 {
+                    continue;
+                }
                 bond_free.push(free_valence_index(free));
                 bond_new.push((g * steps + b.new) as i64);
                 bond_earlier.push((g * steps + b.target) as i64);
