@@ -16,13 +16,13 @@
 // Screenshots of every view at desktop and phone size go to --out.
 
 import { chromium } from 'playwright-core';
-import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { serveDist } from './serve_dist.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -37,30 +37,6 @@ const scorerBin = path.resolve(
   flag('--scorer-bin', path.join(process.env.CARGO_TARGET_DIR ?? 'target', 'debug', 'scorer')),
 );
 fs.mkdirSync(out, { recursive: true });
-
-const types = {
-  '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm',
-  '.css': 'text/css', '.bin': 'application/octet-stream', '.csv': 'text/csv',
-};
-
-// A static server for dist/; `corrupt` serves damaged weights instead.
-function serve(corrupt) {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    let file = path.join(dist, decodeURIComponent(url.pathname));
-    if (!file.startsWith(dist)) { res.writeHead(403).end(); return; }
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
-    if (!fs.existsSync(file)) { res.writeHead(404).end('not found'); return; }
-    let body = fs.readFileSync(file);
-    if (corrupt && file.endsWith('weights.bin')) {
-      body = Buffer.from(body);
-      body[body.length - 100] ^= 0x55;
-    }
-    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
-    res.end(body);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 // The one-command app (scripts/app.sh): the scorer serving dist/ at / beside
 // its API, on one origin, with no CORS flag; resolves to the one URL it prints.
@@ -104,7 +80,7 @@ async function check(name, body) {
   }
 }
 
-const good = await serve(false);
+const good = await serveDist(dist);
 const origin = `http://127.0.0.1:${good.address().port}`;
 const base = `${origin}/`;
 const smilesOnPage = (page) => page.$$eval('#generate .molecule', (cards) => cards.map((c) => c.dataset.smiles));
@@ -333,7 +309,7 @@ await check('score: scripts/app.sh serves the app and the scorer on one origin; 
 
 await check('score: a scorer that is down gives a message, not a hang', async () => {
   // A port that was just free: nothing listens there.
-  const closed = await serve(false);
+  const closed = await serveDist(dist);
   const port = closed.address().port;
   await new Promise((r) => closed.close(r));
   const page = await browser.newPage({ viewport: desktop });
@@ -353,7 +329,7 @@ await check('score: a scorer that is down gives a message, not a hang', async ()
 });
 
 await check('corrupt weights give a clear message', async () => {
-  const broken = await serve(true);
+  const broken = await serveDist(dist, { corrupt: true });
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${broken.address().port}/`);
   await page.waitForSelector('#generate[data-state=failed]', { timeout: 120_000 });

@@ -8,9 +8,9 @@
 // Prints one JSON line per measurement and a summary per build.
 
 import { chromium } from 'playwright-core';
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import { serveDist } from './serve_dist.mjs';
 
 const args = process.argv.slice(2);
 const values = (name) => args.flatMap((a, i) => (a === name ? [args[i + 1]] : []));
@@ -25,28 +25,11 @@ for (const dist of dists) {
   }
 }
 
-const types = {
-  '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm',
-  '.css': 'text/css', '.bin': 'application/octet-stream', '.csv': 'text/csv',
-};
-
-function serve(dist) {
-  const server = http.createServer((req, res) => {
-    let file = path.join(dist, decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    if (!file.startsWith(dist)) { res.writeHead(403).end(); return; }
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
-    if (!fs.existsSync(file)) { res.writeHead(404).end('not found'); return; }
-    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
-    res.end(fs.readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking'],
 });
-const servers = await Promise.all(dists.map(serve));
+const servers = await Promise.all(dists.map((d) => serveDist(d)));
 const rates = dists.map(() => []);
 const ready = (page) => page.waitForSelector('#generate[data-state=ready]', { timeout: 600_000 });
 
