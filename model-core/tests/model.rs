@@ -87,7 +87,7 @@ fn loss_on_real_molecules(model: &GraphVae, config: &ModelConfig, seed: u64) -> 
     let gaps = Tensor::<2>::zeros([5, 1], &device);
     let noise = standard_normal_latents(5, config.latent, &mut SeededRng::new(seed));
     let noise = Tensor::<2>::from_data(TensorData::new(noise, [5, config.latent]), &device);
-    let loss = model.loss(&graphs, &decoding, gaps, noise);
+    let loss = model.loss(&graphs, &decoding, gaps, noise, None);
     loss.total(1.0, 1.0).into_scalar::<f32>()
 }
 

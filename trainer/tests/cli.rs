@@ -204,6 +204,8 @@ fn print_config_shows_defaults_file_and_flags_layered() {
             "constant",
             "--final-learning-rate",
             "0.00002",
+            "--decoder-dropout",
+            "0.15",
             "--print-config",
         ],
         &dir,
@@ -217,6 +219,7 @@ fn print_config_shows_defaults_file_and_flags_layered() {
         "kl_weight = 0.01",
         "schedule = \"constant\"",
         "final_learning_rate = 0.00002",
+        "decoder_dropout = 0.15",
         "seed = 7",
         "batch_size = 128",
     ] {
@@ -232,6 +235,19 @@ fn print_config_shows_defaults_file_and_flags_layered() {
     let refused = trainer(&["train", "--config", "typo.toml", "--print-config"], &dir);
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("not a valid training config"));
+    // A setting no run can use is refused before the data is read or the
+    // run directory made.
+    let refused = trainer(
+        &["train", "--decoder-dropout", "1.5", "--out", "runs/bad"],
+        &dir,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("decoder_dropout is a rate in [0, 1)"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(!dir.join("runs/bad").exists());
     std::fs::remove_dir_all(dir).ok();
 }
 

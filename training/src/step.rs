@@ -16,6 +16,7 @@
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use model_core::model::decoder::StateDropout;
 use model_core::model::prior::standard_normal_latents;
 use model_core::model::vae::LossTerms;
 use model_core::model::{GraphVae, ModelConfig};
@@ -138,6 +139,7 @@ pub fn loss_sums(model: &GraphVae, batch: &BatchTensors) -> LossSums {
         &batch.decoding,
         batch.gaps.clone(),
         batch.noise.clone(),
+        None,
     );
     LossSums::of(&loss, batch.graphs.graphs)
 }
@@ -163,6 +165,8 @@ pub fn restored_optimizer(grad_clip_norm: f32, state: Vec<u8>) -> anyhow::Result
 pub struct Stepper {
     pub optimizer: ModuleOptimizer,
     learning_rate: f64,
+    /// Dropout rate on the decoder's recurrent states (0: none).
+    state_dropout: f64,
     shards: usize,
     config: ModelConfig,
     device: Device,
@@ -181,10 +185,17 @@ impl Stepper {
         Stepper {
             optimizer,
             learning_rate,
+            state_dropout: 0.0,
             shards,
             config: config.clone(),
             device: device.clone(),
         }
+    }
+
+    /// Steps with dropout at `rate` on the decoder's recurrent states.
+    pub fn with_state_dropout(mut self, rate: f64) -> Stepper {
+        self.state_dropout = rate;
+        self
     }
 
     /// The rate of the steps from now on (a schedule sets it per batch).
@@ -204,8 +215,11 @@ impl Stepper {
             &model,
             batch,
             noise,
-            self.shards,
-            weights,
+            Regime {
+                shards: self.shards,
+                weights,
+                state_dropout: self.state_dropout,
+            },
             &self.config,
             &self.device,
         );
@@ -213,19 +227,29 @@ impl Stepper {
     }
 }
 
+/// How a step computes its gradients.
+#[derive(Clone, Copy, Debug)]
+pub struct Regime {
+    /// The batch is cut into at most this many pieces, each run on a thread
+    /// of its own.
+    pub shards: usize,
+    pub weights: LossWeights,
+    /// Dropout rate on the decoder's recurrent states (0: none).
+    pub state_dropout: f64,
+}
+
 /// Gradients of the mean loss over `batch` and the batch's loss sums.
-/// `noise` is the batch's ([`batch_noise`]); the batch is cut into at most
-/// `shards` pieces, each run on a thread of its own; `device` is the
-/// autodiff device the model trains on.
+/// `noise` is the batch's ([`batch_noise`]); `device` is the autodiff device
+/// the model trains on.
 pub fn gradients(
     model: &GraphVae,
     batch: &[&Example],
     noise: &[f32],
-    shards: usize,
-    weights: LossWeights,
+    regime: Regime,
     config: &ModelConfig,
     device: &Device,
 ) -> (GradientsParams, LossSums) {
+    let shards = regime.shards;
     let per_shard = batch.len().div_ceil(shards.clamp(1, batch.len().max(1)));
     let pieces: Vec<(&[&Example], &[f32])> = batch
         .chunks(per_shard)
@@ -244,7 +268,7 @@ pub fn gradients(
                         examples,
                         noise,
                         share(examples),
-                        weights,
+                        regime,
                         config,
                         device,
                     )
@@ -256,7 +280,7 @@ pub fn gradients(
             first.0,
             first.1,
             share(first.0),
-            weights,
+            regime,
             config,
             device,
         )];
@@ -279,12 +303,22 @@ pub fn gradients(
     (grads.grads(), sums.expect("at least one shard"))
 }
 
+/// The generator of a shard's dropout masks, seeded by the shard's noise:
+/// the masks are then fixed by what fixes the noise (run seed, epoch,
+/// batch, shard), with no stream of their own to keep across a resume.
+fn dropout_rng(noise: &[f32]) -> SeededRng {
+    let seed = noise.iter().fold(0x6472_6F70_6F75_7400u64, |h, x| {
+        (h ^ u64::from(x.to_bits())).wrapping_mul(0x0000_0100_0000_01B3)
+    });
+    SeededRng::derived(seed, 0)
+}
+
 fn shard_gradients(
     model: GraphVae,
     examples: &[&Example],
     noise: &[f32],
     share: f64,
-    weights: LossWeights,
+    regime: Regime,
     config: &ModelConfig,
     device: &Device,
 ) -> (GradientsParams, LossSums) {
@@ -292,7 +326,23 @@ fn shard_gradients(
     // the gradients sum into the shared model's.
     let model = model.fork(device);
     let batch = BatchTensors::new(examples, noise, config, device);
-    let loss = model.loss(&batch.graphs, &batch.decoding, batch.gaps, batch.noise);
+    let dropout = (regime.state_dropout > 0.0).then(|| {
+        let [graphs, steps] = batch.decoding.prev_token.dims();
+        StateDropout::draw(
+            [graphs, steps, config.hidden],
+            regime.state_dropout,
+            &mut dropout_rng(noise),
+            device,
+        )
+    });
+    let loss = model.loss(
+        &batch.graphs,
+        &batch.decoding,
+        batch.gaps,
+        batch.noise,
+        dropout.as_ref(),
+    );
+    let weights = regime.weights;
     let total = loss.total(weights.kl, weights.gap) * share;
     let sums = LossSums::of(&loss, examples.len());
     let grads = GradientsParams::from_grads(total.backward(), &model);
@@ -364,9 +414,13 @@ mod tests {
         let batch: Vec<&Example> = examples.iter().collect();
         let noise = batch_noise(4, NoiseStream::Train { epoch: 0 }, 0, batch.len(), 8);
         let weights = LossWeights { kl: 0.1, gap: 1.0 };
+        let regime = |shards| Regime {
+            shards,
+            weights,
+            state_dropout: 0.0,
+        };
         let run = |shards| {
-            let (grads, sums) =
-                gradients(&model, &batch, &noise, shards, weights, &config, &device);
+            let (grads, sums) = gradients(&model, &batch, &noise, regime(shards), &config, &device);
             (flatten(&model, &grads), sums.read(), sums.molecules())
         };
         let (whole, whole_loss, n) = run(1);
@@ -395,7 +449,26 @@ mod tests {
         assert_eq!(sharded, run(3).0);
         // Other noise: other gradients.
         let other = batch_noise(5, NoiseStream::Train { epoch: 0 }, 0, batch.len(), 8);
-        let (grads, _) = gradients(&model, &batch, &other, 3, weights, &config, &device);
+        let (grads, _) = gradients(&model, &batch, &other, regime(3), &config, &device);
         assert_ne!(flatten(&model, &grads), sharded);
+
+        // Dropout on the decoder's states: fixed by the noise, bit for bit,
+        // and a gradient of its own; the loss it reports is the dropped one.
+        let dropped = |noise: &[f32]| {
+            let regime = Regime {
+                state_dropout: 0.3,
+                ..regime(3)
+            };
+            let (grads, sums) = gradients(&model, &batch, noise, regime, &config, &device);
+            (flatten(&model, &grads), sums.read().reconstruction)
+        };
+        let (with_dropout, dropped_loss) = dropped(&noise);
+        assert_eq!(with_dropout, dropped(&noise).0);
+        assert_ne!(with_dropout, sharded);
+        assert_ne!(with_dropout, dropped(&other).0);
+        assert!(
+            (dropped_loss - sharded_loss.reconstruction).abs() > 1e-4,
+            "dropout left the loss at {dropped_loss}"
+        );
     }
 }

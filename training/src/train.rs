@@ -52,6 +52,9 @@ pub struct TrainConfig {
     pub kl_anneal_epochs: f64,
     pub gap_weight: f64,
     pub grad_clip_norm: f32,
+    /// Dropout rate on the decoder's recurrent states during training (0:
+    /// none); regularises against memorising the training molecules.
+    pub decoder_dropout: f64,
     pub seed: u64,
     /// Each batch is cut into this many shards, whose gradients are computed
     /// in parallel and summed (see [`crate::step`]). Results depend on it,
@@ -67,6 +70,24 @@ pub struct TrainConfig {
     pub init_weights: Option<PathBuf>,
     /// The learned prior fitted after the last epoch.
     pub prior: PriorFitConfig,
+}
+
+impl TrainConfig {
+    /// Settings no run can train with, refused before anything is written.
+    pub fn check(&self) -> Result<()> {
+        anyhow::ensure!(
+            self.shards >= 1 && self.batch_size >= 1,
+            "shards and batch_size must be at least 1 (they are {} and {})",
+            self.shards,
+            self.batch_size
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.decoder_dropout),
+            "decoder_dropout is a rate in [0, 1) (0.1 drops a tenth of the decoder's state), not {}",
+            self.decoder_dropout
+        );
+        Ok(())
+    }
 }
 
 impl RunLength for TrainConfig {
@@ -93,6 +114,7 @@ impl Default for TrainConfig {
             kl_anneal_epochs: 0.29,
             gap_weight: 2.5,
             grad_clip_norm: 5.0,
+            decoder_dropout: 0.0,
             seed: 1,
             shards: 2,
             max_train: 0,
@@ -229,6 +251,7 @@ fn write_metrics(run_dir: &Path, history: &[EpochMetrics]) -> Result<()> {
 
 /// Trains and returns the metrics of every epoch (including resumed ones).
 pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
+    options.config.check()?;
     let device = options.backend.device();
     let train_device = device.clone().autodiff();
     let dataset = crate::prepare::load_dataset(&options.dataset)?;
@@ -257,12 +280,8 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
     };
     let first_epoch = run.progress.done;
 
-    anyhow::ensure!(
-        config.shards >= 1 && config.batch_size >= 1,
-        "shards and batch_size must be at least 1 (they are {} and {})",
-        config.shards,
-        config.batch_size
-    );
+    // A resumed run trains with its checkpoint's settings: check those too.
+    config.check()?;
     let train_examples = examples(
         &dataset,
         Split::Train,
@@ -284,7 +303,8 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         config.shards,
         &config.model,
         &train_device,
-    );
+    )
+    .with_state_dropout(config.decoder_dropout);
     let mut schedule = match config.schedule {
         LearningRateSchedule::Constant => None,
         LearningRateSchedule::Cosine => Some(CosineRates::new(

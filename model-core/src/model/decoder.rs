@@ -6,14 +6,15 @@
 use burn::nn::gru::{Gru, GruConfig};
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::Int;
 use burn::tensor::activation::{relu, tanh};
+use burn::tensor::{Int, TensorData};
 
 use super::batch::DecoderBatch;
 use super::config::ModelConfig;
 use super::construction::{ATOM_CHOICES, BOND_CHOICES};
 use super::fused_gru::FusedGru;
 use super::inputs::{MAX_FREE_VALENCE, distance_index, links_width};
+use crate::rng::SeededRng;
 
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -31,6 +32,38 @@ impl Mlp {
 
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         self.out.forward(relu(self.hidden.forward(x)))
+    }
+}
+
+/// Dropout on the decoder's recurrent states during teacher forcing: each
+/// unit of each step's state kept with probability `1 − rate` and scaled by
+/// `1 / (1 − rate)`. The caller draws the mask from a seeded generator
+/// (burn's own is unseeded), so a training run stays fixed by its seed.
+pub struct StateDropout {
+    /// 0 or `1 / (1 − rate)` per unit, `[graphs, steps, hidden]`.
+    scale: Tensor<3>,
+}
+
+impl StateDropout {
+    /// A mask of `graphs × steps × hidden` units, each dropped with
+    /// probability `rate` (in `[0, 1)`), drawn from `rng`.
+    pub fn draw(
+        [graphs, steps, hidden]: [usize; 3],
+        rate: f64,
+        rng: &mut SeededRng,
+        device: &Device,
+    ) -> StateDropout {
+        assert!(
+            (0.0..1.0).contains(&rate),
+            "a dropout rate lies in [0, 1), not {rate}"
+        );
+        let kept = (1.0 / (1.0 - rate)) as f32;
+        let scale: Vec<f32> = (0..graphs * steps * hidden)
+            .map(|_| if rng.unit_f64() < rate { 0.0 } else { kept })
+            .collect();
+        StateDropout {
+            scale: Tensor::from_data(TensorData::new(scale, [graphs, steps, hidden]), device),
+        }
     }
 }
 
@@ -90,15 +123,25 @@ impl Decoder {
     }
 
     /// Teacher forcing: atom logits `[graphs*steps, ATOM_CHOICES]` and bond
-    /// logits `[bond decisions, BOND_CHOICES]`.
-    pub fn forward(&self, z: Tensor<2>, batch: &DecoderBatch) -> (Tensor<2>, Tensor<2>) {
+    /// logits `[bond decisions, BOND_CHOICES]`. `state_dropout`, training
+    /// only, multiplies the GRU's states before the heads read them
+    /// (`[graphs, steps, hidden]`, see [`StateDropout`]).
+    pub fn forward(
+        &self,
+        z: Tensor<2>,
+        batch: &DecoderBatch,
+        state_dropout: Option<&StateDropout>,
+    ) -> (Tensor<2>, Tensor<2>) {
         let [graphs, steps] = batch.prev_token.dims();
         let input = self.step_input(
             z.clone(),
             batch.prev_token.clone(),
             batch.prev_links.clone(),
         );
-        let states = self.gru.forward(input, Some(self.start_state(z)));
+        let mut states = self.gru.forward(input, Some(self.start_state(z)));
+        if let Some(dropout) = state_dropout {
+            states = states * dropout.scale.clone();
+        }
         let atom_logits = self
             .atom_head
             .forward(states.clone())
@@ -170,7 +213,7 @@ impl Decoder {
         let distance = self
             .distance
             .forward(Tensor::from_data(
-                burn::tensor::TensorData::new(distances, [1, earlier]),
+                TensorData::new(distances, [1, earlier]),
                 &device,
             ))
             .expand([graphs, earlier, hidden]);
@@ -184,5 +227,34 @@ impl Decoder {
 
     fn distance_count(&self) -> usize {
         self.distance.weight.dims()[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask(rate: f64, seed: u64) -> Vec<f32> {
+        let device = Device::flex();
+        let dropout = StateDropout::draw([8, 10, 50], rate, &mut SeededRng::new(seed), &device);
+        dropout.scale.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn state_dropout_drops_its_rate_and_keeps_the_expected_state() {
+        let scale = mask(0.25, 3);
+        let dropped = scale.iter().filter(|&&s| s == 0.0).count() as f64 / scale.len() as f64;
+        assert!((dropped - 0.25).abs() < 0.02, "dropped {dropped}");
+        assert!(
+            scale
+                .iter()
+                .all(|&s| s == 0.0 || (s - 4.0 / 3.0).abs() < 1e-6),
+            "kept units are scaled by 1 / (1 - rate)"
+        );
+        let mean = scale.iter().map(|&s| s as f64).sum::<f64>() / scale.len() as f64;
+        assert!((mean - 1.0).abs() < 0.03, "mean scale {mean}");
+        assert_eq!(scale, mask(0.25, 3));
+        assert_ne!(scale, mask(0.25, 4));
+        assert!(mask(0.0, 3).iter().all(|&s| s == 1.0));
     }
 }

@@ -6,7 +6,7 @@ use burn::tensor::{Bool, IndexingUpdateOp, Int};
 
 use super::batch::{DecoderBatch, GraphBatch};
 use super::config::ModelConfig;
-use super::decoder::{Decoder, Mlp};
+use super::decoder::{Decoder, Mlp, StateDropout};
 use super::encoder::Encoder;
 
 #[derive(Module, Debug)]
@@ -68,17 +68,19 @@ impl GraphVae {
     /// `gaps`: standardised target gaps `[graphs, 1]`; `noise`: the
     /// reparameterisation's ε ~ N(0, I), `[graphs, latent]`, drawn by the
     /// caller from a seeded generator, so that a seed fixes a training run
-    /// (the backend's own generator is shared by threads and unseeded).
+    /// (the backend's own generator is shared by threads and unseeded);
+    /// `state_dropout`: the decoder's, when training with dropout.
     pub fn loss(
         &self,
         graphs: &GraphBatch,
         decoding: &DecoderBatch,
         gaps: Tensor<2>,
         noise: Tensor<2>,
+        state_dropout: Option<&StateDropout>,
     ) -> LossTerms {
         let (mu, log_var) = self.encoder.forward(graphs);
         let z = mu.clone() + (log_var.clone() * 0.5).exp() * noise;
-        let (atom_logits, bond_logits) = self.decoder.forward(z, decoding);
+        let (atom_logits, bond_logits) = self.decoder.forward(z, decoding, state_dropout);
         let n = graphs.graphs as f64;
         let atoms = masked_nll(
             atom_logits,
@@ -110,7 +112,7 @@ impl GraphVae {
     pub fn trajectory_log_probs(&self, z: Tensor<2>, decoding: &DecoderBatch) -> Tensor<1> {
         let [graphs, steps] = decoding.prev_token.dims();
         let device = z.device();
-        let (atom_logits, bond_logits) = self.decoder.forward(z, decoding);
+        let (atom_logits, bond_logits) = self.decoder.forward(z, decoding, None);
         let atoms = masked_log_probs(
             atom_logits,
             decoding.atom_forbidden.clone(),

@@ -62,6 +62,11 @@ struct TrainFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     kl_weight: Option<f64>,
+    /// Dropout rate on the decoder's recurrent states while training (0: none),
+    /// against memorising the training molecules
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decoder_dropout: Option<f64>,
     /// Train on at most this many molecules (0 = the whole training split)
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
