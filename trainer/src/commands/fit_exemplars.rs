@@ -12,8 +12,8 @@ use super::refit::RefitArgs;
 
 /// Put a seeded subset of the training split's posteriors in the weights:
 /// unconditional sampling, in the browser too, then draws z from them,
-/// widened by --spread, instead of from the mixture (FCD 0.15 against 0.36
-/// with the mixture and its critic; 25% novel against 51%). Gap-conditioned
+/// widened by --spread, instead of from the mixture (FCD 0.12-0.15 against
+/// 0.36 with the mixture and its critic; 21-25% novel against 51%). Gap-conditioned
 /// sampling keeps the mixture; `--prior mixture` still samples from it.
 /// About 3 s
 #[derive(Args)]
