@@ -603,3 +603,47 @@ fn carried_exemplars_travel_in_the_weights_and_are_what_the_prior_draws() {
     let err = load_weights(&bad, &device).expect_err("the exemplars' size is checked");
     assert!(err.to_string().contains("exemplars"), "{err}");
 }
+
+#[test]
+fn gap_guidance_keeps_the_nearest_distinct_molecules_and_ranks_distrusted_ones_last() {
+    use model_core::model::sample::{Sample, nearest_to_gap, nearest_to_gap_trusting};
+    let candidate = |smiles: &str| Sample {
+        molecule: parse_smiles(smiles).unwrap(),
+        predicted_gap_ev: 0.0,
+    };
+    // A predictor that reads each molecule's heavy-atom count as its gap.
+    let by_size = |ms: &[&model_core::chem::Molecule]| -> Vec<f64> {
+        ms.iter().map(|m| m.atoms().len() as f64).collect()
+    };
+    let candidates = || {
+        ["CCCC", "C1CC1", "CCC", "CC", "OCC", "C1CCC1", "CCCCC"]
+            .map(candidate)
+            .to_vec()
+    };
+    let smiles = |kept: &[Sample]| -> Vec<String> {
+        kept.iter().map(|s| canonical_smiles(&s.molecule)).collect()
+    };
+    let canon = |all: &[&str]| -> Vec<String> {
+        all.iter()
+            .map(|s| canonical_smiles(&parse_smiles(s).unwrap()))
+            .collect()
+    };
+    // Target 3: the three-atom molecules, distinct by canonical SMILES, in
+    // the order drawn, each carrying its predicted gap.
+    let kept = nearest_to_gap(candidates(), by_size, 3.0, 3);
+    assert_eq!(smiles(&kept), canon(&["C1CC1", "CCC", "OCC"]));
+    assert!(kept.iter().all(|s| s.predicted_gap_ev == 3.0));
+    // Rings distrusted: the acyclic molecules nearest the target come first,
+    // and a ring is kept only where too few acyclic ones were drawn.
+    let acyclic = |m: &model_core::chem::Molecule| m.bonds().len() < m.atoms().len();
+    let kept = nearest_to_gap_trusting(candidates(), by_size, acyclic, 3.0, 3);
+    assert_eq!(smiles(&kept), canon(&["CCCC", "CCC", "OCC"]));
+    let kept = nearest_to_gap_trusting(candidates(), by_size, acyclic, 3.0, 6);
+    assert_eq!(
+        smiles(&kept),
+        canon(&["CCCC", "C1CC1", "CCC", "CC", "OCC", "CCCCC"])
+    );
+    // Duplicates by canonical SMILES count once.
+    let twice = [candidate("OCC"), candidate("CCO")].to_vec();
+    assert_eq!(nearest_to_gap(twice, by_size, 3.0, 2).len(), 1);
+}

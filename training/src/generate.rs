@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use burn::prelude::Device;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::sample::{
-    BatchRows, Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev,
-    sample_batch,
+    BatchRows, Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap_trusting,
+    predict_gap_ev, sample_batch,
 };
 use model_core::model::surrogate::{GapSurrogate, SurrogateConfig, predict_gaps_ev};
 use model_core::model::weights::load_weights;
@@ -15,6 +15,7 @@ use model_core::model::{GraphVae, ModelConfig};
 use serde_json::json;
 
 use crate::exemplars::LatentSource;
+use crate::qm9_index::RingFrameworks;
 
 /// Where the shipped default weights live: the maximum-likelihood model as
 /// `trainer train` leaves it, with its fitted prior.
@@ -159,6 +160,10 @@ pub struct Guide {
     pub config: SurrogateConfig,
     /// Candidates drawn per molecule kept.
     pub oversample: usize,
+    /// The ring frameworks the surrogate has seen (QM9's), if known: its
+    /// predictions for other ring systems are extrapolation, often by eV
+    /// (strained cages QM9 lacks), so such candidates rank last.
+    pub domain: Option<RingFrameworks>,
 }
 
 impl Guide {
@@ -174,15 +179,26 @@ impl Guide {
             surrogate,
             config,
             oversample,
+            domain: None,
         }))
+    }
+
+    /// The same guide, ranking candidates with a ring framework outside
+    /// `frameworks` after every candidate inside.
+    pub fn within(self, frameworks: RingFrameworks) -> Guide {
+        Guide {
+            domain: Some(frameworks),
+            ..self
+        }
     }
 }
 
 /// Gap-conditional sampling: z from `source` conditioned on `gap_ev`; with
 /// a `guide`, `oversample` times as many candidates, of which the `n`
-/// distinct molecules whose surrogate gap is nearest the target are kept
-/// (in the order they were drawn; fewer if the candidates hold fewer
-/// distinct ones). Each kept sample carries the surrogate's gap.
+/// distinct molecules whose surrogate gap is nearest the target are kept,
+/// those inside the guide's domain first if it has one (in the order they
+/// were drawn; fewer if the candidates hold fewer distinct ones). Each kept
+/// sample carries the surrogate's gap.
 #[allow(clippy::too_many_arguments)]
 pub fn sample_near_gap(
     model: &GraphVae,
@@ -217,7 +233,7 @@ pub fn sample_near_gap(
         target,
         device,
     )?;
-    Ok(nearest_to_gap(
+    Ok(nearest_to_gap_trusting(
         candidates,
         |molecules| {
             molecules
@@ -225,6 +241,7 @@ pub fn sample_near_gap(
                 .flat_map(|chunk| predict_gaps_ev(&guide.surrogate, &guide.config, chunk, device))
                 .collect()
         },
+        |molecule| guide.domain.as_ref().is_none_or(|d| d.hold(molecule)),
         gap_ev,
         n,
     ))

@@ -17,7 +17,7 @@ pub struct Qm9Index {
     /// Canonical SMILES of the validation and test splits.
     pub held_out: HashSet<String>,
     /// Generic ring-system frameworks (`model_core::chem::rings`).
-    pub frameworks: HashSet<String>,
+    pub frameworks: RingFrameworks,
 }
 
 impl Qm9Index {
@@ -37,11 +37,7 @@ impl Qm9Index {
                 .collect(),
             train: canonical(&[Split::Train]),
             held_out: canonical(&[Split::Valid, Split::Test]),
-            frameworks: dataset
-                .records
-                .iter()
-                .flat_map(|r| ring_frameworks(&r.molecule))
-                .collect(),
+            frameworks: RingFrameworks::of_dataset(dataset),
         }
     }
 
@@ -70,14 +66,48 @@ impl Qm9Index {
 
     /// How many of the molecule's ring systems have a framework no QM9 molecule has.
     pub fn new_ring_frameworks(&self, molecule: &Molecule) -> usize {
-        ring_frameworks(molecule)
-            .iter()
-            .filter(|f| !self.frameworks.contains(*f))
-            .count()
+        self.frameworks.new_in(molecule)
     }
 
     /// Whether every ring system of the molecule has a framework QM9 has.
     pub fn has_ring_frameworks_of(&self, molecule: &Molecule) -> bool {
-        self.new_ring_frameworks(molecule) == 0
+        self.frameworks.hold(molecule)
+    }
+}
+
+/// A set of generic ring-system frameworks (`model_core::chem::frameworks`):
+/// those of QM9's molecules, say, where a model trained on QM9 has seen
+/// every ring system it is asked about.
+#[derive(Clone, Debug, Default)]
+pub struct RingFrameworks(HashSet<String>);
+
+impl RingFrameworks {
+    /// The frameworks of every molecule of the dataset, all splits.
+    pub fn of_dataset(dataset: &Qm9Dataset) -> RingFrameworks {
+        dataset
+            .records
+            .iter()
+            .flat_map(|r| ring_frameworks(&r.molecule))
+            .collect()
+    }
+
+    /// How many of the molecule's ring systems have a framework not in the set.
+    pub fn new_in(&self, molecule: &Molecule) -> usize {
+        ring_frameworks(molecule)
+            .iter()
+            .filter(|f| !self.0.contains(*f))
+            .count()
+    }
+
+    /// Whether every ring system of the molecule has a framework in the set
+    /// (an acyclic molecule: yes).
+    pub fn hold(&self, molecule: &Molecule) -> bool {
+        self.new_in(molecule) == 0
+    }
+}
+
+impl FromIterator<String> for RingFrameworks {
+    fn from_iter<I: IntoIterator<Item = String>>(frameworks: I) -> RingFrameworks {
+        RingFrameworks(frameworks.into_iter().collect())
     }
 }

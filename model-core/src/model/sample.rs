@@ -428,6 +428,19 @@ pub fn nearest_to_gap(
     target_ev: f64,
     n: usize,
 ) -> Vec<Sample> {
+    nearest_to_gap_trusting(candidates, predict, |_| true, target_ev, n)
+}
+
+/// [`nearest_to_gap`] for a predictor trusted only on some molecules (its
+/// domain, say): every candidate `trusted` accepts ranks before every one it
+/// refuses, so these are kept only where too few trusted ones were drawn.
+pub fn nearest_to_gap_trusting(
+    candidates: Vec<Sample>,
+    predict: impl FnOnce(&[&Molecule]) -> Vec<f64>,
+    trusted: impl Fn(&Molecule) -> bool,
+    target_ev: f64,
+    n: usize,
+) -> Vec<Sample> {
     let mut seen = std::collections::HashSet::new();
     let distinct: Vec<Sample> = candidates
         .into_iter()
@@ -435,11 +448,14 @@ pub fn nearest_to_gap(
         .collect();
     let molecules: Vec<&Molecule> = distinct.iter().map(|s| &s.molecule).collect();
     let gaps = predict(&molecules);
+    let distrusted: Vec<bool> = molecules.iter().map(|m| !trusted(m)).collect();
     let mut ranked: Vec<usize> = (0..distinct.len()).collect();
     ranked.sort_by(|&a, &b| {
-        (gaps[a] - target_ev)
-            .abs()
-            .total_cmp(&(gaps[b] - target_ev).abs())
+        distrusted[a].cmp(&distrusted[b]).then_with(|| {
+            (gaps[a] - target_ev)
+                .abs()
+                .total_cmp(&(gaps[b] - target_ev).abs())
+        })
     });
     let mut kept: Vec<usize> = ranked.into_iter().take(n).collect();
     kept.sort_unstable();

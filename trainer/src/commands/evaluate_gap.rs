@@ -37,6 +37,11 @@ pub struct EvaluateGapArgs {
     oversample: usize,
     #[arg(long, default_value = "public/surrogate.bin")]
     surrogate: PathBuf,
+    /// Rank candidates with ring systems QM9 lacks alongside the rest (by
+    /// default they rank after every candidate on QM9's ring frameworks,
+    /// where the surrogate was trained)
+    #[arg(long)]
+    any_framework: bool,
     /// Write the rows as JSON here
     #[arg(long)]
     json: Option<PathBuf>,
@@ -62,6 +67,7 @@ impl EvaluateGapArgs {
             json,
             oversample,
             surrogate,
+            any_framework,
             scorer,
             level,
             prior,
@@ -69,9 +75,15 @@ impl EvaluateGapArgs {
         let device = Backend::Flex.device();
         let (model, config) = generate::load_model(&weights, &device)?;
         let scorer = scorer.as_deref().map(oracle::Scorer::connect).transpose()?;
-        let guide = generate::Guide::load(&surrogate, oversample, &device)?;
         let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
         let qm9 = Qm9Index::from_dataset(&dataset);
+        let guide = generate::Guide::load(&surrogate, oversample, &device)?.map(|guide| {
+            if any_framework {
+                guide
+            } else {
+                guide.within(qm9.frameworks.clone())
+            }
+        });
         let source = prior.source(&model, &data_dir, &device)?;
         let mut report = training::gap_conditioning::evaluate_gap_conditioning(
             &model,
