@@ -10,6 +10,7 @@
 //! once. Each row's pick is still uniform, so every sample has the same
 //! distribution as with independent picks; only the repeats go (10,000
 //! independent picks of QM9's 104,664 training molecules repeat about 460).
+//! A row drawn again keeps its pick ([`Posteriors::sample_rows`]).
 //!
 //! Encoding molecules into posteriors is the model's part
 //! ([`super::sample`]): this module knows numbers only, so that the weights'
@@ -117,22 +118,32 @@ impl Posteriors {
     /// seeded by `seed`, each from the posterior of a molecule dealt from
     /// the run's shuffle or, with pick weights, drawn by them from `rng`.
     pub fn sample(&self, seed: u64, first: usize, size: usize, rng: &mut SeededRng) -> Vec<f32> {
+        let rows: Vec<usize> = (first..first + size).collect();
+        self.sample_rows(seed, &rows, rng)
+    }
+
+    /// [`Self::sample`] for any rows of the run, in the order given: a row
+    /// drawn again (for breaking a rule, say) keeps its dealt molecule and
+    /// takes new noise from `rng`, so the run still repeats none early.
+    /// Weighted picks are drawn afresh.
+    pub fn sample_rows(&self, seed: u64, rows: &[usize], rng: &mut SeededRng) -> Vec<f32> {
         // A stream of its own: sampling's batch generators are one SplitMix64
         // stream at offsets one draw apart (`sample::batch_rng`, kept for now
         // so that every seed keeps its molecules), and picks taken from them
         // directly repeat from batch to batch.
         let mut rng = SeededRng::derived(rng.next_u64(), 0);
         let picks: Vec<usize> = match &self.cumulative {
-            None => self.dealt(seed, first, size),
-            Some(cumulative) => (0..size)
+            None => self.dealt(seed, rows),
+            Some(cumulative) => rows
+                .iter()
                 .map(|_| {
                     let u = rng.unit_f64();
                     cumulative.partition_point(|&c| c <= u).min(self.len() - 1)
                 })
                 .collect(),
         };
-        let noise = standard_normal_latents(size, self.latent, &mut rng);
-        let mut z = Vec::with_capacity(size * self.latent);
+        let noise = standard_normal_latents(rows.len(), self.latent, &mut rng);
+        let mut z = Vec::with_capacity(rows.len() * self.latent);
         for (row, &pick) in picks.iter().enumerate() {
             let at = pick * self.latent;
             for d in 0..self.latent {
@@ -142,17 +153,23 @@ impl Posteriors {
         z
     }
 
-    /// The molecules at positions `first..first + size` of the run's deal:
-    /// shuffle `k` of the molecules, seeded by `seed` and `k`, holds
-    /// positions `k * len..(k + 1) * len`.
-    fn dealt(&self, seed: u64, first: usize, size: usize) -> Vec<usize> {
-        let (n, end) = (self.len(), first + size);
-        let mut picks = Vec::with_capacity(size);
-        for k in first / n..end.div_ceil(n) {
-            let (from, to) = (first.max(k * n), end.min((k + 1) * n));
-            picks.extend_from_slice(&shuffled(n, seed, k)[from - k * n..to - k * n]);
-        }
-        picks
+    /// The molecules at positions `rows` of the run's deal: shuffle `k` of
+    /// the molecules, seeded by `seed` and `k`, holds positions
+    /// `k * len..(k + 1) * len`.
+    fn dealt(&self, seed: u64, rows: &[usize]) -> Vec<usize> {
+        let n = self.len();
+        // Rows come in runs, so one shuffle serves many in a row.
+        let mut shuffle: Option<(usize, Vec<usize>)> = None;
+        rows.iter()
+            .map(|&row| {
+                let k = row / n;
+                if shuffle.as_ref().is_none_or(|(at, _)| *at != k) {
+                    shuffle = Some((k, shuffled(n, seed, k)));
+                }
+                let (_, order) = shuffle.as_ref().expect("just made");
+                order[row - k * n]
+            })
+            .collect()
     }
 }
 
@@ -217,6 +234,20 @@ mod tests {
         let orders: std::collections::HashSet<Vec<usize>> =
             (0..20).map(|seed| rows(seed, 0, 3)).collect();
         assert_eq!(orders.len(), 6, "every order of three appears");
+    }
+
+    #[test]
+    fn rows_drawn_again_are_dealt_as_in_the_run() {
+        let posteriors = three();
+        let run = molecules_of(&posteriors.sample(7, 0, 9, &mut SeededRng::new(1)));
+        let rows = [5, 1, 8, 2];
+        let again = posteriors.sample_rows(7, &rows, &mut SeededRng::new(2));
+        assert_eq!(molecules_of(&again), rows.map(|r| run[r]));
+        assert_ne!(
+            again,
+            posteriors.sample_rows(7, &rows, &mut SeededRng::new(3)),
+            "the noise follows the generator"
+        );
     }
 
     #[test]

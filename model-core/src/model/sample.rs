@@ -211,28 +211,40 @@ pub enum Target<'a> {
     Near(&'a Posteriors),
 }
 
-/// The generator and latents `[rows.len, latent]` of batch `rows.index`.
+/// The generator and latents of draw `round` (0: the first) of batch
+/// `rows.index`, one per row of the batch in `redrawn` (`None`: every row).
+/// Each round has a generator of its own; a row drawn again keeps the
+/// molecule its source dealt it (an exemplar, a given molecule), so a run
+/// still takes each before any repeats.
 fn batch_latents(
     config: &super::ModelConfig,
     seed: u64,
     rows: BatchRows,
+    round: usize,
+    redrawn: Option<&[usize]>,
     target: Target<'_>,
 ) -> Result<(SeededRng, Vec<f32>), PriorError> {
-    let mut rng = batch_rng(seed, rows.index);
+    let mut rng = batch_rng(round_seed(seed, round), rows.index);
+    let size = redrawn.map_or(rows.len, <[usize]>::len);
+    let dealt = |posteriors: &Posteriors, rng: &mut SeededRng| match redrawn {
+        None => posteriors.sample(seed, rows.first, rows.len, rng),
+        Some(redrawn) => {
+            let run_rows: Vec<usize> = redrawn.iter().map(|r| rows.first + r).collect();
+            posteriors.sample_rows(seed, &run_rows, rng)
+        }
+    };
     let z = match target {
         Target::Prior => match &config.exemplars {
-            Some(exemplars) => exemplars
-                .posteriors()
-                .sample(seed, rows.first, rows.len, &mut rng),
-            None => unconditional_latents(config, rows.len, &mut rng),
+            Some(exemplars) => dealt(exemplars.posteriors(), &mut rng),
+            None => unconditional_latents(config, size, &mut rng),
         },
-        Target::Mixture => unconditional_latents(config, rows.len, &mut rng),
+        Target::Mixture => unconditional_latents(config, size, &mut rng),
         Target::GapEv(gap) => config.prior.sample_given_gap(
-            rows.len,
+            size,
             (gap - config.gap_mean_ev) / config.gap_std_ev,
             &mut rng,
         )?,
-        Target::Near(posteriors) => posteriors.sample(seed, rows.first, rows.len, &mut rng),
+        Target::Near(posteriors) => dealt(posteriors, &mut rng),
     };
     Ok((rng, z))
 }
@@ -245,7 +257,7 @@ pub fn first_latents(
     rows: BatchRows,
     target: Target<'_>,
 ) -> Result<Vec<f32>, PriorError> {
-    batch_latents(config, seed, rows, target).map(|(_, z)| z)
+    batch_latents(config, seed, rows, 0, None, target).map(|(_, z)| z)
 }
 
 /// `n` latents from the weights' mixture prior, resampled by its critic
@@ -259,21 +271,6 @@ pub fn unconditional_latents(
         Some(critic) => critic.sample(&config.prior, n, config.latent, rng),
         None => config.prior.sample(n, config.latent, rng),
     }
-}
-
-/// The latents of redraw round `round` (0: the first draw) of `size` of
-/// batch `rows`'s rows: a generator of the round's own, and for dealt
-/// picks the round's own deal.
-fn round_latents(
-    config: &super::ModelConfig,
-    seed: u64,
-    rows: BatchRows,
-    round: usize,
-    size: usize,
-    target: Target<'_>,
-) -> Result<(SeededRng, Vec<f32>), PriorError> {
-    let rows = BatchRows { len: size, ..rows };
-    batch_latents(config, round_seed(seed, round), rows, target)
 }
 
 /// Batch `rows` of a seeded sampling run. Each batch draws from its own
@@ -291,8 +288,8 @@ pub fn sample_batch(
     lanes: Lanes,
     device: &Device,
 ) -> Result<Vec<Sample>, PriorError> {
-    let draw = |round: usize, size: usize| -> Result<Vec<Sample>, PriorError> {
-        let (mut rng, z) = round_latents(config, seed, rows, round, size, target)?;
+    let draw = |round: usize, redrawn: Option<&[usize]>| -> Result<Vec<Sample>, PriorError> {
+        let (mut rng, z) = batch_latents(config, seed, rows, round, redrawn, target)?;
         let molecules = decode_latents_in_lanes(
             model,
             &z,
@@ -308,13 +305,13 @@ pub fn sample_batch(
             predict_gap_ev(model, config, &z, device),
         ))
     };
-    let mut samples = draw(0, rows.len)?;
+    let mut samples = draw(0, None)?;
     let mut redraw = unrealistic_rows(&samples, 0..rows.len);
     for round in 1..=MAX_REDRAW_ROUNDS {
         if redraw.is_empty() {
             break;
         }
-        replace_rows(&mut samples, &redraw, draw(round, redraw.len())?);
+        replace_rows(&mut samples, &redraw, draw(round, Some(&redraw))?);
         redraw = unrealistic_rows(&samples, redraw);
     }
     Ok(without_rows(samples, &redraw))
@@ -367,31 +364,32 @@ pub async fn sample_batch_async(
     target: Target<'_>,
     device: &Device,
 ) -> Result<Vec<Sample>, SampleError> {
-    let draw = async |round: usize, size: usize| -> Result<Vec<Sample>, SampleError> {
-        let (mut rng, z) = round_latents(config, seed, rows, round, size, target)?;
-        let molecules = decode_latents_async(
-            model,
-            &z,
-            config.latent,
-            config.max_atoms,
-            Choice::Sample { temperature },
-            &mut rng,
-            device,
-        )
-        .await?;
-        let gaps = to_ev(
-            config,
-            floats_async(gap_head_output(model, config, &z, device)).await?,
-        );
-        Ok(with_gaps(molecules, gaps))
-    };
-    let mut samples = draw(0, rows.len).await?;
+    let draw =
+        async |round: usize, redrawn: Option<&[usize]>| -> Result<Vec<Sample>, SampleError> {
+            let (mut rng, z) = batch_latents(config, seed, rows, round, redrawn, target)?;
+            let molecules = decode_latents_async(
+                model,
+                &z,
+                config.latent,
+                config.max_atoms,
+                Choice::Sample { temperature },
+                &mut rng,
+                device,
+            )
+            .await?;
+            let gaps = to_ev(
+                config,
+                floats_async(gap_head_output(model, config, &z, device)).await?,
+            );
+            Ok(with_gaps(molecules, gaps))
+        };
+    let mut samples = draw(0, None).await?;
     let mut redraw = unrealistic_rows(&samples, 0..rows.len);
     for round in 1..=MAX_REDRAW_ROUNDS {
         if redraw.is_empty() {
             break;
         }
-        replace_rows(&mut samples, &redraw, draw(round, redraw.len()).await?);
+        replace_rows(&mut samples, &redraw, draw(round, Some(&redraw)).await?);
         redraw = unrealistic_rows(&samples, redraw);
     }
     Ok(without_rows(samples, &redraw))
@@ -465,4 +463,63 @@ pub fn nearest_to_gap_trusting(
             predicted_gap_ev: gaps[i],
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::carried_exemplars::CarriedExemplars;
+
+    /// A config whose prior is six exemplars, first coordinate 0, 10, …, 50.
+    fn six_exemplars() -> super::super::ModelConfig {
+        let latent = 4;
+        let mut mean = vec![0.0; 6 * latent];
+        for (i, row) in mean.chunks_mut(latent).enumerate() {
+            row[0] = 10.0 * i as f32;
+        }
+        let posteriors = Posteriors::from_parts(mean, vec![0.1; 6 * latent], latent).unwrap();
+        super::super::ModelConfig {
+            latent,
+            exemplars: Some(CarriedExemplars::new(&posteriors, 1.0).unwrap()),
+            ..Default::default()
+        }
+    }
+
+    /// The exemplar each latent row came from.
+    fn exemplar_of(z: &[f32], latent: usize) -> Vec<usize> {
+        z.chunks(latent)
+            .map(|row| (row[0] / 10.0).round() as usize)
+            .collect()
+    }
+
+    #[test]
+    fn rows_drawn_again_keep_their_exemplar_and_take_new_noise() {
+        let config = six_exemplars();
+        let rows = BatchRows {
+            index: 1,
+            first: 3,
+            len: 6,
+        };
+        let (_, first) = batch_latents(&config, 9, rows, 0, None, Target::Prior).unwrap();
+        let dealt = exemplar_of(&first, config.latent);
+        // Rows 3..9 of the run straddle two deals of the six exemplars.
+        let mut straddled = dealt[..3].to_vec();
+        straddled.sort_unstable();
+        straddled.dedup();
+        assert_eq!(straddled.len(), 3, "{dealt:?}");
+        let redrawn = [4, 0, 5];
+        let (_, again) = batch_latents(&config, 9, rows, 2, Some(&redrawn), Target::Prior).unwrap();
+        assert_eq!(
+            exemplar_of(&again, config.latent),
+            redrawn.map(|row| dealt[row])
+        );
+        let latent = config.latent;
+        for (k, &row) in redrawn.iter().enumerate() {
+            assert_ne!(
+                again[k * latent..(k + 1) * latent],
+                first[row * latent..(row + 1) * latent],
+                "row {row} drawn again takes new noise"
+            );
+        }
+    }
 }
