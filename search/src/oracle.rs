@@ -16,6 +16,31 @@ pub enum Outcome {
     Failed(String),
 }
 
+impl Outcome {
+    /// A gap the search can use: done, and converged.
+    pub fn has_gap(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Done {
+                converged: true,
+                ..
+            }
+        )
+    }
+
+    /// Why there is no gap, or the gap.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Done {
+                gap_ev,
+                converged: true,
+            } => format!("gap {gap_ev:.3} eV"),
+            Outcome::Done { .. } => "SCF did not converge".to_string(),
+            Outcome::Failed(reason) => reason.clone(),
+        }
+    }
+}
+
 pub struct Scorer {
     base: String,
     agent: ureq::Agent,

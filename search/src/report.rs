@@ -77,10 +77,14 @@ pub fn summary(state: &SearchState) -> Summary {
         qm9_best_smiles: state.qm9_best.as_ref().map(|b| b.0.clone()),
         qm9_best_gap_ev: state.qm9_best.as_ref().map(|b| b.1),
         qm9_best_final_level_gap_ev: state.qm9_best_final.as_ref().and_then(|s| s.dft_gap_ev),
-        surrogate_mae_initial_ev: state.fits.last().map(|f| f.mae_initial_ev),
-        surrogate_mae_refit_ev: state.fits.last().map(|f| f.mae_after_ev),
-        surrogate_mae_prospective_first_round_ev: state.fits.first().map(|f| f.mae_before_ev),
-        surrogate_mae_prospective_last_round_ev: state.fits.last().map(|f| f.mae_before_ev),
+        surrogate_mae_initial_ev: state.fits.last().and_then(|f| f.mae_initial_ev),
+        surrogate_mae_refit_ev: state.fits.last().and_then(|f| f.mae_after_ev),
+        surrogate_mae_prospective_first_round_ev: state.fits.iter().find_map(|f| f.mae_before_ev),
+        surrogate_mae_prospective_last_round_ev: state
+            .fits
+            .iter()
+            .rev()
+            .find_map(|f| f.mae_before_ev),
     }
 }
 

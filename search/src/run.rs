@@ -175,10 +175,6 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
             Strategy::Decoder => policy_round(&mut state, &mut models, &known, round)?,
             Strategy::Graph => graph_round(&mut state, &models, &known, round),
         };
-        if let Some(policy) = &models.policy {
-            // Full precision: a resumed search goes on from the same policy.
-            write_atomically(&policy_path, &policy.weights(Precision::Full))?;
-        }
         let scored: HashSet<&str> = state.scored.iter().map(|s| s.smiles.as_str()).collect();
         let picks: Vec<&Candidate> = candidates
             .iter()
@@ -190,6 +186,7 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
         }
         let level = state.settings.prescreen_level;
         let results = score(&scorer, &picks, level, options.progress, round)?;
+        stop_if_the_scorer_is_broken(&state.scored, &results, options)?;
         let mut new_results = Vec::new();
         for (c, outcome) in picks.iter().zip(results) {
             let entry = scored_entry(&state, c, &outcome, round, level, prescreen_map, &known);
@@ -201,7 +198,9 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
         let fresh = labelled_results(&new_results, level);
         let mae = |model: &GapSurrogate, data: &[Labelled]| {
             let refs: Vec<&Labelled> = data.iter().collect();
-            training::surrogate::mae_ev(model, &models.surrogate_config, &refs, &models.device)
+            (!refs.is_empty()).then(|| {
+                training::surrogate::mae_ev(model, &models.surrogate_config, &refs, &models.device)
+            })
         };
         let mae_before = mae(&models.surrogate, &fresh);
         if state.settings.refit_steps > 0 && !discovered.is_empty() {
@@ -234,19 +233,26 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
             .iter()
             .filter_map(|s| s.calibrated_gap_ev)
             .fold(f64::NAN, f64::max);
+        let ev = |mae: Option<f64>| mae.map_or("n/a".to_string(), |v| format!("{v:.3} eV"));
         eprintln!(
-            "round {}/{}: {} scored, best {:.3} eV (qm9 scale) after {} DFT calls; surrogate MAE on new molecules {:.3} eV, after refit {:.3} eV on all {}",
+            "round {}/{}: {} scored ({} with a gap), best {:.3} eV (qm9 scale) after {} DFT calls; surrogate MAE on new molecules {}, after refit {} on all {}",
             round + 1,
             state.settings.rounds,
             new_results.len(),
+            fresh.len(),
             best,
             state.calls(),
-            fit.mae_before_ev,
-            fit.mae_after_ev,
+            ev(fit.mae_before_ev),
+            ev(fit.mae_after_ev),
             fit.molecules
         );
         state.fits.push(fit);
         state.rounds_done += 1;
+        if let Some(policy) = &models.policy {
+            // Saved with the state, full precision: a resumed search goes on
+            // from the policy of the last round it recorded.
+            write_atomically(&policy_path, &policy.weights(Precision::Full))?;
+        }
         save_state(options, &state)?;
     }
 
@@ -276,6 +282,45 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
         eprintln!("  left out of the SDF: {smiles}: {why}");
     }
     Ok(SearchOutcome { state, qm9_gaps })
+}
+
+/// Failed DFT jobs in a row that stop a search: a molecule RDKit cannot
+/// embed, or whose SCF does not converge, fails alone (a few in a hundred);
+/// this many in a row is a scorer that cannot compute, and every further
+/// call would be spent for nothing.
+pub const FAILURES_THAT_STOP: usize = 8;
+
+/// Stops the search, before this round is recorded, when it and the rounds
+/// before it end in [`FAILURES_THAT_STOP`] failed jobs; a resumed run scores
+/// the round again once the scorer is mended.
+fn stop_if_the_scorer_is_broken(
+    recorded: &[Scored],
+    round: &[Outcome],
+    options: &OptimizeOptions,
+) -> Result<()> {
+    if round.is_empty() || round.iter().any(Outcome::has_gap) {
+        return Ok(());
+    }
+    let failed_in_round = round.len();
+    let failed_before = recorded
+        .iter()
+        .rev()
+        .take_while(|s| s.calibrated_gap_ev.is_none())
+        .count();
+    if failed_in_round + failed_before < FAILURES_THAT_STOP {
+        return Ok(());
+    }
+    let mut reasons: Vec<String> = round.iter().map(Outcome::describe).collect();
+    reasons.sort();
+    reasons.dedup();
+    bail!(
+        "the last {} DFT jobs all failed, so the scorer at {} cannot compute ({}); \
+         check its log and GET /health, then run the same command with --resume: \
+         this round was not recorded and will be scored again",
+        failed_in_round + failed_before,
+        options.scorer_url,
+        reasons.join("; ")
+    )
 }
 
 fn new_state(
@@ -369,16 +414,11 @@ fn scored_entry(
     map: LevelMap,
     known: &Qm9Index,
 ) -> Scored {
-    let (dft, error) = match outcome {
-        Outcome::Done {
-            gap_ev,
-            converged: true,
-        } => (Some(*gap_ev), None),
-        Outcome::Done {
-            converged: false, ..
-        } => (None, Some("SCF did not converge".to_string())),
-        Outcome::Failed(reason) => (None, Some(reason.clone())),
+    let dft = match outcome {
+        Outcome::Done { gap_ev, .. } if outcome.has_gap() => Some(*gap_ev),
+        _ => None,
     };
+    let error = (!outcome.has_gap()).then(|| outcome.describe());
     Scored {
         smiles: candidate.smiles.clone(),
         round,

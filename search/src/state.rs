@@ -101,12 +101,13 @@ pub struct Scored {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RoundFit {
     pub round: usize,
-    /// On this round's new molecules, before they were used (prospective).
-    pub mae_before_ev: f64,
-    /// On every molecule discovered so far, after the refit.
-    pub mae_after_ev: f64,
+    /// On this round's new molecules, before they were used (prospective);
+    /// none when the round labelled no molecule.
+    pub mae_before_ev: Option<f64>,
+    /// On every molecule discovered so far, after the refit; none before the first label.
+    pub mae_after_ev: Option<f64>,
     /// On every molecule discovered so far, with the surrogate the search started with.
-    pub mae_initial_ev: f64,
+    pub mae_initial_ev: Option<f64>,
     pub molecules: usize,
 }
 

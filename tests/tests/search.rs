@@ -10,12 +10,19 @@ use model_core::chem::{Element, SmilesOptions, StereoPolicy, parse_smiles, parse
 use scorer::serve::{ServeConfig, serve};
 use scorer::validate::Limits;
 use scorer::workers::{Backend as DftBackend, WorkerConfig};
+use search::run::FAILURES_THAT_STOP;
+use search::state::{STATE_FILE, read_state};
 use search::{Constraints, OptimizeOptions, SearchSettings, Strategy, optimize, parse_elements};
 use training::backend::Backend;
 use training::qm9_index::Qm9Index;
 
 /// Starts a scorer in this process; returns its URL. It lives until the test process ends.
 fn start_scorer(db: &Path) -> String {
+    start_scorer_with(db, project_python())
+}
+
+/// A scorer whose workers run `python`.
+fn start_scorer_with(db: &Path, python: PathBuf) -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -26,7 +33,7 @@ fn start_scorer(db: &Path) -> String {
         port,
         db: db.to_path_buf(),
         workers: WorkerConfig {
-            python: project_python(),
+            python,
             job_timeout: Duration::from_secs(300),
             backend: DftBackend::Local {
                 workers: 2,
@@ -330,4 +337,34 @@ fn tiny_graph_search_edits_molecules_within_the_constraints_and_resumes() {
         picks(&again.state),
         "same seed, same molecules"
     );
+}
+
+/// A scorer whose workers cannot start fails every job: the search stops
+/// with the scorer's reason and a way on, instead of spending its budget.
+#[test]
+fn a_search_stops_when_every_dft_job_fails() {
+    let scratch = scratch("broken-scorer");
+    let url = start_scorer_with(&scratch.join("jobs.sqlite"), PathBuf::from("/bin/false"));
+    let mut options = options(scratch.join("a"), &url, 4, false);
+    options.settings.per_round = FAILURES_THAT_STOP / 2;
+    let err = optimize(&options)
+        .err()
+        .expect("the search stops")
+        .to_string();
+    assert!(err.contains("worker could not start"), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+    // The rounds before the stop are recorded, all failed; the stopping round is not.
+    let state = read_state(&scratch.join("a").join(STATE_FILE)).expect("a round was recorded");
+    assert!(
+        state.rounds_done >= 1 && state.rounds_done < 4,
+        "{}",
+        state.rounds_done
+    );
+    assert!(state.scored.iter().all(|s| s.calibrated_gap_ev.is_none()));
+    assert!(
+        state.scored.len() < FAILURES_THAT_STOP,
+        "{}",
+        state.scored.len()
+    );
+    assert!(state.fits.iter().all(|f| f.mae_before_ev.is_none()));
 }
