@@ -516,9 +516,9 @@ fn gap_guidance_ranks_ring_systems_qm9_lacks_last() {
     let root = common::workspace_root();
     let weights = root.join("public/weights.bin");
     let surrogate = root.join("public/surrogate.bin");
-    let frameworks = training::qm9_index::RingFrameworks::of_dataset(
-        &training::prepare::load_dataset(&training::prepare::dataset_path(&data)).unwrap(),
-    );
+    let frameworks = training::prepare::load_dataset(&training::prepare::dataset_path(&data))
+        .unwrap()
+        .ring_frameworks();
     // The surrogate has seen only QM9's ring frameworks; at 9 eV the shipped
     // network's candidates include strained cages it rates like QM9's
     // saturated rings, which rank alongside the rest only on request.

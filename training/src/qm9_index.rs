@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use model_core::chem::Molecule;
-use model_core::chem::frameworks::ring_frameworks;
+pub use model_core::chem::frameworks::RingFrameworks;
 use model_core::data::{Qm9Dataset, Split};
 
 #[derive(Clone, Debug, Default)]
@@ -37,7 +37,7 @@ impl Qm9Index {
                 .collect(),
             train: canonical(&[Split::Train]),
             held_out: canonical(&[Split::Valid, Split::Test]),
-            frameworks: RingFrameworks::of_dataset(dataset),
+            frameworks: dataset.ring_frameworks(),
         }
     }
 
@@ -49,7 +49,7 @@ impl Qm9Index {
                 .iter()
                 .map(|m| (model_core::chem::canonical_smiles(m), 0.0))
                 .collect(),
-            frameworks: molecules.iter().flat_map(ring_frameworks).collect(),
+            frameworks: RingFrameworks::of_molecules(molecules),
             ..Qm9Index::default()
         }
     }
@@ -72,42 +72,5 @@ impl Qm9Index {
     /// Whether every ring system of the molecule has a framework QM9 has.
     pub fn has_ring_frameworks_of(&self, molecule: &Molecule) -> bool {
         self.frameworks.hold(molecule)
-    }
-}
-
-/// A set of generic ring-system frameworks (`model_core::chem::frameworks`):
-/// those of QM9's molecules, say, where a model trained on QM9 has seen
-/// every ring system it is asked about.
-#[derive(Clone, Debug, Default)]
-pub struct RingFrameworks(HashSet<String>);
-
-impl RingFrameworks {
-    /// The frameworks of every molecule of the dataset, all splits.
-    pub fn of_dataset(dataset: &Qm9Dataset) -> RingFrameworks {
-        dataset
-            .records
-            .iter()
-            .flat_map(|r| ring_frameworks(&r.molecule))
-            .collect()
-    }
-
-    /// How many of the molecule's ring systems have a framework not in the set.
-    pub fn new_in(&self, molecule: &Molecule) -> usize {
-        ring_frameworks(molecule)
-            .iter()
-            .filter(|f| !self.0.contains(*f))
-            .count()
-    }
-
-    /// Whether every ring system of the molecule has a framework in the set
-    /// (an acyclic molecule: yes).
-    pub fn hold(&self, molecule: &Molecule) -> bool {
-        self.new_in(molecule) == 0
-    }
-}
-
-impl FromIterator<String> for RingFrameworks {
-    fn from_iter<I: IntoIterator<Item = String>>(frameworks: I) -> RingFrameworks {
-        RingFrameworks(frameworks.into_iter().collect())
     }
 }

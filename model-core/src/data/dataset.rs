@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Qm9Record, Split, SplitIndices};
+use crate::chem::frameworks::RingFrameworks;
 
 const MAGIC: &[u8; 8] = b"MOLGAPQ9";
 const FORMAT_VERSION: u32 = 1;
@@ -52,6 +53,12 @@ impl Qm9Dataset {
             .get(split)
             .iter()
             .map(|&i| &self.records[i as usize])
+    }
+
+    /// The ring frameworks of every molecule, all splits: the ring systems a
+    /// model trained on QM9 has seen.
+    pub fn ring_frameworks(&self) -> RingFrameworks {
+        RingFrameworks::of_molecules(self.records.iter().map(|r| &r.molecule))
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -11,7 +11,6 @@ use model_core::model::posterior::Posteriors;
 use model_core::model::sample::Target;
 use training::backend::Backend;
 use training::exemplars::LatentSource;
-use training::qm9_index::RingFrameworks;
 use training::{generate, prepare};
 
 use super::prior::{PriorArgs, PriorKind};
@@ -206,5 +205,5 @@ fn qm9_domain(
         return Ok(guide);
     }
     let dataset = prepare::load_dataset(&path)?;
-    Ok(guide.within(RingFrameworks::of_dataset(&dataset)))
+    Ok(guide.within(dataset.ring_frameworks()))
 }
