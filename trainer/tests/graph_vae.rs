@@ -558,10 +558,33 @@ fn gap_guidance_ranks_ring_systems_qm9_lacks_last() {
         "the premise: some candidates off QM9's frameworks win by gap alone"
     );
     assert_eq!(off_qm9(&within), 0, "{within:?}");
-    // Without the prepared dataset the domain is unknown: said, not fatal.
-    let (unknown, err) = sample("no-such-dir", &[]);
-    assert_eq!(unknown, any);
-    assert!(err.contains("trainer prepare"), "{err}");
+    // The shipped weights carry QM9's frameworks (`trainer fit-domain`):
+    // no dataset is needed, and they are the dataset's.
+    let (carried, err) = sample("no-such-dir", &[]);
+    assert_eq!(carried, within);
+    assert!(!err.contains("note:"), "{err}");
+    let shipped = std::fs::read(&weights).unwrap();
+    let (_, config) =
+        model_core::model::weights::load_weights(&shipped, &Default::default()).unwrap();
+    assert_eq!(config.ring_frameworks.as_ref(), Some(&frameworks));
+    let refitted = dir.join("domain.bin");
+    ok(&trainer(
+        &[
+            "fit-domain",
+            "--weights",
+            data_str(&weights),
+            "--out",
+            data_str(&refitted),
+            "--data-dir",
+            data_str(&data),
+        ],
+        &dir,
+    ));
+    assert_eq!(
+        std::fs::read(&refitted).unwrap(),
+        shipped,
+        "fit-domain on the shipped weights gives them back"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -184,13 +184,38 @@ impl Guide {
     }
 
     /// The same guide, ranking candidates with a ring framework outside
-    /// `frameworks` after every candidate inside.
-    pub fn within(self, frameworks: RingFrameworks) -> Guide {
-        Guide {
-            domain: Some(frameworks),
-            ..self
-        }
+    /// `domain` after every candidate inside (none: all alike).
+    pub fn within(self, domain: Option<RingFrameworks>) -> Guide {
+        Guide { domain, ..self }
     }
+}
+
+/// The ring frameworks gap guidance trusts, none with `any_framework`:
+/// those the weights carry (`trainer fit-domain`), else QM9's from the
+/// prepared dataset at `data_dir` (about 3 s), else none, said on stderr.
+pub fn guidance_domain(
+    config: &ModelConfig,
+    data_dir: &Path,
+    any_framework: bool,
+) -> Result<Option<RingFrameworks>> {
+    if any_framework {
+        return Ok(None);
+    }
+    if let Some(frameworks) = &config.ring_frameworks {
+        return Ok(Some(frameworks.clone()));
+    }
+    let path = crate::prepare::dataset_path(data_dir);
+    if !path.exists() {
+        eprintln!(
+            "note: the weights carry no ring frameworks and there is no prepared dataset at {}, \
+             so candidates with ring systems QM9 lacks rank alongside the rest; run \
+             `trainer prepare` (or `trainer fit-domain` on the weights) to rank them last \
+             (--any-framework silences this)",
+            path.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(crate::prepare::load_dataset(&path)?.ring_frameworks()))
 }
 
 /// Gap-conditional sampling: z from `source` conditioned on `gap_ev`; with
@@ -245,4 +270,26 @@ pub fn sample_near_gap(
         gap_ev,
         n,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guidance_trusts_the_weights_frameworks_else_the_dataset_else_nothing() {
+        let nowhere = Path::new("no-such-data-dir");
+        let bare = ModelConfig::default();
+        assert_eq!(guidance_domain(&bare, nowhere, false).unwrap(), None);
+        let frameworks = RingFrameworks::of_molecules(&[parse_smiles("C1CC1").unwrap()]);
+        let carrying = ModelConfig {
+            ring_frameworks: Some(frameworks.clone()),
+            ..ModelConfig::default()
+        };
+        assert_eq!(
+            guidance_domain(&carrying, nowhere, false).unwrap(),
+            Some(frameworks)
+        );
+        assert_eq!(guidance_domain(&carrying, nowhere, true).unwrap(), None);
+    }
 }

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::browser;
-use crate::generate::{Drawn, draw};
+use crate::generate::Drawn;
 use crate::sample_view::MoleculeCard;
 use crate::state::{Model, ModelState};
 use model_core::chem::{Molecule, parse_smiles};
@@ -53,7 +53,7 @@ fn interpolate(model: Model, from: &str, to: &str, steps: usize) -> Result<Vec<P
             t: step.t,
             source: step.source,
             edits: step.edits,
-            molecule: draw(&step.molecule, gap),
+            molecule: g.draw(&step.molecule, gap),
         })
         .collect())
 }
@@ -149,7 +149,7 @@ async fn load_map(model: Model) -> Result<LatentMap, String> {
             x: xs[i],
             y: ys[i],
             qm9_gap_ev: *gap,
-            molecule: draw(m, predicted[i]),
+            molecule: g.draw(m, predicted[i]),
         })
         .collect();
     points.sort_by(|a, b| a.x.total_cmp(&b.x));

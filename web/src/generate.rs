@@ -6,8 +6,8 @@ use burn::prelude::Device;
 use model_core::chem::depict::depict_svg;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::sample::{
-    BatchRows, Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap, predict_gap_ev,
-    sample_batch, sample_batch_async,
+    BatchRows, Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap_trusting,
+    predict_gap_ev, sample_batch, sample_batch_async,
 };
 use model_core::model::weights::load_weights;
 use model_core::model::{GraphVae, ModelConfig};
@@ -51,6 +51,9 @@ pub struct Drawn {
     pub svg: String,
     pub predicted_gap_ev: f64,
     pub heavy_atoms: usize,
+    /// A ring system whose framework the model's training data lacks (see
+    /// `ModelConfig::ring_frameworks`): its predicted gap is extrapolation.
+    pub new_ring_system: bool,
 }
 
 /// Molecules decoded per batch (as `trainer sample` does).
@@ -132,9 +135,12 @@ impl Generator {
                 Target::GapEv(gap),
             )
             .await?;
-        let kept = nearest_to_gap(
+        // Candidates on ring systems the model never saw rank last, as in
+        // `trainer sample --gap`: the gap head's predictions there are guesses.
+        let kept = nearest_to_gap_trusting(
             candidates,
             |molecules| self.predict_gaps(&self.encode(molecules)),
+            |molecule| self.config.knows_ring_systems_of(molecule),
             gap,
             n,
         );
@@ -220,7 +226,23 @@ impl Generator {
         let molecule = parse_smiles(smiles.trim()).map_err(|e| e.to_string())?;
         let z = self.encode(&[&molecule]);
         let gap = self.predict_gaps(&z)[0];
-        Ok(draw(&molecule, gap))
+        Ok(self.draw(&molecule, gap))
+    }
+
+    /// The canonical SMILES and 2D drawing of a molecule, with what the
+    /// model knows of it.
+    pub fn draw(&self, molecule: &Molecule, predicted_gap_ev: f64) -> Drawn {
+        Drawn {
+            smiles: canonical_smiles(molecule),
+            svg: depict_svg(molecule),
+            predicted_gap_ev,
+            heavy_atoms: molecule.heavy_atom_count(),
+            new_ring_system: !self.config.knows_ring_systems_of(molecule),
+        }
+    }
+
+    pub fn draw_sample(&self, sample: &Sample) -> Drawn {
+        self.draw(&sample.molecule, sample.predicted_gap_ev)
     }
 }
 
@@ -250,26 +272,12 @@ async fn webgpu_device() -> Result<(Device, Option<String>), String> {
     Err("WebGPU exists only in the browser build".into())
 }
 
-/// The canonical SMILES and 2D drawing of a molecule.
-pub fn draw(molecule: &Molecule, predicted_gap_ev: f64) -> Drawn {
-    Drawn {
-        smiles: canonical_smiles(molecule),
-        svg: depict_svg(molecule),
-        predicted_gap_ev,
-        heavy_atoms: molecule.heavy_atom_count(),
-    }
-}
-
-pub fn draw_sample(sample: &Sample) -> Drawn {
-    draw(&sample.molecule, sample.predicted_gap_ev)
-}
-
 pub fn csv(molecules: &[Drawn]) -> String {
-    let mut out = String::from("smiles,predicted_gap_ev,heavy_atoms\n");
+    let mut out = String::from("smiles,predicted_gap_ev,heavy_atoms,new_ring_system\n");
     for m in molecules {
         out.push_str(&format!(
-            "{},{:.3},{}\n",
-            m.smiles, m.predicted_gap_ev, m.heavy_atoms
+            "{},{:.3},{},{}\n",
+            m.smiles, m.predicted_gap_ev, m.heavy_atoms, m.new_ring_system
         ));
     }
     out

@@ -57,7 +57,7 @@ async fn sample_and_draw(model: Model, request: SampleRequest) -> Result<Batch, 
         )
         .await?;
     let sampled = browser::now_ms();
-    let molecules: Vec<Drawn> = samples.iter().map(generate::draw_sample).collect();
+    let molecules: Vec<Drawn> = samples.iter().map(|s| generator.draw_sample(s)).collect();
     let done = browser::now_ms();
     browser::set_title(&format!("molgap: {} molecules", molecules.len()));
     Ok(Batch {
@@ -245,6 +245,9 @@ pub fn MoleculeCard(molecule: Drawn) -> impl IntoView {
             <div class="facts">
                 <span title="gap predicted from the latent (eV)">{format!("gap {:.2} eV", molecule.predicted_gap_ev)}</span>
                 <span>{format!("{} heavy", molecule.heavy_atoms)}</span>
+                {molecule.new_ring_system.then(|| view! {
+                    <span class="new-ring-system" title="a ring system none of QM9's molecules has: the predicted gap is extrapolation">"new ring system"</span>
+                })}
             </div>
             <div class="actions">
                 <button type="button" aria-label=copy_label on:click=move |_| browser::copy_to_clipboard(&smiles)>"copy"</button>

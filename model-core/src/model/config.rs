@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::carried_exemplars::CarriedExemplars;
 use super::critic::PriorCritic;
 use super::prior::LatentPrior;
+use crate::chem::Molecule;
+use crate::chem::frameworks::RingFrameworks;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -37,6 +39,11 @@ pub struct ModelConfig {
     /// [`super::carried_exemplars`]); gap-conditioned sampling keeps `prior`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exemplars: Option<CarriedExemplars>,
+    /// The generic ring frameworks of the data the model learnt (QM9's, see
+    /// [`crate::chem::frameworks`]): gap predictions for other ring systems
+    /// are extrapolation, so gap-conditioned sampling ranks them last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_frameworks: Option<RingFrameworks>,
 }
 
 impl Default for ModelConfig {
@@ -52,6 +59,17 @@ impl Default for ModelConfig {
             prior: LatentPrior::StandardNormal,
             critic: None,
             exemplars: None,
+            ring_frameworks: None,
         }
+    }
+}
+
+impl ModelConfig {
+    /// Whether every ring system of `molecule` has a framework of the data
+    /// the model learnt; yes where the weights do not carry them.
+    pub fn knows_ring_systems_of(&self, molecule: &Molecule) -> bool {
+        self.ring_frameworks
+            .as_ref()
+            .is_none_or(|frameworks| frameworks.hold(molecule))
     }
 }

@@ -77,13 +77,12 @@ impl EvaluateGapArgs {
         let scorer = scorer.as_deref().map(oracle::Scorer::connect).transpose()?;
         let dataset = prepare::load_dataset(&prepare::dataset_path(&data_dir))?;
         let qm9 = Qm9Index::from_dataset(&dataset);
-        let guide = generate::Guide::load(&surrogate, oversample, &device)?.map(|guide| {
-            if any_framework {
-                guide
-            } else {
-                guide.within(qm9.frameworks.clone())
-            }
-        });
+        let guide = generate::Guide::load(&surrogate, oversample, &device)?
+            .map(|guide| {
+                generate::guidance_domain(&config, &data_dir, any_framework)
+                    .map(|domain| guide.within(domain))
+            })
+            .transpose()?;
         let source = prior.source(&model, &data_dir, &device)?;
         let mut report = training::gap_conditioning::evaluate_gap_conditioning(
             &model,

@@ -44,6 +44,7 @@ pub mod evaluate;
 pub mod evaluate_gap;
 pub mod export;
 pub mod fit_critic;
+pub mod fit_domain;
 pub mod fit_exemplars;
 pub mod fit_prior;
 pub mod latent;

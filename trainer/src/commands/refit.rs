@@ -1,6 +1,6 @@
-//! What `fit-prior`, `fit-critic` and `fit-exemplars` share: trained
-//! weights read, one part of them fitted on the training split, the weights
-//! written out again with it.
+//! What `fit-prior`, `fit-critic`, `fit-exemplars` and `fit-domain` share:
+//! trained weights read, one part of them fitted on the prepared dataset,
+//! the weights written out again with it.
 
 use std::path::PathBuf;
 
@@ -19,7 +19,7 @@ pub struct RefitArgs {
     /// Where to write the weights with what was fitted (may be --weights)
     #[arg(long)]
     out: PathBuf,
-    /// The prepared dataset, whose training split it is fitted on
+    /// The prepared dataset it is fitted on
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
 }

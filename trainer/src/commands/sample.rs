@@ -1,7 +1,7 @@
 //! `trainer sample`: molecules from the prior, near a gap, or near given
 //! molecules.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -11,7 +11,7 @@ use model_core::model::posterior::Posteriors;
 use model_core::model::sample::Target;
 use training::backend::Backend;
 use training::exemplars::LatentSource;
-use training::{generate, prepare};
+use training::generate;
 
 use super::prior::{PriorArgs, PriorKind};
 
@@ -51,8 +51,9 @@ pub struct SampleArgs {
     surrogate: PathBuf,
     /// With --gap: rank candidates with ring systems QM9 lacks alongside
     /// the rest. By default they rank after every candidate on QM9's ring
-    /// frameworks (read from the prepared dataset), where the surrogate was
-    /// trained: its gaps for new ring systems are often off by eV
+    /// frameworks (carried by the weights, else read from the prepared
+    /// dataset), where the surrogate was trained: its gaps for new ring
+    /// systems are often off by eV
     #[arg(long)]
     any_framework: bool,
     /// Sample molecules near those in this SMILES file (first field of each
@@ -122,7 +123,10 @@ impl SampleArgs {
                     unreachable!("clap refuses --near with --gap")
                 };
                 let guide = generate::Guide::load(&surrogate, oversample, &device)?
-                    .map(|guide| qm9_domain(guide, &data_dir, any_framework))
+                    .map(|guide| {
+                        generate::guidance_domain(&config, &data_dir, any_framework)
+                            .map(|domain| guide.within(domain))
+                    })
                     .transpose()?;
                 generate::sample_near_gap(
                     &model,
@@ -182,28 +186,4 @@ fn read_molecules(path: &std::path::Path) -> Result<Vec<Molecule>> {
                 .with_context(|| format!("{} line {line}: cannot read {smiles}", path.display()))
         })
         .collect()
-}
-
-/// The guide ranking candidates off QM9's ring frameworks last, when the
-/// prepared dataset is at hand; without it, all alike (said on stderr).
-fn qm9_domain(
-    guide: generate::Guide,
-    data_dir: &Path,
-    any_framework: bool,
-) -> Result<generate::Guide> {
-    if any_framework {
-        return Ok(guide);
-    }
-    let path = prepare::dataset_path(data_dir);
-    if !path.exists() {
-        eprintln!(
-            "note: no prepared dataset at {}, so candidates with ring systems QM9 lacks rank \
-             alongside the rest; run `trainer prepare` to rank them last (--any-framework \
-             silences this)",
-            path.display()
-        );
-        return Ok(guide);
-    }
-    let dataset = prepare::load_dataset(&path)?;
-    Ok(guide.within(dataset.ring_frameworks()))
 }
