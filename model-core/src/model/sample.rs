@@ -288,7 +288,7 @@ pub fn sample_batch(
     lanes: Lanes,
     device: &Device,
 ) -> Result<Vec<Sample>, PriorError> {
-    let draw = |round: usize, redrawn: Option<&[usize]>| -> Result<Vec<Sample>, PriorError> {
+    let draw = async |round: usize, redrawn: Option<&[usize]>| -> Result<Vec<Sample>, PriorError> {
         let (mut rng, z) = batch_latents(config, seed, rows, round, redrawn, target)?;
         let molecules = decode_latents_in_lanes(
             model,
@@ -305,16 +305,36 @@ pub fn sample_batch(
             predict_gap_ev(model, config, &z, device),
         ))
     };
-    let mut samples = draw(0, None)?;
-    let mut redraw = unrealistic_rows(&samples, 0..rows.len);
+    finished(realistic_draws(rows.len, draw))
+}
+
+/// Draws every row (`draw(0, None)`), then draws again the rows whose
+/// molecule breaks a structural rule (`draw(round, Some(rows))`, rounds 1,
+/// 2, …) until none does or [`MAX_REDRAW_ROUNDS`] have passed; rows still
+/// breaking one are left out. One loop for the native and the awaited draws.
+async fn realistic_draws<E>(
+    len: usize,
+    mut draw: impl AsyncFnMut(usize, Option<&[usize]>) -> Result<Vec<Sample>, E>,
+) -> Result<Vec<Sample>, E> {
+    let mut samples = draw(0, None).await?;
+    let mut redraw = unrealistic_rows(&samples, 0..len);
     for round in 1..=MAX_REDRAW_ROUNDS {
         if redraw.is_empty() {
             break;
         }
-        replace_rows(&mut samples, &redraw, draw(round, Some(&redraw))?);
+        replace_rows(&mut samples, &redraw, draw(round, Some(&redraw)).await?);
         redraw = unrealistic_rows(&samples, redraw);
     }
     Ok(without_rows(samples, &redraw))
+}
+
+/// The output of a future that never waits: one computed synchronously.
+fn finished<F: std::future::Future>(future: F) -> F::Output {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(future).poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => unreachable!("a synchronous draw never waits"),
+    }
 }
 
 /// How many times a sample breaking a finished-molecule rule is drawn again.
@@ -383,16 +403,7 @@ pub async fn sample_batch_async(
             );
             Ok(with_gaps(molecules, gaps))
         };
-    let mut samples = draw(0, None).await?;
-    let mut redraw = unrealistic_rows(&samples, 0..rows.len);
-    for round in 1..=MAX_REDRAW_ROUNDS {
-        if redraw.is_empty() {
-            break;
-        }
-        replace_rows(&mut samples, &redraw, draw(round, Some(&redraw)).await?);
-        redraw = unrealistic_rows(&samples, redraw);
-    }
-    Ok(without_rows(samples, &redraw))
+    realistic_draws(rows.len, draw).await
 }
 
 /// The generator of batch `index` of a run seeded with `seed`.
