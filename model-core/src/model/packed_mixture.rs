@@ -142,13 +142,13 @@ impl StoredMixture {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::mixture::{GaussianMixture, pack_as_stored};
+    use crate::model::mixture::{GaussianMixture, pack_as_stored, standard_normal};
     use crate::rng::SeededRng;
 
     fn fitted() -> GaussianMixture {
         let mut rng = SeededRng::new(3);
         let points: Vec<f64> = (0..400 * 3)
-            .map(|i| super::super::mixture::standard_normal(&mut rng) * (1.0 + (i % 3) as f64))
+            .map(|i| standard_normal(&mut rng) * (1.0 + (i % 3) as f64))
             .collect();
         GaussianMixture::fit(&points, 3, 4, 50, 7).unwrap().0
     }

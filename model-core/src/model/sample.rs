@@ -479,17 +479,18 @@ pub fn nearest_to_gap_trusting(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ModelConfig;
     use crate::model::carried_exemplars::CarriedExemplars;
 
     /// A config whose prior is six exemplars, first coordinate 0, 10, …, 50.
-    fn six_exemplars() -> super::super::ModelConfig {
+    fn six_exemplars() -> ModelConfig {
         let latent = 4;
         let mut mean = vec![0.0; 6 * latent];
         for (i, row) in mean.chunks_mut(latent).enumerate() {
             row[0] = 10.0 * i as f32;
         }
         let posteriors = Posteriors::from_parts(mean, vec![0.1; 6 * latent], latent).unwrap();
-        super::super::ModelConfig {
+        ModelConfig {
             latent,
             exemplars: Some(CarriedExemplars::new(&posteriors, 1.0).unwrap()),
             ..Default::default()
