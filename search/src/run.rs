@@ -315,7 +315,7 @@ fn stop_if_the_scorer_is_broken(
     reasons.dedup();
     bail!(
         "the last {} DFT jobs all failed, so the scorer at {} cannot compute ({}); \
-         check its log and GET /health, then run the same command with --resume: \
+         check its log and GET /v1/health, then run the same command with --resume: \
          this round was not recorded and will be scored again",
         failed_in_round + failed_before,
         options.scorer_url,

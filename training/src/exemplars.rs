@@ -168,26 +168,9 @@ impl LatentSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_records::record;
     use model_core::chem::parse_smiles;
-    use model_core::data::{Geometry, Qm9Record};
     use model_core::model::sample::encode_means;
-
-    fn record(index: u32, smiles: &str, gap_ev: f64) -> Qm9Record {
-        let gap_ha = (gap_ev / model_core::data::HARTREE_TO_EV) as f32;
-        Qm9Record {
-            index,
-            source_smiles: smiles.to_string(),
-            canonical: smiles.to_string(),
-            molecule: parse_smiles(smiles).unwrap(),
-            homo_ha: -gap_ha,
-            lumo_ha: 0.0,
-            gap_ha,
-            geometry: Geometry {
-                atomic_numbers: Vec::new(),
-                positions: Vec::new(),
-            },
-        }
-    }
 
     #[test]
     fn carried_exemplars_are_a_seeded_subset_of_the_training_split() {

@@ -275,6 +275,8 @@ pub fn sample_near_gap(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_records::record;
+    use model_core::data::Qm9Dataset;
 
     #[test]
     fn guidance_trusts_the_weights_frameworks_else_the_dataset_else_nothing() {
@@ -288,8 +290,18 @@ mod tests {
         };
         assert_eq!(
             guidance_domain(&carrying, nowhere, false).unwrap(),
-            Some(frameworks)
+            Some(frameworks.clone())
         );
         assert_eq!(guidance_domain(&carrying, nowhere, true).unwrap(), None);
+        // Weights without frameworks: the prepared dataset's.
+        let dir = std::env::temp_dir().join(format!("molgap-guidance-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let records = (0..10).map(|i| record(i, "C1CCC1", 5.0)).collect();
+        let dataset = Qm9Dataset::new(String::new(), records, 0);
+        std::fs::write(crate::prepare::dataset_path(&dir), dataset.to_bytes()).unwrap();
+        let read = guidance_domain(&bare, &dir, false).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(read, Some(dataset.ring_frameworks()));
+        assert_ne!(read, Some(frameworks));
     }
 }

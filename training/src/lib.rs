@@ -30,3 +30,6 @@ pub mod step;
 pub mod surrogate;
 pub mod train;
 pub mod wheel;
+
+#[cfg(test)]
+mod test_records;
