@@ -294,6 +294,8 @@ fn tiny_search_scores_constrained_novel_molecules_resumes_and_repeats() {
         .expect("refuses")
         .to_string();
     assert!(err.contains("--resume"), "{err}");
+    // The scorer thread keeps its (now unlinked) job store until the process ends.
+    std::fs::remove_dir_all(&scratch).ok();
 }
 
 #[test]
@@ -337,6 +339,7 @@ fn tiny_graph_search_edits_molecules_within_the_constraints_and_resumes() {
         picks(&again.state),
         "same seed, same molecules"
     );
+    std::fs::remove_dir_all(&scratch).ok();
 }
 
 /// A scorer whose workers cannot start fails every job: the search stops
@@ -367,4 +370,5 @@ fn a_search_stops_when_every_dft_job_fails() {
         state.scored.len()
     );
     assert!(state.fits.iter().all(|f| f.mae_before_ev.is_none()));
+    std::fs::remove_dir_all(&scratch).ok();
 }
