@@ -29,8 +29,8 @@ fn main() -> Result<()> {
     let (model, config) = generate::load_model(std::path::Path::new(&weights), &device)?;
     let dataset = prepare::load_dataset(&prepare::dataset_path(std::path::Path::new("data")))?;
     let test: Vec<_> = dataset.split_records(Split::Test).collect();
-    let step = (test.len() / n).max(1);
-    let picked: Vec<_> = test.iter().step_by(step).take(n).collect();
+    // The same spread pick as `trainer evaluate`'s training-molecule figure.
+    let picked = training::realism::spread(&test, n);
     let latent = config.latent;
     let mut rng = SeededRng::new(0);
     let (mut greedy_ok, mut rerank_ok, mut oracle_ok, mut misses, mut search_errors) =
