@@ -260,16 +260,34 @@ pub fn sample_near_gap(
     )?;
     Ok(nearest_to_gap_trusting(
         candidates,
-        |molecules| {
-            molecules
-                .chunks(4096)
-                .flat_map(|chunk| predict_gaps_ev(&guide.surrogate, &guide.config, chunk, device))
-                .collect()
-        },
+        |molecules| surrogate_gaps(guide, molecules, device),
         |molecule| guide.domain.as_ref().is_none_or(|d| d.hold(molecule)),
         gap_ev,
         n,
     ))
+}
+
+/// Molecules the surrogate reads at once.
+const SURROGATE_CHUNK: usize = 4096;
+
+/// The guide's surrogate gaps of `molecules` (eV), its chunks spread over
+/// the cores; each chunk is the same batch whichever thread reads it, so
+/// the gaps do not depend on the number of cores.
+fn surrogate_gaps(guide: &Guide, molecules: &[&Molecule], device: &Device) -> Vec<f64> {
+    let chunks: Vec<&[&Molecule]> = molecules.chunks(SURROGATE_CHUNK).collect();
+    let cores = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let mut gaps: Vec<Vec<f64>> = vec![Vec::new(); chunks.len()];
+    for wave in chunks.chunks(cores).zip(gaps.chunks_mut(cores)) {
+        let (wave, out) = wave;
+        std::thread::scope(|scope| {
+            for (chunk, out) in wave.iter().zip(out.iter_mut()) {
+                scope.spawn(move || {
+                    *out = predict_gaps_ev(&guide.surrogate, &guide.config, chunk, device);
+                });
+            }
+        });
+    }
+    gaps.concat()
 }
 
 #[cfg(test)]
