@@ -3,13 +3,14 @@
 //! and weights survive a round trip through bytes (and fail loudly when damaged).
 
 use burn::prelude::*;
-use burn::tensor::TensorData;
+use burn::tensor::{Bool, Int, TensorData};
 use model_core::chem::structure::BondGraph;
-use model_core::chem::{canonical_smiles, parse_smiles};
+use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::batch::{DecoderBatch, GraphBatch};
 use model_core::model::prior::standard_normal_latents;
 use model_core::model::sample::sample_prior;
-use model_core::model::target::decoding_target;
+use model_core::model::sample::{Choice, decode_latents};
+use model_core::model::target::{DecodingTarget, decoding_target, decoding_target_in_order};
 use model_core::model::weights::{Precision, WeightsError, load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
@@ -44,8 +45,7 @@ fn samples_are_valid_and_fixed_by_the_seed() {
     let a = sample_prior(&model, &config, 300, 7, 128, 1.0, &device);
     let b = sample_prior(&model, &config, 300, 7, 128, 1.0, &device);
     let c = sample_prior(&model, &config, 300, 8, 128, 1.0, &device);
-    let smiles =
-        |ms: &[model_core::chem::Molecule]| ms.iter().map(canonical_smiles).collect::<Vec<_>>();
+    let smiles = |ms: &[Molecule]| ms.iter().map(canonical_smiles).collect::<Vec<_>>();
     assert_eq!(smiles(&a), smiles(&b));
     assert_ne!(smiles(&a), smiles(&c));
     for m in &a {
@@ -245,33 +245,50 @@ fn surrogate_weights_round_trip_and_are_not_confused_with_vae_weights() {
     ));
 }
 
-#[test]
-fn sampled_trajectories_replay_and_their_log_probs_are_per_graph() {
-    use model_core::model::sample::{Choice, decode_latents, prior_latents};
-    use model_core::model::target::decoding_target_in_order;
-
-    let device = Device::flex();
-    let config = small();
-    let model = GraphVae::new(&config, &device);
-    let mut rng = SeededRng::new(11);
-    let z = prior_latents(6, config.latent, &mut rng);
+/// Latents `z` decoded, and the trajectories that built them: atoms stay in
+/// the order they were added, so the identity order replays each molecule.
+fn decoded_with_trajectories(
+    model: &GraphVae,
+    config: &ModelConfig,
+    z: &[f32],
+    how: Choice,
+    rng: &mut SeededRng,
+) -> (Vec<Molecule>, Vec<DecodingTarget>) {
     let molecules = decode_latents(
-        &model,
-        &z,
+        model,
+        z,
         config.latent,
         config.max_atoms,
-        Choice::Sample { temperature: 1.0 },
-        &mut rng,
-        &device,
+        how,
+        rng,
+        &Device::flex(),
     );
-    // Atoms stay in the order they were added, so the identity order replays each sample.
-    let targets: Vec<_> = molecules
+    let targets = molecules
         .iter()
         .map(|m| {
             let order: Vec<usize> = (0..m.heavy_atom_count()).collect();
             decoding_target_in_order(m, &order, config.max_atoms).expect("replays")
         })
         .collect();
+    (molecules, targets)
+}
+
+#[test]
+fn sampled_trajectories_replay_and_their_log_probs_are_per_graph() {
+    use model_core::model::sample::prior_latents;
+
+    let device = Device::flex();
+    let config = small();
+    let model = GraphVae::new(&config, &device);
+    let mut rng = SeededRng::new(11);
+    let z = prior_latents(6, config.latent, &mut rng);
+    let (molecules, targets) = decoded_with_trajectories(
+        &model,
+        &config,
+        &z,
+        Choice::Sample { temperature: 1.0 },
+        &mut rng,
+    );
     for (t, m) in targets.iter().zip(&molecules) {
         assert_eq!(canonical_smiles(&t.replay()), canonical_smiles(m));
     }
@@ -303,6 +320,152 @@ fn sampled_trajectories_replay_and_their_log_probs_are_per_graph() {
             "{i}: {alone} vs {together}"
         );
     }
+}
+
+/// The greedy choices of a decoder with the ring-closure adjustment, and the
+/// teacher-forced logits of the trajectories they build, in a batch of
+/// `count` latents.
+fn greedy_and_teacher_forced(
+    model: &GraphVae,
+    config: &ModelConfig,
+    count: usize,
+) -> (Vec<Molecule>, DecoderBatch, Tensor<2>, Tensor<2>) {
+    let device = Device::flex();
+    let z = standard_normal_latents(count, config.latent, &mut SeededRng::new(3));
+    let (molecules, targets) =
+        decoded_with_trajectories(model, config, &z, Choice::Greedy, &mut SeededRng::new(4));
+    let refs: Vec<_> = targets.iter().collect();
+    let batch = DecoderBatch::new(&refs, config.max_atoms, &device);
+    let zt = Tensor::<2>::from_data(TensorData::new(z, [count, config.latent]), &device);
+    let (atoms, bonds) = model.decoder.forward(zt, &batch, None);
+    (molecules, batch, atoms, bonds)
+}
+
+/// Whether every row's target is its highest allowed logit (up to float
+/// noise between sampling's fused recurrent step and teacher forcing's).
+fn targets_ranked_first(
+    logits: Tensor<2>,
+    forbidden: Tensor<2, Bool>,
+    target: Tensor<1, Int>,
+) -> Vec<bool> {
+    let width = logits.dims()[1];
+    let logits = logits
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let forbidden = forbidden.into_data().try_to_vec::<bool>().unwrap();
+    let target = target
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap();
+    target
+        .iter()
+        .enumerate()
+        .map(|(row, &t)| {
+            let at = |k: usize| logits[row * width + k];
+            (0..width)
+                .filter(|&k| !forbidden[row * width + k])
+                .all(|k| at(k) <= at(t as usize) + 1e-4)
+        })
+        .collect()
+}
+
+/// With the decoder's ring-closure adjustment, sampling reads the row of
+/// the ring each bond would close as teacher forcing does: greedy decoding
+/// takes, at every open decision, the choice its own trajectory's
+/// teacher-forced logits rank first.
+#[test]
+fn greedy_decoding_and_teacher_forcing_read_the_same_ring_closures() {
+    let config = ModelConfig {
+        ring_closure: true,
+        ..small()
+    };
+    let model = GraphVae::new(&config, &Device::flex());
+    let (molecules, batch, atoms, bonds) = greedy_and_teacher_forced(&model, &config, 48);
+    let rows = batch
+        .bond_ring
+        .clone()
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap();
+    let closing = rows.iter().filter(|&&r| r > 0).count();
+    assert!(
+        closing >= 20
+            && molecules
+                .iter()
+                .any(|m| m.bonds().len() >= m.heavy_atom_count()),
+        "{closing} decisions after a first bond: the test needs them, and rings"
+    );
+    let bond_ok = targets_ranked_first(
+        bonds,
+        batch.bond_forbidden.clone(),
+        batch.bond_target.clone(),
+    );
+    let wrong: Vec<_> = bond_ok
+        .iter()
+        .enumerate()
+        .filter(|(_, ok)| !**ok)
+        .map(|(i, _)| (i, rows[i]))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "bond decisions (row, ring row) greedy did not rank first: {wrong:?}"
+    );
+    let steps = batch
+        .atom_weight
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let atom_ok = targets_ranked_first(
+        atoms,
+        batch.atom_forbidden.clone(),
+        batch.atom_target.clone(),
+    );
+    assert!(atom_ok.iter().zip(&steps).all(|(&ok, &w)| ok || w == 0.0));
+}
+
+/// A ring-closure adjustment added to a network trained without one starts
+/// at zero: the loss and the greedy molecules are the network's own, and the
+/// weights file carries it.
+#[test]
+fn a_ring_closure_adjustment_added_at_zero_changes_nothing() {
+    let device = Device::flex();
+    let config = small();
+    let model = GraphVae::new(&config, &device);
+    let mut with = model.clone();
+    with.decoder = with.decoder.with_ring_closure(&device);
+    assert_eq!(with.decoder.bond_logit_rows(), 8);
+    assert_eq!(model.decoder.bond_logit_rows(), 1);
+    let ringed = ModelConfig {
+        ring_closure: true,
+        ..config.clone()
+    };
+    assert_eq!(
+        loss_on_real_molecules(&model, &config, 2),
+        loss_on_real_molecules(&with, &ringed, 2)
+    );
+    let smiles = |m: &GraphVae, c: &ModelConfig| -> Vec<String> {
+        greedy_and_teacher_forced(m, c, 32)
+            .0
+            .iter()
+            .map(canonical_smiles)
+            .collect()
+    };
+    assert_eq!(smiles(&model, &config), smiles(&with, &ringed));
+    let bytes = save_weights(&with, &ringed, Precision::Full);
+    let (loaded, loaded_config) = load_weights(&bytes, &device).unwrap();
+    assert!(loaded_config.ring_closure);
+    assert_eq!(loaded.decoder.bond_logit_rows(), 8);
+    // Weights without it still write the config they always did.
+    assert!(
+        !String::from_utf8_lossy(&save_weights(&model, &config, Precision::Full))
+            .contains("ring_closure")
+    );
 }
 
 /// A fitted mixture prior travels in the weights file, fixes the samples by

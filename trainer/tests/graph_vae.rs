@@ -145,6 +145,47 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("set the run's model settings"), "{err}");
 
+    // The ring-closure adjustment joins a trained network at zero, so that
+    // fine-tune too starts from the trained network; a network that has one
+    // cannot be trained on without it.
+    let mut ringed: Vec<&str> = tune
+        .iter()
+        .map(|a| if *a == "tuned" { "ringed" } else { a })
+        .collect();
+    ringed.push("--ring-closure");
+    ok(&trainer(&ringed, &dir));
+    let config = std::fs::read_to_string(dir.join("ringed/config.toml")).unwrap();
+    assert!(config.contains("ring_closure = true"), "{config}");
+    let first_epoch = |run: &str| -> f64 {
+        let metrics = std::fs::read_to_string(dir.join(run).join("metrics.csv")).unwrap();
+        metrics
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(reconstruction)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        first_epoch("ringed") < last,
+        "ring-closure fine-tune epoch 1 {} not below the run it started from ({last})",
+        first_epoch("ringed")
+    );
+    let back: Vec<&str> = tune
+        .iter()
+        .map(|a| match *a {
+            "tuned" => "back",
+            "run/weights.bin" => "ringed/weights.bin",
+            a => a,
+        })
+        .collect();
+    let out = trainer(&back, &dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pass --ring-closure"), "{err}");
+
     // Samples: valid under the valence table, realistic under the structural
     // rules (a model this briefly trained proposes strained rings freely; the
     // masks must refuse them), and fixed by the seed.

@@ -442,7 +442,7 @@ fn initial_model(config: &TrainConfig, device: &Device) -> Result<GraphVae> {
     };
     let bytes = std::fs::read(path)
         .with_context(|| format!("reading --init-weights {}", path.display()))?;
-    let (model, loaded) = load_weights(&bytes, device)
+    let (mut model, loaded) = load_weights(&bytes, device)
         .with_context(|| format!("loading --init-weights {}", path.display()))?;
     // The prior is refitted after training and the gap statistics are the
     // training split's; everything else fixes the network's shape.
@@ -458,6 +458,14 @@ fn initial_model(config: &TrainConfig, device: &Device) -> Result<GraphVae> {
             loaded.token_embedding,
             shape(&config.model)
         );
+    }
+    match (loaded.ring_closure, config.model.ring_closure) {
+        (false, true) => model.decoder = model.decoder.with_ring_closure(device),
+        (true, false) => bail!(
+            "--init-weights {} has the decoder's ring-closure adjustment, but this run's [model] has ring_closure = false: pass --ring-closure (or set ring_closure = true under [model])",
+            path.display()
+        ),
+        _ => {}
     }
     Ok(model)
 }

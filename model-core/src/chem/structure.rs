@@ -375,6 +375,13 @@ impl BondGraph {
         self.distance(a, b, is_bond).map(|d| d + 1)
     }
 
+    /// The size of the smallest ring a new bond between the unbonded atoms
+    /// `a` and `b` would close; `None` when they are not connected.
+    pub fn smallest_ring_closed_by(&self, a: usize, b: usize) -> Option<usize> {
+        debug_assert!(self.order(a, b).is_none(), "atoms {a} and {b} are bonded");
+        self.distance(a, b, |_, _| false).map(|d| d + 1)
+    }
+
     /// Every place the graph breaks a rule, in [`STRUCTURAL_RULES`] order.
     pub fn violations(&self) -> Vec<Violation> {
         let mut found = Vec::new();

@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::{Bool, Int, TensorData};
 
 use super::construction::{ATOM_CHOICES, BOND_CHOICES};
-use super::inputs::{distance_index, free_valence_index, links_width};
+use super::inputs::{distance_index, free_valence_index, links_width, ring_closure_index};
 use super::target::DecodingTarget;
 use crate::chem::Molecule;
 
@@ -53,6 +53,8 @@ pub struct DecoderBatch {
     pub bond_distance: Tensor<1, Int>,
     /// The earlier atom's free valence before the step ([`free_valence_index`]).
     pub bond_free: Tensor<1, Int>,
+    /// The smallest ring the bond would close ([`ring_closure_index`]).
+    pub bond_ring: Tensor<1, Int>,
     pub bond_target: Tensor<1, Int>,
     pub bond_forbidden: Tensor<2, Bool>,
 }
@@ -111,6 +113,7 @@ impl DecoderBatch {
         let (mut bond_new, mut bond_earlier, mut bond_distance, mut bond_target) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut bond_free = Vec::new();
+        let mut bond_ring = Vec::new();
         let mut bond_forbidden = Vec::new();
         for (g, t) in targets.iter().enumerate() {
             for (step, (&choice, mask)) in t.atoms.iter().zip(&t.atom_masks).enumerate() {
@@ -132,6 +135,7 @@ impl DecoderBatch {
                     continue;
                 }
                 bond_free.push(free_valence_index(free));
+                bond_ring.push(ring_closure_index(b.ring));
                 bond_new.push((g * steps + b.new) as i64);
                 bond_earlier.push((g * steps + b.target) as i64);
                 bond_distance.push(distance_index(b.new - b.target, max_atoms));
@@ -157,6 +161,7 @@ impl DecoderBatch {
             bond_earlier: ints(bond_earlier, device),
             bond_distance: ints(bond_distance, device),
             bond_free: ints(bond_free, device),
+            bond_ring: ints(bond_ring, device),
             bond_target: ints(bond_target, device),
             bond_forbidden: Tensor::from_data(
                 TensorData::new(bond_forbidden, [pairs, BOND_CHOICES]),

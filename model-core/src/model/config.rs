@@ -22,6 +22,11 @@ pub struct ModelConfig {
     pub max_atoms: usize,
     /// Width of the decoder's token embedding.
     pub token_embedding: usize,
+    /// Whether the decoder's bond head reads the size of the ring each
+    /// bond would close (see [`super::decoder::Decoder`]); off in weights
+    /// trained before it, which then load and decode as before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ring_closure: bool,
     /// The gap head predicts (gap - mean) / std; these turn it back into eV.
     pub gap_mean_ev: f64,
     pub gap_std_ev: f64,
@@ -54,6 +59,7 @@ impl Default for ModelConfig {
             layers: 4,
             max_atoms: 9,
             token_embedding: 32,
+            ring_closure: false,
             gap_mean_ev: 6.86,
             gap_std_ev: 1.28,
             prior: LatentPrior::StandardNormal,

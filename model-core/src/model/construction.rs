@@ -190,6 +190,16 @@ impl Construction {
         mask
     }
 
+    /// The size of the smallest ring a bond from the newest atom to earlier
+    /// atom `target` would close, given the bonds chosen so far (`None`
+    /// while the newest atom has none: its first bond closes no ring). What
+    /// the decoder reads to judge a ring closure; ask before
+    /// [`Self::choose_bond`] on `target`.
+    pub fn ring_closed_by(&self, target: usize) -> Option<usize> {
+        let newest = self.atoms.len() - 1;
+        self.graph.smallest_ring_closed_by(newest, target)
+    }
+
     /// Applies a bond choice (0 = none, else the bond order).
     pub fn choose_bond(&mut self, target: usize, choice: usize) {
         if choice == 0 {

@@ -2,9 +2,16 @@
 //! z, with heads that score the next atom and the new atom's bonds to every
 //! earlier atom. Masks (from [`super::construction`]) are applied by the
 //! caller, so the heads only ever choose among valid moves.
+//!
+//! A bond decision depends on the bonds the new atom took earlier in its own
+//! step only through the ring it would close: the bond head's inputs are the
+//! graph before the step, and (where the config asks for it) an adjustment
+//! of its logits by the size of the smallest ring the bond would close.
+//! Sampling computes the logits of every ring row at once and reads the one
+//! the construction is at, so a step's bond logits still take one pass.
 
 use burn::nn::gru::{Gru, GruConfig};
-use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Int, TensorData};
@@ -13,7 +20,7 @@ use super::batch::DecoderBatch;
 use super::config::ModelConfig;
 use super::construction::{ATOM_CHOICES, BOND_CHOICES};
 use super::fused_gru::FusedGru;
-use super::inputs::{MAX_FREE_VALENCE, distance_index, links_width};
+use super::inputs::{MAX_FREE_VALENCE, RING_CLOSURE_ROWS, distance_index, links_width};
 use crate::rng::SeededRng;
 
 #[derive(Module, Debug)]
@@ -31,7 +38,13 @@ impl Mlp {
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        self.out.forward(relu(self.hidden.forward(x)))
+        self.forward_with_hidden(x).1
+    }
+
+    /// The hidden layer's activations and the output.
+    fn forward_with_hidden<const D: usize>(&self, x: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
+        let hidden = relu(self.hidden.forward(x));
+        (hidden.clone(), self.out.forward(hidden))
     }
 }
 
@@ -81,6 +94,11 @@ pub struct Decoder {
     /// need bonds is graph state the recurrent state does not hold.
     free_valence: Embedding,
     bond_head: Mlp,
+    /// From the bond head's hidden layer, an adjustment of its logits per
+    /// ring-closure row ([`super::inputs::ring_closure_index`]),
+    /// `RING_CLOSURE_ROWS × BOND_CHOICES` outputs; `None` in networks
+    /// trained without it.
+    ring_closure: Option<Linear>,
     hidden: usize,
 }
 
@@ -98,7 +116,34 @@ impl Decoder {
             free_valence: EmbeddingConfig::new(MAX_FREE_VALENCE as usize + 1, config.hidden)
                 .init(device),
             bond_head: Mlp::new(config.hidden, config.hidden, BOND_CHOICES, device),
+            ring_closure: config
+                .ring_closure
+                .then(|| ring_closure_layer(config.hidden).init(device)),
             hidden: config.hidden,
+        }
+    }
+
+    /// This decoder with a ring-closure adjustment that starts at zero, so
+    /// it decodes exactly as before until training moves it (for training on
+    /// from a network trained without one). Unchanged if it has one.
+    pub fn with_ring_closure(mut self, device: &Device) -> Decoder {
+        if self.ring_closure.is_none() {
+            self.ring_closure = Some(
+                ring_closure_layer(self.hidden)
+                    .with_initializer(Initializer::Zeros)
+                    .init(device),
+            );
+        }
+        self
+    }
+
+    /// Bond logits per bond candidate in [`Self::bond_logits`]: one set per
+    /// ring-closure row with the adjustment, else one.
+    pub fn bond_logit_rows(&self) -> usize {
+        if self.ring_closure.is_some() {
+            RING_CLOSURE_ROWS
+        } else {
+            1
         }
     }
 
@@ -162,10 +207,22 @@ impl Decoder {
             .free_valence
             .forward(batch.bond_free.clone().reshape([1, -1]))
             .reshape([-1, self.hidden as i32]);
-        let bond_logits = self
+        let (hidden, bond_logits) = self
             .bond_head
-            .forward(relu(new + earlier + distance + free));
-        (atom_logits, bond_logits)
+            .forward_with_hidden(relu(new + earlier + distance + free));
+        let Some(ring_closure) = &self.ring_closure else {
+            return (atom_logits, bond_logits);
+        };
+        // Each decision's row of its own ring closure.
+        let pairs = bond_logits.dims()[0];
+        let rows = Tensor::<1, Int>::arange(0..pairs as i64, &bond_logits.device())
+            .mul_scalar(RING_CLOSURE_ROWS as i64)
+            + batch.bond_ring.clone();
+        let adjustment = ring_closure
+            .forward(hidden)
+            .reshape([pairs * RING_CLOSURE_ROWS, BOND_CHOICES])
+            .select(0, rows);
+        (atom_logits, bond_logits + adjustment)
     }
 
     /// The recurrent step as sampling runs it (see [`FusedGru`]).
@@ -195,8 +252,9 @@ impl Decoder {
         self.key.forward(node)
     }
 
-    /// Bond logits `[graphs, earlier, BOND_CHOICES]` between the new atom and
-    /// each earlier atom (`earlier_keys` is their [`Self::key`],
+    /// Bond logits `[graphs, earlier, rows × BOND_CHOICES]` between the new
+    /// atom and each earlier atom, a set per ring-closure row
+    /// ([`Self::bond_logit_rows`]; `earlier_keys` is their [`Self::key`],
     /// `[graphs, earlier, hidden]`; `earlier_free` their
     /// [`free_valence_index`](super::inputs::free_valence_index), `[graphs, earlier]`).
     pub fn bond_logits(
@@ -221,13 +279,32 @@ impl Decoder {
             .reshape([graphs, 1, hidden])
             .expand([graphs, earlier, hidden]);
         let free = self.free_valence.forward(earlier_free);
-        self.bond_head
-            .forward(relu(new + earlier_keys + distance + free))
+        let (hidden, logits) = self
+            .bond_head
+            .forward_with_hidden(relu(new + earlier_keys + distance + free));
+        let Some(ring_closure) = &self.ring_closure else {
+            return logits;
+        };
+        let adjustment = ring_closure.forward(hidden).reshape([
+            graphs,
+            earlier,
+            RING_CLOSURE_ROWS,
+            BOND_CHOICES,
+        ]);
+        (adjustment + logits.reshape([graphs, earlier, 1, BOND_CHOICES])).reshape([
+            graphs,
+            earlier,
+            RING_CLOSURE_ROWS * BOND_CHOICES,
+        ])
     }
 
     fn distance_count(&self) -> usize {
         self.distance.weight.dims()[0]
     }
+}
+
+fn ring_closure_layer(hidden: usize) -> LinearConfig {
+    LinearConfig::new(hidden, RING_CLOSURE_ROWS * BOND_CHOICES)
 }
 
 #[cfg(test)]

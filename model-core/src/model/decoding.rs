@@ -11,7 +11,7 @@ use burn::tensor::{Int, TensorData};
 use super::batch::START_TOKEN;
 use super::construction::{ATOM_CHOICES, BOND_CHOICES, Construction, STOP};
 use super::fused_gru::FusedGru;
-use super::inputs::{free_valence_index, links_width, record_link};
+use super::inputs::{free_valence_index, links_width, record_link, ring_closure_index};
 use super::tensor_read::{ReadError, floats, floats_async};
 use super::vae::GraphVae;
 use crate::chem::Molecule;
@@ -150,8 +150,10 @@ impl Graphs {
             .collect()
     }
 
-    /// Makes the bond choices of the graphs that added an atom.
-    fn take_bonds(&mut self, logits: &[f32], how: Choice, rng: &mut SeededRng) {
+    /// Makes the bond choices of the graphs that added an atom, from logits
+    /// `[graphs, step, rows, BOND_CHOICES]` with a row per ring closure
+    /// where the decoder has them ([`Decoder::bond_logit_rows`](super::decoder::Decoder::bond_logit_rows)).
+    fn take_bonds(&mut self, logits: &[f32], rows: usize, how: Choice, rng: &mut SeededRng) {
         let step = self.steps;
         let width = links_width(self.max_atoms);
         for (i, c) in self.constructions.iter_mut().enumerate() {
@@ -160,7 +162,12 @@ impl Graphs {
             }
             let links = &mut self.prev_links[i * width..(i + 1) * width];
             for target in 0..step {
-                let at = (i * step + target) * BOND_CHOICES;
+                let row = if rows == 1 {
+                    0
+                } else {
+                    ring_closure_index(c.ring_closed_by(target)) as usize
+                };
+                let at = ((i * step + target) * rows + row) * BOND_CHOICES;
                 let choice = choose(
                     &logits[at..at + BOND_CHOICES],
                     &c.bond_mask(target),
@@ -409,7 +416,8 @@ pub fn decode_latents_in_lanes(
                 .map(floats)
                 .unwrap_or_default()
         });
-        decoding.graphs.take_bonds(&bonds.concat(), how, rng);
+        let rows = decoding.network.model.decoder.bond_logit_rows();
+        decoding.graphs.take_bonds(&bonds.concat(), rows, how, rng);
         decoding.graphs.steps += 1;
     }
     decoding.graphs.finish()
@@ -452,7 +460,8 @@ pub async fn decode_latents_async(
         {
             bonds.extend(floats_async(tensor).await?);
         }
-        decoding.graphs.take_bonds(&bonds, how, rng);
+        let rows = decoding.network.model.decoder.bond_logit_rows();
+        decoding.graphs.take_bonds(&bonds, rows, how, rng);
         decoding.graphs.steps += 1;
     }
     Ok(decoding.graphs.finish())

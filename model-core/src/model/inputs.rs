@@ -1,6 +1,6 @@
 //! What the decoder reads at each step besides its own state: what the
 //! previous atom bonded to (the links vector), the distance of a candidate
-//! bond, an atom's free valence. Teacher forcing (`target`, `batch`) and
+//! bond, an atom's free valence, the ring a bond would close. Teacher forcing (`target`, `batch`) and
 //! sampling (`sample`) both write these through the functions here, so the
 //! two cannot disagree, and neither needs the decoder's modules.
 
@@ -35,3 +35,20 @@ pub fn free_valence_index(free: u8) -> i64 {
 
 /// Free valences past this share the last row of the bond head's embedding.
 pub const MAX_FREE_VALENCE: u8 = 4;
+
+/// Rows of the bond head's ring-closure adjustment: one for a bond that
+/// closes no ring (the new atom's first), one per ring size from 3 to
+/// [`LARGEST_RING_ROW`], larger rings sharing the last.
+pub const RING_CLOSURE_ROWS: usize = LARGEST_RING_ROW - 1;
+
+/// Rings closed past this size share the last ring-closure row.
+const LARGEST_RING_ROW: usize = 9;
+
+/// The ring-closure row of a bond that would close the smallest ring `ring`
+/// ([`Construction::ring_closed_by`](super::construction::Construction::ring_closed_by)).
+pub fn ring_closure_index(ring: Option<usize>) -> i64 {
+    match ring {
+        None => 0,
+        Some(size) => (size.clamp(3, LARGEST_RING_ROW) - 2) as i64,
+    }
+}

@@ -16,6 +16,9 @@ pub struct BondDecision {
     /// 0 = no bond, else the bond order.
     pub choice: usize,
     pub mask: BondMask,
+    /// The smallest ring a bond here would close, given the step's earlier
+    /// choices ([`Construction::ring_closed_by`]).
+    pub ring: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,6 +158,7 @@ pub fn decoding_target_in_order(
         }
         for (earlier, &choice) in bond_between[step][..step].iter().enumerate() {
             let mask = construction.bond_mask(earlier);
+            let ring = construction.ring_closed_by(earlier);
             if !mask[choice] {
                 return Err(TargetError::Masked {
                     step,
@@ -168,6 +172,7 @@ pub fn decoding_target_in_order(
                 target: earlier,
                 choice,
                 mask,
+                ring,
             });
         }
     }
@@ -202,6 +207,53 @@ mod tests {
             assert_eq!(t2.atoms, t.atoms, "{s}: order depends on spelling");
             assert_eq!(t2.bonds, t.bonds, "{s}: order depends on spelling");
         }
+    }
+
+    /// Each decision records the smallest ring its bond would close: none
+    /// until the new atom has a bond in its step, and for a bond taken, the
+    /// smallest ring through it in the graph it completes (found here by a
+    /// search that skips the bond, not the construction's own).
+    #[test]
+    fn bond_decisions_record_the_ring_their_bond_would_close() {
+        use crate::chem::structure::BondGraph;
+        let cyclobutane = decoding_target(&parse_smiles("C1CCC1").unwrap(), 9).unwrap();
+        let rings: Vec<_> = cyclobutane.bonds.iter().map(|b| b.ring).collect();
+        let choices: Vec<_> = cyclobutane.bonds.iter().map(|b| b.choice).collect();
+        assert_eq!(choices, [1, 1, 0, 0, 1, 1]);
+        assert_eq!(rings, [None, None, Some(3), None, None, Some(4)]);
+        let mut closures = 0;
+        for s in [
+            "C12CC1C2",
+            "c1ccc2c(c1)CC2",
+            "O=C1CC2(C1)CO2",
+            "CC1(C)OC1C#N",
+            "C#CC#N",
+        ] {
+            let target = decoding_target(&parse_smiles(s).unwrap(), 9).unwrap();
+            let mut construction = Construction::new();
+            let mut decisions = target.bonds.iter();
+            for &atom in &target.atoms[..target.atom_count()] {
+                construction.choose_atom(atom);
+                let mut bonded = false;
+                for _ in 0..construction.atom_count() - 1 {
+                    let b = decisions.next().unwrap();
+                    assert_eq!(b.ring.is_some(), bonded, "{s}: {b:?}");
+                    construction.choose_bond(b.target, b.choice);
+                    if b.choice > 0 && bonded {
+                        let graph = BondGraph::of(&construction.molecule().unwrap());
+                        assert_eq!(
+                            b.ring,
+                            graph.smallest_ring_through_bond(b.target, b.new),
+                            "{s}: {b:?}"
+                        );
+                        closures += 1;
+                    }
+                    bonded |= b.choice > 0;
+                }
+            }
+        }
+        // One closure per ring (bonds − atoms + 1): 2 + 2 + 2 + 1 + 0.
+        assert_eq!(closures, 7);
     }
 
     /// The teacher-forcing order comes from the chemistry core's canonical

@@ -99,6 +99,12 @@ struct ModelFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     latent: Option<usize>,
+    /// Let the decoder's bond head read the size of the ring each bond
+    /// would close; with --init-weights from a network without it, it is
+    /// added at zero, so training starts from that network unchanged
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ring_closure: Option<bool>,
 }
 
 /// Flags for the `[prior]` table.
