@@ -11,6 +11,7 @@ use model_core::model::prior::standard_normal_latents;
 use model_core::model::sample::sample_prior;
 use model_core::model::sample::{Choice, decode_latents};
 use model_core::model::target::{DecodingTarget, decoding_target, decoding_target_in_order};
+use model_core::model::tensor_read::floats;
 use model_core::model::weights::{Precision, WeightsError, load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
@@ -341,6 +342,15 @@ fn greedy_and_teacher_forced(
     (molecules, batch, atoms, bonds)
 }
 
+/// An integer tensor's values, read back.
+fn ints(tensor: Tensor<1, Int>) -> Vec<i64> {
+    tensor
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap()
+}
+
 /// Whether every row's target is its highest allowed logit (up to float
 /// noise between sampling's fused recurrent step and teacher forcing's).
 fn targets_ranked_first(
@@ -349,18 +359,9 @@ fn targets_ranked_first(
     target: Tensor<1, Int>,
 ) -> Vec<bool> {
     let width = logits.dims()[1];
-    let logits = logits
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap();
+    let logits = floats(logits);
     let forbidden = forbidden.into_data().try_to_vec::<bool>().unwrap();
-    let target = target
-        .into_data()
-        .convert::<i64>()
-        .try_to_vec::<i64>()
-        .unwrap();
-    target
+    ints(target)
         .iter()
         .enumerate()
         .map(|(row, &t)| {
@@ -392,13 +393,7 @@ fn greedy_decoding_and_teacher_forcing_read_the_same_ring_closures() {
         "the shipped network reads ring closures"
     );
     let (molecules, batch, atoms, bonds) = greedy_and_teacher_forced(&model, &config, 48);
-    let rows = batch
-        .bond_ring
-        .clone()
-        .into_data()
-        .convert::<i64>()
-        .try_to_vec::<i64>()
-        .unwrap();
+    let rows = ints(batch.bond_ring.clone());
     let closing = rows.iter().filter(|&&r| r > 0).count();
     assert!(
         closing >= 20
@@ -422,13 +417,7 @@ fn greedy_decoding_and_teacher_forcing_read_the_same_ring_closures() {
         wrong.is_empty(),
         "bond decisions (row, ring row) greedy did not rank first: {wrong:?}"
     );
-    let steps = batch
-        .atom_weight
-        .clone()
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap();
+    let steps = floats(batch.atom_weight.clone());
     let atom_ok = targets_ranked_first(
         atoms,
         batch.atom_forbidden.clone(),

@@ -1,8 +1,9 @@
 //! What the decoder reads at each step besides its own state: what the
 //! previous atom bonded to (the links vector), the distance of a candidate
-//! bond, an atom's free valence, the ring a bond would close. Teacher forcing (`target`, `batch`) and
-//! sampling (`sample`) both write these through the functions here, so the
-//! two cannot disagree, and neither needs the decoder's modules.
+//! bond, an atom's free valence, the ring a bond would close. Teacher
+//! forcing (`target`, `batch`) and sampling (`sample`) both write these
+//! through the functions here, so the two cannot disagree, and neither needs
+//! the decoder's modules.
 
 /// The distance-embedding row for a bond between atoms `steps_apart`
 /// construction steps apart (>= 1); distances past `max_atoms` share the last row.
