@@ -326,3 +326,99 @@ fn latent_paths_bridge_jumps_with_single_edits() {
     assert!(share(2) > share(0), "{json}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn refined_latents_give_back_what_the_mean_misses() {
+    use model_core::chem::{Molecule, canonical_smiles};
+    use model_core::model::sample::{decode_greedy, encode_means};
+    use training::refine::{Outcome, Refinement, refined_latents};
+    let root = workspace_root();
+    let device = training::backend::Backend::Flex.device();
+    let weights = root.join("public/weights.bin");
+    let (model, config) = training::generate::load_model(&weights, &device).unwrap();
+    let data = common::prepared_data_dir();
+    let dataset = training::prepare::load_dataset(&training::prepare::dataset_path(&data)).unwrap();
+    let test: Vec<_> = dataset.split_records(Split::Test).collect();
+    let picked = training::realism::spread(&test, 300);
+    let molecules: Vec<&Molecule> = picked.iter().map(|r| &r.molecule).collect();
+    let refined = refined_latents(&model, &config, &molecules, Refinement::default(), &device);
+    let latent = config.latent;
+    let means = encode_means(&model, &molecules, &device);
+    // Checked apart from the refinement's own bookkeeping: greedy decoding of
+    // every latent it reports as giving its molecule back does so.
+    let decoded = decode_greedy(&model, &config, &refined.z, &device);
+    let (mut at_mean, mut moved) = (0, 0);
+    for (i, outcome) in refined.outcomes.iter().enumerate() {
+        let row = i * latent..(i + 1) * latent;
+        let back = canonical_smiles(&decoded[i]) == picked[i].canonical;
+        assert_eq!(
+            back,
+            outcome.given_back(),
+            "{}: {outcome:?}",
+            picked[i].canonical
+        );
+        match outcome {
+            Outcome::Mean => {
+                at_mean += 1;
+                assert_eq!(&refined.z[row.clone()], &means[row]);
+                assert_eq!(refined.moved_sigmas[i], 0.0);
+            }
+            Outcome::Refined { steps } => {
+                moved += 1;
+                assert!(*steps >= 1 && *steps <= 40);
+                assert!(refined.moved_sigmas[i] > 0.0);
+            }
+            Outcome::Missed => {}
+        }
+    }
+    // The shipped network's mean misses about one test molecule in ten
+    // (`trainer evaluate`); refinement gives back nearly all of them.
+    assert!(moved >= 10, "{at_mean} at the mean, {moved} refined");
+    assert!(
+        at_mean + moved >= 290,
+        "{at_mean} at the mean, {moved} refined"
+    );
+    let again = refined_latents(&model, &config, &molecules, Refinement::default(), &device);
+    assert_eq!(again, refined, "the same molecules give the same latents");
+
+    // The CLI: a molecule the mean misses, encoded with --refine, decodes to itself.
+    let dir = scratch_dir("refine");
+    let w = weights.to_str().unwrap();
+    let i = refined
+        .outcomes
+        .iter()
+        .position(|o| matches!(o, Outcome::Refined { .. }))
+        .unwrap();
+    let smiles = picked[i].canonical.as_str();
+    let decode_of = |extra: &[&str]| {
+        let mut args = vec!["encode", smiles, "--weights", w];
+        args.extend(extra);
+        let z = ok(&trainer(&args, &dir));
+        ok(&trainer(&["decode", z.trim(), "--weights", w], &dir))
+            .split('\t')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(decode_of(&[]), smiles);
+    assert_eq!(decode_of(&["--refine"]), smiles);
+    // A latent path starts at that molecule, not at its mean's decoding.
+    let path = ok(&trainer(
+        &[
+            "interpolate",
+            smiles,
+            "OC1=CC=CN=C1",
+            "--straight",
+            "--weights",
+            w,
+        ],
+        &dir,
+    ));
+    let ends: Vec<&str> = path
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap())
+        .collect();
+    assert_eq!(ends[0], smiles, "{path}");
+    assert_eq!(*ends.last().unwrap(), "Oc1cccnc1", "{path}");
+    std::fs::remove_dir_all(dir).ok();
+}

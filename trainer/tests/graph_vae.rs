@@ -233,6 +233,10 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
             "eval.json",
             "--misses",
             "misses.tsv",
+            // One refinement step for the misses of a briefly trained model
+            // (most of the test split) keeps the test short.
+            "--refine-steps",
+            "1",
             "--embed",
             "100",
         ],
@@ -288,6 +292,28 @@ fn a_tiny_model_learns_samples_validly_and_resumes() {
     let training = json["reconstruction_training"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&training), "{training}");
     assert!(report.contains("(as many training molecules)"), "{report}");
+    // Refinement only adds molecules given back, to the same rows.
+    let refined = &json["reconstruction_refined"];
+    assert_eq!(refined["max_steps"], 1, "{refined}");
+    let refined_rows: Vec<f64> = refined["reconstructed_by_rings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    for (row, refined_row) in by_rings.iter().zip(&refined_rows) {
+        assert!(
+            *refined_row >= row["reconstructed"].as_f64().unwrap(),
+            "{refined}"
+        );
+        assert!(
+            *refined_row <= row["molecules"].as_f64().unwrap(),
+            "{refined}"
+        );
+    }
+    let refined_share = refined["share"].as_f64().unwrap();
+    assert_eq!(refined_share, refined_rows.iter().sum::<f64>() / tested);
+    assert!(report.contains("(misses refined, <= 1 step)"), "{report}");
 
     // Gap-conditional sampling: the prior fitted after training conditions
     // on the gap; the surrogate keeps the candidates nearest the target, so

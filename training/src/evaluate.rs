@@ -15,7 +15,9 @@
 //! - reconstruction: greedy decoding of the mean latent of each test molecule
 //!   gives back that molecule (canonical SMILES equal), beside the same for
 //!   as many training molecules (the gap between them is what the model
-//!   has not generalised beyond the molecules it was trained on);
+//!   has not generalised beyond the molecules it was trained on); and, for
+//!   the misses, whether a latent near the mean gives the molecule back
+//!   (`crate::refine`): the encoder's part of the gap;
 //! - distribution match: KL(test ‖ samples) of heavy-atom count, ring count,
 //!   bond orders, elements and formal charges;
 //! - realism: the share breaking each structural rule and the share RDKit
@@ -37,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::exemplars::LatentSource;
 use crate::qm9_index::Qm9Index;
 use crate::realism::{RuleShares, embeddable_share, rule_shares, spread};
+use crate::refine::{Refinement, refined_latents};
 
 #[derive(Debug, Serialize)]
 pub struct Evaluation {
@@ -65,6 +68,9 @@ pub struct Evaluation {
     /// Test reconstruction by ring count (index; the last counts that many
     /// rings or more): where the decoder loses molecules.
     pub reconstruction_by_rings: Vec<RingCountShare>,
+    /// The test split given back once the mean latents of its misses are
+    /// refined (`crate::refine`); `None` when not asked for.
+    pub reconstruction_refined: Option<RefinedReconstruction>,
     /// Test molecules not given back, with what was decoded instead.
     #[serde(skip)]
     pub reconstruction_misses: Vec<Miss>,
@@ -100,6 +106,8 @@ pub struct Miss {
 #[derive(Clone, Debug)]
 pub struct Reconstruction {
     pub misses: Vec<Miss>,
+    /// The misses refined, where asked for.
+    pub refined: Option<RefinedReconstruction>,
     /// Every molecule counted once, in the row of its ring count.
     pub by_rings: Vec<RingCountShare>,
 }
@@ -120,29 +128,51 @@ pub struct RingCountShare {
     pub reconstructed: usize,
 }
 
+/// Reconstruction once the misses' latents are refined.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RefinedReconstruction {
+    pub max_steps: usize,
+    pub rate: f32,
+    /// Share given back, by the mean or by a refined latent.
+    pub share: f64,
+    /// Given back, by ring count as `Reconstruction::by_rings`.
+    pub reconstructed_by_rings: Vec<usize>,
+    /// Of the molecules refinement gave back: the median of how far their
+    /// latent moved from the mean, in posterior standard deviations (RMS).
+    pub median_moved_sigmas: f64,
+}
+
 /// Ring counts of [`Reconstruction::by_rings`]: 0 to 5, then 6 or more.
 const RING_ROWS: usize = 7;
 
+fn ring_row(molecule: &Molecule) -> usize {
+    molecule.ring_count().min(RING_ROWS - 1)
+}
+
 /// Encode each molecule to its mean latent, decode greedily and compare
-/// canonical SMILES.
+/// canonical SMILES; then, where `refinement` asks for steps, refine the
+/// misses' latents (`crate::refine`).
 pub fn reconstruct(
     model: &GraphVae,
     config: &ModelConfig,
     records: &[&Qm9Record],
+    refinement: Refinement,
     device: &Device,
 ) -> Reconstruction {
     let mut misses = Vec::new();
+    let mut missed = Vec::new();
     let mut by_rings = vec![RingCountShare::default(); RING_ROWS];
     for chunk in records.chunks(2048) {
         let molecules: Vec<&Molecule> = chunk.iter().map(|r| &r.molecule).collect();
         let z = encode_means(model, &molecules, device);
         for (decoded, record) in decode_greedy(model, config, &z, device).iter().zip(chunk) {
             let decoded = canonical_smiles(decoded);
-            let row = &mut by_rings[record.molecule.ring_count().min(RING_ROWS - 1)];
+            let row = &mut by_rings[ring_row(&record.molecule)];
             row.molecules += 1;
             if decoded == record.canonical {
                 row.reconstructed += 1;
             } else {
+                missed.push(&record.molecule);
                 misses.push(Miss {
                     smiles: record.canonical.clone(),
                     decoded,
@@ -150,7 +180,34 @@ pub fn reconstruct(
             }
         }
     }
-    Reconstruction { misses, by_rings }
+    let refined = (refinement.max_steps > 0).then(|| {
+        let found = refined_latents(model, config, &missed, refinement, device);
+        let mut reconstructed_by_rings: Vec<usize> =
+            by_rings.iter().map(|row| row.reconstructed).collect();
+        let mut moved = Vec::new();
+        for ((molecule, outcome), sigmas) in
+            missed.iter().zip(&found.outcomes).zip(&found.moved_sigmas)
+        {
+            if outcome.given_back() {
+                reconstructed_by_rings[ring_row(molecule)] += 1;
+                moved.push(*sigmas as f64);
+            }
+        }
+        moved.sort_by(f64::total_cmp);
+        RefinedReconstruction {
+            max_steps: refinement.max_steps,
+            rate: refinement.rate,
+            share: reconstructed_by_rings.iter().sum::<usize>() as f64
+                / records.len().max(1) as f64,
+            reconstructed_by_rings,
+            median_moved_sigmas: moved.get(moved.len() / 2).copied().unwrap_or(0.0),
+        }
+    });
+    Reconstruction {
+        misses,
+        refined,
+        by_rings,
+    }
 }
 
 /// What `trainer evaluate` measures, and with what.
@@ -163,6 +220,8 @@ pub struct EvaluateOptions {
     pub embed: usize,
     /// Python with RDKit, for the embedding.
     pub python: PathBuf,
+    /// How the test split's misses are refined (0 steps: not at all).
+    pub refinement: Refinement,
 }
 
 /// What a set of valid samples looks like.
@@ -304,10 +363,19 @@ pub fn evaluate(
     let uniqueness_training_draws = uniqueness_of_draws(&training_smiles, n, seed);
 
     let test: Vec<&Qm9Record> = dataset.split_records(Split::Test).collect();
-    let test_reconstruction = reconstruct(model, config, &test, device);
+    let test_reconstruction = reconstruct(model, config, &test, options.refinement, device);
     // Records are in QM9's order, smallest molecules first: spread the pick.
-    let training_reconstruction =
-        reconstruct(model, config, &spread(&training, test.len()), device);
+    let no_refinement = Refinement {
+        max_steps: 0,
+        ..options.refinement
+    };
+    let training_reconstruction = reconstruct(
+        model,
+        config,
+        &spread(&training, test.len()),
+        no_refinement,
+        device,
+    );
 
     let test_molecules: Vec<&Molecule> = test.iter().map(|r| &r.molecule).collect();
     let sample_refs: Vec<&Molecule> = valid.iter().map(|(m, _)| *m).collect();
@@ -362,6 +430,7 @@ pub fn evaluate(
         reconstructed: test.len(),
         reconstruction_training: training_reconstruction.share(),
         reconstruction_by_rings: test_reconstruction.by_rings,
+        reconstruction_refined: test_reconstruction.refined,
         reconstruction_misses: test_reconstruction.misses,
         sampling_molecules_per_second,
         distribution_kl,
@@ -469,24 +538,59 @@ impl fmt::Display for Evaluation {
             format!("reconstruction ({} test molecules)", self.reconstructed),
             self.reconstruction * 100.0
         )?;
+        let refined = self.reconstruction_refined.as_ref();
+        if let Some(r) = refined {
+            writeln!(
+                f,
+                "  {:<34} {:>7.2}%",
+                format!(
+                    "  (misses refined, <= {} step{})",
+                    r.max_steps,
+                    if r.max_steps == 1 { "" } else { "s" }
+                ),
+                r.share * 100.0
+            )?;
+            writeln!(
+                f,
+                "      (a median {:.2} posterior sigmas from the mean)",
+                r.median_moved_sigmas
+            )?;
+        }
         writeln!(
             f,
             "  {:<34} {:>7.2}%",
             "  (as many training molecules)",
             self.reconstruction_training * 100.0
         )?;
-        writeln!(f, "    test molecules by ring count:")?;
+        writeln!(
+            f,
+            "    test molecules by ring count:{}",
+            if refined.is_some() {
+                "      mean  refined"
+            } else {
+                ""
+            }
+        )?;
+        let percent = |k: usize, n: usize| match n {
+            0 => "-".to_string(),
+            n => format!("{:.2}%", 100.0 * k as f64 / n as f64),
+        };
         for (rings, row) in self.reconstruction_by_rings.iter().enumerate() {
             let more = if rings == RING_ROWS - 1 { "+" } else { "" };
-            let share = match row.molecules {
-                0 => "-".to_string(),
-                n => format!("{:.2}%", 100.0 * row.reconstructed as f64 / n as f64),
-            };
+            let refined_share = refined
+                .map(|r| {
+                    format!(
+                        " {:>8}",
+                        percent(r.reconstructed_by_rings[rings], row.molecules)
+                    )
+                })
+                .unwrap_or_default();
             writeln!(
                 f,
-                "      {:<2} rings {:>6} molecules {share:>8}",
+                "      {:<2} rings {:>6} molecules {:>8}{refined_share}",
                 format!("{rings}{more}"),
-                row.molecules
+                row.molecules,
+                percent(row.reconstructed, row.molecules)
             )?;
         }
         writeln!(f, "  distribution KL(test || samples), nats:")?;

@@ -13,7 +13,12 @@ use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 use serde::Serialize;
 
-/// The latent path between two molecules' mean latents.
+use crate::refine::{Refinement, refined_latents};
+
+/// The latent path between two molecules, from latents that give each one
+/// back: its mean, refined where greedy decoding of the mean gives another
+/// molecule (`crate::refine`), so that the path starts and ends at the
+/// molecules asked for wherever the decoder can build them.
 pub fn interpolate(
     model: &GraphVae,
     config: &ModelConfig,
@@ -22,8 +27,8 @@ pub fn interpolate(
     options: PathOptions,
     device: &Device,
 ) -> Vec<PathStep> {
-    let z = encode_means(model, &[a, b], device);
-    let (za, zb) = z.split_at(config.latent);
+    let ends = refined_latents(model, config, &[a, b], Refinement::default(), device);
+    let (za, zb) = ends.z.split_at(config.latent);
     latent_path(
         za,
         zb,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use training::backend::Backend;
+use training::refine::Refinement;
 use training::{evaluate, generate, prepare, python};
 
 use super::prior::PriorArgs;
@@ -40,6 +41,11 @@ pub struct EvaluateArgs {
     /// Python with RDKit [default: .venv/bin/python, else python3]
     #[arg(long)]
     python: Option<PathBuf>,
+    /// Refine the latents of the test molecules the mean does not give
+    /// back: at most this many gradient steps each up log p(molecule | z),
+    /// stopping once greedy decoding gives it back; 0 skips it
+    #[arg(long, default_value_t = Refinement::default().max_steps)]
+    refine_steps: usize,
     #[command(flatten)]
     prior: PriorArgs,
 }
@@ -57,6 +63,7 @@ impl EvaluateArgs {
             backend,
             embed,
             python,
+            refine_steps,
             prior,
         } = self;
         let device = backend.device();
@@ -69,6 +76,10 @@ impl EvaluateArgs {
             temperature,
             embed,
             python: python::resolve(python.as_deref()),
+            refinement: Refinement {
+                max_steps: refine_steps,
+                ..Refinement::default()
+            },
         };
         let report = evaluate::evaluate(&model, &config, &dataset, &source, &options, &device)?;
         if let Some(path) = json {

@@ -11,6 +11,7 @@ use training::fsio::write_atomically;
 use training::generate;
 use training::interpolation::{interpolate, path_figures, predicted_gaps};
 use training::prepare;
+use training::refine::{Outcome, Refinement, refined_latents};
 
 /// Print the mean latent of a molecule as JSON
 #[derive(Args)]
@@ -18,17 +19,47 @@ pub struct EncodeArgs {
     smiles: String,
     #[arg(long, default_value = generate::DEFAULT_WEIGHTS)]
     weights: PathBuf,
+    /// Where greedy decoding of the mean gives another molecule, move the
+    /// latent up log p(molecule | z) until it gives this one back (at most
+    /// this many gradient steps; 0 prints the mean)
+    #[arg(long, default_value_t = 0, num_args = 0..=1, default_missing_value = "40")]
+    refine: usize,
 }
 
 impl EncodeArgs {
     pub fn run(self) -> Result<ExitCode> {
-        let EncodeArgs { smiles, weights } = self;
+        let EncodeArgs {
+            smiles,
+            weights,
+            refine,
+        } = self;
         let device = Backend::Flex.device();
-        let (model, _) = generate::load_model(&weights, &device)?;
-        outln!(
-            "{}",
-            serde_json::to_string(&generate::encode(&model, &smiles, &device)?)?
-        );
+        let (model, config) = generate::load_model(&weights, &device)?;
+        if refine == 0 {
+            outln!(
+                "{}",
+                serde_json::to_string(&generate::encode(&model, &smiles, &device)?)?
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        let molecule = generate::parse(&smiles)?;
+        let refinement = Refinement {
+            max_steps: refine,
+            ..Refinement::default()
+        };
+        let found = refined_latents(&model, &config, &[&molecule], refinement, &device);
+        let note = match found.outcomes[0] {
+            Outcome::Mean => "the mean gives the molecule back".to_string(),
+            Outcome::Refined { steps } => format!(
+                "refined in {steps} steps, {:.2} posterior sigmas from the mean",
+                found.moved_sigmas[0]
+            ),
+            Outcome::Missed => format!(
+                "not given back within {refine} steps: the latent is the closest found, and decodes to another molecule"
+            ),
+        };
+        eprintln!("{note}");
+        outln!("{}", serde_json::to_string(&found.z)?);
         Ok(ExitCode::SUCCESS)
     }
 }
