@@ -12,10 +12,12 @@ use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 use training::decoder_policy::Baseline;
 use training::qm9_index::Qm9Index;
+use training::refine::{Refinement, refined_latents};
 
 use crate::assess::{Assessed, Candidate, Models, RoundLog, assess};
 use crate::constraints::Constraints;
 use crate::graph;
+use crate::nes::SearchDistribution;
 use crate::state::{SearchSettings, SearchState};
 
 /// The graph strategy's first population: QM9's best molecules under the
@@ -129,6 +131,55 @@ pub fn search_round(
         }
     }
     log.finish(state, round)
+}
+
+/// The latent strategy's memory of what DFT verified: after a round, the
+/// distribution whose centre decodes to the molecule with the lowest reward
+/// moves to a latent that gives back the best verified molecule not yet a
+/// centre (`training::refine`: the mean, or a latent near it that decodes
+/// to it), at the search's starting spread. SNES alone moves on the
+/// surrogate's predictions and keeps no hold on a verified find; the graph
+/// strategy keeps its finds in its population. Returns the molecule moved
+/// to, if any.
+pub fn recentre_on_best_verified(
+    state: &mut SearchState,
+    models: &Models,
+    known: &Qm9Index,
+) -> Option<String> {
+    let best = state
+        .scored
+        .iter()
+        .filter(|s| !state.centred_on.contains(&s.smiles))
+        .filter_map(|s| Some((s.calibrated_gap_ev?, &s.smiles)))
+        .max_by(|a, b| a.0.total_cmp(&b.0))?
+        .1
+        .clone();
+    // Tried once, given back or not.
+    state.centred_on.push(best.clone());
+    let molecule = model_core::chem::parse_smiles(&best).ok()?;
+    let found = refined_latents(
+        &models.vae,
+        &models.vae_config,
+        &[&molecule],
+        Refinement::default(),
+        &models.device,
+    );
+    if !found.outcomes[0].given_back() {
+        return None;
+    }
+    let centres: Vec<f32> = state
+        .distributions
+        .iter()
+        .flat_map(|d| d.mean.iter().copied())
+        .collect();
+    let decoded = decode_greedy(&models.vae, &models.vae_config, &centres, &models.device);
+    let rewards: Vec<f64> = assess(decoded, models, &state.constraints, known)
+        .iter()
+        .map(Assessed::reward)
+        .collect();
+    let worst = (0..rewards.len()).min_by(|&a, &b| rewards[a].total_cmp(&rewards[b]))?;
+    state.distributions[worst] = SearchDistribution::new(found.z, state.settings.sigma);
+    Some(best)
 }
 
 /// [`generation_rng`] for a round's `widening`-th widened pass (the term it

@@ -9,7 +9,6 @@ use burn::prelude::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use model_core::chem::{Molecule, parse_smiles};
 use model_core::data::{Qm9Dataset, Split};
-use model_core::model::sample::encode_means;
 use model_core::model::surrogate::{GapSurrogate, predict_gaps_ev};
 use model_core::model::weights::{Precision, save_surrogate};
 use model_core::model::{GraphVae, ModelConfig};
@@ -19,7 +18,10 @@ use crate::assess::{Candidate, Models};
 use crate::constraints::Constraints;
 use crate::nes::SearchDistribution;
 use crate::oracle::{LevelMap, Outcome, Scorer};
-use crate::rounds::{eligible_in_qm9, graph_round, initial_population, policy_round, search_round};
+use crate::rounds::{
+    eligible_in_qm9, graph_round, initial_population, policy_round, recentre_on_best_verified,
+    search_round,
+};
 use crate::state::{
     RoundFit, SEARCH_STATE_FORMAT, STATE_FILE, Scored, SearchSettings, SearchState, Strategy,
     read_state,
@@ -29,6 +31,7 @@ use training::backend::Backend;
 use training::decoder_policy::{DecoderPolicy, PolicySettings};
 use training::fsio::write_atomically;
 use training::qm9_index::Qm9Index;
+use training::refine::{Refinement, refined_latents};
 use training::surrogate::{Labelled, RefitSettings, load_surrogate_file, refit};
 
 pub struct OptimizeOptions {
@@ -247,6 +250,11 @@ pub fn optimize(options: &OptimizeOptions) -> Result<SearchOutcome> {
             fit.molecules
         );
         state.fits.push(fit);
+        if state.settings.strategy == Strategy::Latent
+            && let Some(smiles) = recentre_on_best_verified(&mut state, &models, &known)
+        {
+            eprintln!("  a search distribution moves to {smiles}");
+        }
         state.rounds_done += 1;
         if let Some(policy) = &models.policy {
             // Saved with the state, full precision: a resumed search goes on
@@ -345,7 +353,9 @@ fn new_state(
         .take(from_qm9)
         .map(|r| &r.molecule)
         .collect();
-    let means = encode_means(vae, &starts, device);
+    // Latents that give the starts back: the means, refined where one
+    // decodes to another molecule.
+    let means = refined_latents(vae, vae_config, &starts, Refinement::default(), device).z;
     let mut rng = SeededRng::new(settings.seed);
     let mut distributions: Vec<SearchDistribution> = means
         .chunks(latent)
@@ -373,6 +383,7 @@ fn new_state(
         first_round_predictions: Vec::new(),
         last_round_predictions: Vec::new(),
         population,
+        centred_on: Vec::new(),
     })
 }
 

@@ -140,6 +140,10 @@ pub struct SearchState {
     /// The graph strategy's population (canonical SMILES), carried between rounds.
     #[serde(default)]
     pub population: Vec<String>,
+    /// Verified molecules the latent strategy has moved a distribution to
+    /// (or tried to: the decoder could not give every one back).
+    #[serde(default)]
+    pub centred_on: Vec<String>,
 }
 
 impl SearchState {

@@ -171,6 +171,36 @@ fn tiny_search_scores_constrained_novel_molecules_resumes_and_repeats() {
 
     let known = qm9_reference();
     assert_constrained(state, &known);
+    // After the round a distribution moved to the best verified molecule:
+    // its centre decodes to it.
+    let best_verified = state
+        .scored
+        .iter()
+        .filter_map(|s| Some((s.calibrated_gap_ev?, s.smiles.clone())))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap()
+        .1;
+    assert_eq!(state.centred_on, [best_verified.clone()]);
+    let device = Backend::Flex.device();
+    let (vae, vae_config) = training::generate::load_model(
+        &workspace_root().join(training::generate::DEFAULT_WEIGHTS),
+        &device,
+    )
+    .unwrap();
+    let centres: Vec<f32> = state
+        .distributions
+        .iter()
+        .flat_map(|d| d.mean.iter().copied())
+        .collect();
+    let decoded: Vec<String> =
+        model_core::model::sample::decode_greedy(&vae, &vae_config, &centres, &device)
+            .iter()
+            .map(model_core::chem::canonical_smiles)
+            .collect();
+    assert!(
+        decoded.contains(&best_verified),
+        "{best_verified}: {decoded:?}"
+    );
     // QM9's best C/N/O molecule with 9 heavy atoms, found from the data and scored as reference.
     let (best, gap) = state.qm9_best.clone().unwrap();
     assert!(gap > 10.0 && known.contains(&best), "{best} {gap}");
