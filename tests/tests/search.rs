@@ -180,7 +180,7 @@ fn tiny_search_scores_constrained_novel_molecules_resumes_and_repeats() {
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .unwrap()
         .1;
-    assert_eq!(state.centred_on, [best_verified.clone()]);
+    assert_eq!(state.centred_on, std::slice::from_ref(&best_verified));
     let device = Backend::Flex.device();
     let (vae, vae_config) = training::generate::load_model(
         &workspace_root().join(training::generate::DEFAULT_WEIGHTS),
