@@ -7,12 +7,12 @@ use anyhow::Result;
 use burn::prelude::Device;
 use model_core::chem::{Molecule, canonical_smiles};
 use model_core::data::{Qm9Dataset, Qm9Record};
+use model_core::model::refine::{Refinement, refined_latents};
 use model_core::model::sample::decode_greedy;
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 use training::decoder_policy::Baseline;
 use training::qm9_index::Qm9Index;
-use training::refine::{Refinement, refined_latents};
 
 use crate::assess::{Assessed, Candidate, Models, RoundLog, assess};
 use crate::constraints::Constraints;
@@ -136,7 +136,7 @@ pub fn search_round(
 /// The latent strategy's memory of what DFT verified: after a round, the
 /// distribution whose centre decodes to the molecule with the lowest reward
 /// moves to a latent that gives back the best verified molecule not yet a
-/// centre (`training::refine`: the mean, or a latent near it that decodes
+/// centre (`model_core::model::refine`: the mean, or a latent near it that decodes
 /// to it), at the search's starting spread. SNES alone moves on the
 /// surrogate's predictions and keeps no hold on a verified find; the graph
 /// strategy keeps its finds in its population. Returns the molecule moved

@@ -26,12 +26,12 @@ use crate::state::{
     RoundFit, SEARCH_STATE_FORMAT, STATE_FILE, Scored, SearchSettings, SearchState, Strategy,
     read_state,
 };
+use model_core::model::refine::{Refinement, refined_latents};
 use scorer_api::Level;
 use training::backend::Backend;
 use training::decoder_policy::{DecoderPolicy, PolicySettings};
 use training::fsio::write_atomically;
 use training::qm9_index::Qm9Index;
-use training::refine::{Refinement, refined_latents};
 use training::surrogate::{Labelled, RefitSettings, load_surrogate_file, refit};
 
 pub struct OptimizeOptions {

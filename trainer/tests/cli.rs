@@ -330,8 +330,8 @@ fn latent_paths_bridge_jumps_with_single_edits() {
 #[test]
 fn refined_latents_give_back_what_the_mean_misses() {
     use model_core::chem::{Molecule, canonical_smiles};
+    use model_core::model::refine::{Outcome, Refinement, refined_latents};
     use model_core::model::sample::{decode_greedy, encode_means};
-    use training::refine::{Outcome, Refinement, refined_latents};
     let root = workspace_root();
     let device = training::backend::Backend::Flex.device();
     let weights = root.join("public/weights.bin");

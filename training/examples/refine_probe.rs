@@ -1,5 +1,5 @@
 //! How far from the encoder's mean do test molecules' latents lie? For a
-//! spread of test molecules, `training::refine` with a given step budget
+//! spread of test molecules, `model_core::model::refine` with a given step budget
 //! and rate: the share given back, how many steps it took, how far z moved
 //! (in posterior standard deviations) and how long it ran.
 //!
@@ -13,9 +13,9 @@ use burn::prelude::*;
 use model_core::chem::Molecule;
 use model_core::data::Split;
 use model_core::model::batch::GraphBatch;
+use model_core::model::refine::{Outcome, Refinement, refined_latents};
 use model_core::model::sample::encode_means;
 use model_core::model::tensor_read::floats;
-use training::refine::{Outcome, Refinement, refined_latents};
 use training::{generate, prepare};
 
 fn main() -> Result<()> {

@@ -17,7 +17,7 @@
 //!   as many training molecules (the gap between them is what the model
 //!   has not generalised beyond the molecules it was trained on); and, for
 //!   the misses, whether a latent near the mean gives the molecule back
-//!   (`crate::refine`): the encoder's part of the gap;
+//!   (`model_core::model::refine`): the encoder's part of the gap;
 //! - distribution match: KL(test ‖ samples) of heavy-atom count, ring count,
 //!   bond orders, elements and formal charges;
 //! - realism: the share breaking each structural rule and the share RDKit
@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::exemplars::LatentSource;
 use crate::qm9_index::Qm9Index;
 use crate::realism::{RuleShares, embeddable_share, rule_shares, spread};
-use crate::refine::{Refinement, refined_latents};
+use model_core::model::refine::{Refinement, refined_latents};
 
 #[derive(Debug, Serialize)]
 pub struct Evaluation {
@@ -69,7 +69,7 @@ pub struct Evaluation {
     /// rings or more): where the decoder loses molecules.
     pub reconstruction_by_rings: Vec<RingCountShare>,
     /// The test split given back once the mean latents of its misses are
-    /// refined (`crate::refine`); `None` when not asked for.
+    /// refined (`model_core::model::refine`); `None` when not asked for.
     pub reconstruction_refined: Option<RefinedReconstruction>,
     /// Test molecules not given back, with what was decoded instead.
     #[serde(skip)]
@@ -151,7 +151,7 @@ fn ring_row(molecule: &Molecule) -> usize {
 
 /// Encode each molecule to its mean latent, decode greedily and compare
 /// canonical SMILES; then, where `refinement` asks for steps, refine the
-/// misses' latents (`crate::refine`).
+/// misses' latents (`model_core::model::refine`).
 pub fn reconstruct(
     model: &GraphVae,
     config: &ModelConfig,

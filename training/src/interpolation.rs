@@ -13,11 +13,11 @@ use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
 use serde::Serialize;
 
-use crate::refine::{Refinement, refined_latents};
+use model_core::model::refine::{Refinement, refined_latents};
 
 /// The latent path between two molecules, from latents that give each one
 /// back: its mean, refined where greedy decoding of the mean gives another
-/// molecule (`crate::refine`), so that the path starts and ends at the
+/// molecule (`model_core::model::refine`), so that the path starts and ends at the
 /// molecules asked for wherever the decoder can build them.
 pub fn interpolate(
     model: &GraphVae,

@@ -23,7 +23,6 @@ pub mod prior_fit;
 pub mod python;
 pub mod qm9_index;
 pub mod realism;
-pub mod refine;
 pub mod resumable;
 pub mod schedule;
 pub mod settings;

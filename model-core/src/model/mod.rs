@@ -19,6 +19,8 @@ pub mod packed_mixture;
 pub mod pca;
 pub mod posterior;
 pub mod prior;
+#[cfg(feature = "refine")]
+pub mod refine;
 pub mod sample;
 pub mod surrogate;
 pub mod target;

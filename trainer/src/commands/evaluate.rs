@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use model_core::model::refine::Refinement;
 use training::backend::Backend;
-use training::refine::Refinement;
 use training::{evaluate, generate, prepare, python};
 
 use super::prior::PriorArgs;

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use model_core::model::latent_path::{PathOptions, StepSource};
+use model_core::model::refine::{Outcome, Refinement, refined_latents};
 use training::backend::Backend;
 use training::fsio::write_atomically;
 use training::generate;
 use training::interpolation::{interpolate, path_figures, predicted_gaps};
 use training::prepare;
-use training::refine::{Outcome, Refinement, refined_latents};
 
 /// Print the mean latent of a molecule as JSON
 #[derive(Args)]

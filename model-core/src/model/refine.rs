@@ -13,13 +13,13 @@
 //! molecule. Molecules the mean already gives back keep the mean. Every
 //! step is deterministic: the same molecules give the same latents.
 
+use super::batch::{DecoderBatch, GraphBatch};
+use super::sample::decode_greedy;
+use super::target::{DecodingTarget, decoding_target};
+use super::tensor_read::floats;
+use super::{GraphVae, ModelConfig};
+use crate::chem::{Molecule, canonical_smiles};
 use burn::prelude::*;
-use model_core::chem::{Molecule, canonical_smiles};
-use model_core::model::batch::{DecoderBatch, GraphBatch};
-use model_core::model::sample::decode_greedy;
-use model_core::model::target::{DecodingTarget, decoding_target};
-use model_core::model::tensor_read::floats;
-use model_core::model::{GraphVae, ModelConfig};
 
 /// How hard to look for a latent that gives the molecule back.
 #[derive(Clone, Copy, Debug, PartialEq)]
