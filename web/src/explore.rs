@@ -29,10 +29,9 @@ struct PathPoint {
     molecule: Drawn,
 }
 
-/// The latent path between two molecules, from latents that give each back
-/// (`Generator::encode_exact`), refined and bridged so that neighbours are
-/// one edit apart where the model allows (`model_core::model::latent_path`,
-/// as `trainer interpolate` makes it).
+/// The latent path between two molecules' mean latents, refined and bridged
+/// so that neighbours are one edit apart where the model allows
+/// (`model_core::model::latent_path`, as `trainer interpolate` makes it).
 fn interpolate(model: Model, from: &str, to: &str, steps: usize) -> Result<Vec<PathPoint>, String> {
     let g = model
         .generator_untracked()
@@ -41,7 +40,7 @@ fn interpolate(model: Model, from: &str, to: &str, steps: usize) -> Result<Vec<P
         parse_smiles(s.trim()).map_err(|e| format!("the {which} molecule: {e}"))
     };
     let (a, b) = (parse(from, "first")?, parse(to, "second")?);
-    let z = g.encode_exact(&[&a, &b]);
+    let z = g.encode(&[&a, &b]);
     let (za, zb) = z.split_at(g.latent_size());
     let options = PathOptions::refined(steps, g.max_atoms());
     let path = latent_path(za, zb, options, |z| g.decode(z), |ms| g.encode(ms));
@@ -257,7 +256,7 @@ pub fn ExploreView(active: Signal<bool>) -> impl IntoView {
                 </label>
                 <button type="submit" id="interpolate" disabled=move || model.state() != ModelState::Ready>"Interpolate"</button>
             </form>
-            <p class="hint">"The greedy decodings of latents on the straight line between latents that give the two molecules back (each one's mean latent, refined where the mean decodes to another molecule), split further where neighbours differ by more than one edit; a jump the decoder leaves is bridged by single edits, found by always going on from the molecule whose latent lies nearest the far side (marked edit)."</p>
+            <p class="hint">"The greedy decodings of latents on the straight line between the two molecules' mean latents, split further where neighbours differ by more than one edit; a jump the decoder leaves is bridged by single edits, found by always going on from the molecule whose latent lies nearest the far side (marked edit)."</p>
             {move || match path.get() {
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 Ok(points) if points.is_empty() => ().into_any(),

@@ -5,7 +5,6 @@
 use burn::prelude::Device;
 use model_core::chem::depict::depict_svg;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
-use model_core::model::refine::{Refinement, refined_latents};
 use model_core::model::sample::{
     BatchRows, Lanes, Sample, Target, decode_greedy, encode_means, nearest_to_gap_trusting,
     predict_gap_ev, sample_batch, sample_batch_async,
@@ -201,20 +200,6 @@ impl Generator {
     /// Mean latents of `molecules` (on the CPU), `[n, latent]` row-major.
     pub fn encode(&self, molecules: &[&Molecule]) -> Vec<f32> {
         encode_means(&self.cpu.model, molecules, &self.cpu.device)
-    }
-
-    /// Latents that give `molecules` back (on the CPU): each mean, refined
-    /// where greedy decoding of it gives another molecule
-    /// (`model_core::model::refine`, as `trainer interpolate` starts its paths).
-    pub fn encode_exact(&self, molecules: &[&Molecule]) -> Vec<f32> {
-        refined_latents(
-            &self.cpu.model,
-            &self.config,
-            molecules,
-            Refinement::default(),
-            &self.cpu.device,
-        )
-        .z
     }
 
     pub fn latent_size(&self) -> usize {
