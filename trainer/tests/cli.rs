@@ -369,6 +369,7 @@ fn refined_latents_give_back_what_the_mean_misses() {
                 assert!(refined.moved_sigmas[i] > 0.0);
             }
             Outcome::Missed => {}
+            Outcome::Unbuildable => panic!("QM9's test molecules are all buildable"),
         }
     }
     // The shipped network's mean misses about one test molecule in ten
@@ -402,6 +403,17 @@ fn refined_latents_give_back_what_the_mean_misses() {
     };
     assert_ne!(decode_of(&[]), smiles);
     assert_eq!(decode_of(&["--refine"]), smiles);
+    // A molecule the decoder cannot build says so instead of searching.
+    let too_big = trainer(
+        &["encode", "CCCCCCCCCCCC", "--refine", "--weights", w],
+        &dir,
+    );
+    ok(&too_big);
+    assert!(
+        text(&too_big.stderr).contains("cannot build this molecule"),
+        "{}",
+        text(&too_big.stderr)
+    );
     // A latent path starts at that molecule, not at its mean's decoding.
     let path = ok(&trainer(
         &[

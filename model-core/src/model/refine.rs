@@ -49,14 +49,16 @@ pub enum Outcome {
     Mean,
     /// After this many steps greedy decoding gives it back.
     Refined { steps: usize },
-    /// Not given back within the step budget (the latent is the last step's),
-    /// or the decoder cannot build the molecule at all (the latent is the mean).
+    /// Not given back within the step budget; the latent is the last step's.
     Missed,
+    /// The decoder cannot build the molecule at all (more heavy atoms than
+    /// it builds, or a choice outside its vocabulary); the latent is the mean.
+    Unbuildable,
 }
 
 impl Outcome {
     pub fn given_back(self) -> bool {
-        !matches!(self, Outcome::Missed)
+        matches!(self, Outcome::Mean | Outcome::Refined { .. })
     }
 }
 
@@ -120,7 +122,13 @@ fn refine_batch(
 
     let mut e = vec![0f32; rows * latent];
     let mut adam = Adam::new(rows * latent);
-    let mut outcomes = vec![Outcome::Missed; rows];
+    let mut outcomes: Vec<Outcome> = targets
+        .iter()
+        .map(|t| match t {
+            Some(_) => Outcome::Missed,
+            None => Outcome::Unbuildable,
+        })
+        .collect();
     // Rows still looking: not given back yet, and buildable by the decoder.
     let mut active: Vec<usize> = (0..rows).filter(|&r| targets[r].is_some()).collect();
     let z_of = |e: &[f32], r: usize| -> Vec<f32> {
@@ -129,6 +137,9 @@ fn refine_batch(
             .collect()
     };
     for step in 0..=refinement.max_steps {
+        if active.is_empty() {
+            break;
+        }
         let z: Vec<f32> = active.iter().flat_map(|&r| z_of(&e, r)).collect();
         let decoded = decode_greedy(model, config, &z, device);
         let mut still = Vec::with_capacity(active.len());

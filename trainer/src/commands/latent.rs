@@ -57,6 +57,10 @@ impl EncodeArgs {
             Outcome::Missed => format!(
                 "not given back within {refine} steps: the latent is the closest found, and decodes to another molecule"
             ),
+            Outcome::Unbuildable => format!(
+                "the decoder cannot build this molecule (it builds at most {} heavy atoms of its elements): the latent is the mean",
+                config.max_atoms
+            ),
         };
         eprintln!("{note}");
         outln!("{}", serde_json::to_string(&found.z)?);
