@@ -12,10 +12,9 @@ use anyhow::{Result, bail};
 use burn::prelude::*;
 use model_core::chem::Molecule;
 use model_core::data::Split;
-use model_core::model::batch::GraphBatch;
+use model_core::model::posterior::Posteriors;
 use model_core::model::refine::{Outcome, Refinement, refined_latents};
 use model_core::model::sample::encode_means;
-use model_core::model::tensor_read::floats;
 use training::{generate, prepare};
 
 fn main() -> Result<()> {
@@ -86,19 +85,14 @@ fn main() -> Result<()> {
         if !matches!(o, Outcome::Refined { .. }) {
             continue;
         }
-        let (mu, log_var) = model
-            .encoder
-            .forward(&GraphBatch::new(&[molecules[i]], &device));
-        let (mu, std): (Vec<f32>, Vec<f32>) = (
-            floats(mu),
-            floats(log_var).iter().map(|l| (0.5 * l).exp()).collect(),
-        );
+        let posterior = Posteriors::encode(&model, &[molecules[i].clone()], &device);
+        let (mu, std) = (posterior.means(), posterior.stds());
         let best = train_means
             .chunks(latent)
             .map(|t| {
                 t.iter()
-                    .zip(&mu)
-                    .zip(&std)
+                    .zip(mu)
+                    .zip(std)
                     .map(|((t, m), s)| ((t - m) / s).powi(2))
                     .sum::<f32>()
             })

@@ -21,9 +21,9 @@ pub struct EncodeArgs {
     weights: PathBuf,
     /// Where greedy decoding of the mean gives another molecule, move the
     /// latent up log p(molecule | z) until it gives this one back (at most
-    /// this many gradient steps; 0 prints the mean)
-    #[arg(long, default_value_t = 0, num_args = 0..=1, default_missing_value = "40")]
-    refine: usize,
+    /// this many gradient steps, 40 if not given; 0 prints the mean)
+    #[arg(long, num_args = 0..=1, value_name = "STEPS")]
+    refine: Option<Option<usize>>,
 }
 
 impl EncodeArgs {
@@ -35,6 +35,11 @@ impl EncodeArgs {
         } = self;
         let device = Backend::Flex.device();
         let (model, config) = generate::load_model(&weights, &device)?;
+        let refine = match refine {
+            None => 0,
+            Some(None) => Refinement::default().max_steps,
+            Some(Some(steps)) => steps,
+        };
         if refine == 0 {
             outln!(
                 "{}",
