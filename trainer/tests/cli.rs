@@ -206,6 +206,8 @@ fn print_config_shows_defaults_file_and_flags_layered() {
             "0.00002",
             "--decoder-dropout",
             "0.15",
+            "--trainable",
+            "encoder",
             "--print-config",
         ],
         &dir,
@@ -220,6 +222,7 @@ fn print_config_shows_defaults_file_and_flags_layered() {
         "schedule = \"constant\"",
         "final_learning_rate = 0.00002",
         "decoder_dropout = 0.15",
+        "trainable = \"encoder\"",
         "seed = 7",
         "batch_size = 128",
     ] {
@@ -244,6 +247,18 @@ fn print_config_shows_defaults_file_and_flags_layered() {
     assert!(!refused.status.success());
     assert!(
         text(&refused.stderr).contains("decoder_dropout is a rate in [0, 1)"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(!dir.join("runs/bad").exists());
+    // An encoder-only fine-tune needs a trained network to fine-tune.
+    let refused = trainer(
+        &["train", "--trainable", "encoder", "--out", "runs/bad"],
+        &dir,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("give it one with init_weights"),
         "{}",
         text(&refused.stderr)
     );

@@ -167,6 +167,7 @@ pub struct Stepper {
     learning_rate: f64,
     /// Dropout rate on the decoder's recurrent states (0: none).
     state_dropout: f64,
+    trainable: Trainable,
     shards: usize,
     config: ModelConfig,
     device: Device,
@@ -186,6 +187,7 @@ impl Stepper {
             optimizer,
             learning_rate,
             state_dropout: 0.0,
+            trainable: Trainable::All,
             shards,
             config: config.clone(),
             device: device.clone(),
@@ -195,6 +197,12 @@ impl Stepper {
     /// Steps with dropout at `rate` on the decoder's recurrent states.
     pub fn with_state_dropout(mut self, rate: f64) -> Stepper {
         self.state_dropout = rate;
+        self
+    }
+
+    /// Steps that move only the `trainable` part of the network.
+    pub fn training_only(mut self, trainable: Trainable) -> Stepper {
+        self.trainable = trainable;
         self
     }
 
@@ -219,6 +227,7 @@ impl Stepper {
                 shards: self.shards,
                 weights,
                 state_dropout: self.state_dropout,
+                trainable: self.trainable,
             },
             &self.config,
             &self.device,
@@ -236,6 +245,20 @@ pub struct Regime {
     pub weights: LossWeights,
     /// Dropout rate on the decoder's recurrent states (0: none).
     pub state_dropout: f64,
+    pub trainable: Trainable,
+}
+
+/// Which parameters a step moves; the others get no gradient, so the
+/// optimizer leaves them as they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Trainable {
+    /// The whole network.
+    #[default]
+    All,
+    /// The encoder alone (q(z | G)); the decoder and the gap head stay
+    /// frozen, so a fine-tune moves only where molecules are put in z.
+    Encoder,
 }
 
 /// Gradients of the mean loss over `batch` and the batch's loss sums.
@@ -345,7 +368,11 @@ fn shard_gradients(
     let weights = regime.weights;
     let total = loss.total(weights.kl, weights.gap) * share;
     let sums = LossSums::of(&loss, examples.len());
-    let grads = GradientsParams::from_grads(total.backward(), &model);
+    let backward = total.backward();
+    let grads = match regime.trainable {
+        Trainable::All => GradientsParams::from_grads(backward, &model),
+        Trainable::Encoder => GradientsParams::from_grads(backward, &model.encoder),
+    };
     (grads, sums)
 }
 
@@ -395,8 +422,8 @@ mod tests {
         visitor.out
     }
 
-    #[test]
-    fn shards_sum_to_the_whole_batch_gradient_and_repeat_exactly() {
+    /// A small random network on the autodiff device, and the ten molecules as examples.
+    fn tiny_network() -> (ModelConfig, Device, GraphVae, Vec<Example>) {
         let config = ModelConfig {
             hidden: 32,
             latent: 8,
@@ -406,11 +433,17 @@ mod tests {
         };
         let device = Device::flex().autodiff();
         let model = GraphVae::new(&config, &device);
-        let examples: Vec<Example> = SMILES
+        let examples = SMILES
             .iter()
             .enumerate()
             .map(|(i, s)| Example::new(parse_smiles(s).unwrap(), 5.0 + i as f64, 9).unwrap())
             .collect();
+        (config, device, model, examples)
+    }
+
+    #[test]
+    fn shards_sum_to_the_whole_batch_gradient_and_repeat_exactly() {
+        let (config, device, model, examples) = tiny_network();
         let batch: Vec<&Example> = examples.iter().collect();
         let noise = batch_noise(4, NoiseStream::Train { epoch: 0 }, 0, batch.len(), 8);
         let weights = LossWeights { kl: 0.1, gap: 1.0 };
@@ -418,6 +451,7 @@ mod tests {
             shards,
             weights,
             state_dropout: 0.0,
+            trainable: Trainable::All,
         };
         let run = |shards| {
             let (grads, sums) = gradients(&model, &batch, &noise, regime(shards), &config, &device);
@@ -470,5 +504,48 @@ mod tests {
             (dropped_loss - sharded_loss.reconstruction).abs() > 1e-4,
             "dropout left the loss at {dropped_loss}"
         );
+    }
+
+    /// Every parameter's value, flattened, in the module's order.
+    fn values(module: &impl Module) -> Vec<Vec<f32>> {
+        struct Values(Vec<Vec<f32>>);
+        impl ModuleVisitor for Values {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let data = param.val().into_data();
+                self.0.push(data.try_to_vec::<f32>().expect("f32"));
+            }
+        }
+        let mut visitor = Values(Vec::new());
+        module.visit(&mut visitor);
+        visitor.0
+    }
+
+    #[test]
+    fn an_encoder_only_step_moves_the_encoder_and_nothing_else() {
+        let (config, device, model, examples) = tiny_network();
+        let batch: Vec<&Example> = examples.iter().collect();
+        let noise = batch_noise(4, NoiseStream::Train { epoch: 0 }, 0, batch.len(), 8);
+        let weights = LossWeights { kl: 0.1, gap: 1.0 };
+        let step = |trainable| {
+            let mut stepper = Stepper::new(optimizer_for(5.0), 1e-2, 2, &config, &device)
+                .training_only(trainable);
+            stepper.step(model.clone(), &batch, &noise, weights).0
+        };
+        let moved = |before: Vec<Vec<f32>>, after: Vec<Vec<f32>>| {
+            before.iter().zip(&after).filter(|(a, b)| a != b).count()
+        };
+        let encoder_only = step(Trainable::Encoder);
+        let encoder_tensors = values(&model.encoder).len();
+        assert_eq!(
+            moved(values(&model.encoder), values(&encoder_only.encoder)),
+            encoder_tensors,
+            "every encoder tensor moves"
+        );
+        assert_eq!(values(&model.decoder), values(&encoder_only.decoder));
+        assert_eq!(values(&model.gap_head), values(&encoder_only.gap_head));
+        // The whole network's step moves the decoder too, and the encoder the same way.
+        let whole = step(Trainable::All);
+        assert!(moved(values(&model.decoder), values(&whole.decoder)) > 0);
+        assert_eq!(values(&whole.encoder), values(&encoder_only.encoder));
     }
 }

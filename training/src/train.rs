@@ -29,8 +29,8 @@ use crate::prior_fit::{PriorFitConfig, fit_prior};
 use crate::resumable::{NoState, Run, RunKind, RunLength};
 use crate::schedule::CosineRates;
 use crate::step::{
-    LossSums, LossWeights, NoiseStream, PassLoss, Stepper, batch_noise, loss_sums, optimizer_for,
-    restored_optimizer,
+    LossSums, LossWeights, NoiseStream, PassLoss, Stepper, Trainable, batch_noise, loss_sums,
+    optimizer_for, restored_optimizer,
 };
 
 /// Everything a run needs; read from TOML, then overridden from the CLI.
@@ -55,6 +55,10 @@ pub struct TrainConfig {
     /// Dropout rate on the decoder's recurrent states during training (0:
     /// none); regularises against memorising the training molecules.
     pub decoder_dropout: f64,
+    /// The part of the network the run moves (the encoder alone: a
+    /// fine-tune of where molecules are put in z, the decoder frozen).
+    #[serde(default)]
+    pub trainable: Trainable,
     pub seed: u64,
     /// Each batch is cut into this many shards, whose gradients are computed
     /// in parallel and summed (see [`crate::step`]). Results depend on it,
@@ -86,6 +90,12 @@ impl TrainConfig {
             "decoder_dropout is a rate in [0, 1) (0.1 drops a tenth of the decoder's state), not {}",
             self.decoder_dropout
         );
+        anyhow::ensure!(
+            self.trainable == Trainable::All || self.init_weights.is_some(),
+            "trainable = {:?} fine-tunes a trained network: give it one with init_weights \
+             (--init-weights public/weights.bin)",
+            self.trainable
+        );
         Ok(())
     }
 }
@@ -115,6 +125,7 @@ impl Default for TrainConfig {
             gap_weight: 2.5,
             grad_clip_norm: 5.0,
             decoder_dropout: 0.0,
+            trainable: Trainable::All,
             seed: 1,
             shards: 2,
             max_train: 0,
@@ -304,7 +315,8 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         &config.model,
         &train_device,
     )
-    .with_state_dropout(config.decoder_dropout);
+    .with_state_dropout(config.decoder_dropout)
+    .training_only(config.trainable);
     let mut schedule = match config.schedule {
         LearningRateSchedule::Constant => None,
         LearningRateSchedule::Cosine => Some(CosineRates::new(

@@ -8,6 +8,7 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use training::backend::Backend;
+use training::step::Trainable;
 use training::train::{LearningRateSchedule, TrainConfig, TrainOptions};
 use training::{prepare, settings, train};
 
@@ -67,6 +68,11 @@ struct TrainFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     decoder_dropout: Option<f64>,
+    /// Train only this part: `encoder` fine-tunes where molecules are put
+    /// in z (with --init-weights), the decoder and gap head frozen
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trainable: Option<Trainable>,
     /// Train on at most this many molecules (0 = the whole training split)
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
