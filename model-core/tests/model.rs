@@ -7,6 +7,7 @@ use burn::tensor::{Bool, Int, TensorData};
 use model_core::chem::structure::BondGraph;
 use model_core::chem::{Molecule, canonical_smiles, parse_smiles};
 use model_core::model::batch::{DecoderBatch, GraphBatch};
+use model_core::model::dropout::StepDropout;
 use model_core::model::prior::standard_normal_latents;
 use model_core::model::sample::sample_prior;
 use model_core::model::sample::{Choice, decode_latents};
@@ -88,7 +89,7 @@ fn loss_on_real_molecules(model: &GraphVae, config: &ModelConfig, seed: u64) -> 
     let gaps = Tensor::<2>::zeros([5, 1], &device);
     let noise = standard_normal_latents(5, config.latent, &mut SeededRng::new(seed));
     let noise = Tensor::<2>::from_data(TensorData::new(noise, [5, config.latent]), &device);
-    let loss = model.loss(&graphs, &decoding, gaps, noise, None);
+    let loss = model.loss(&graphs, &decoding, gaps, noise, StepDropout::default());
     loss.total(1.0, 1.0).into_scalar::<f32>()
 }
 

@@ -208,6 +208,8 @@ fn print_config_shows_defaults_file_and_flags_layered() {
             "0.15",
             "--trainable",
             "encoder",
+            "--encoder-dropout",
+            "0.05",
             "--print-config",
         ],
         &dir,
@@ -223,6 +225,7 @@ fn print_config_shows_defaults_file_and_flags_layered() {
         "final_learning_rate = 0.00002",
         "decoder_dropout = 0.15",
         "trainable = \"encoder\"",
+        "encoder_dropout = 0.05",
         "seed = 7",
         "batch_size = 128",
     ] {

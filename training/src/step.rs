@@ -16,7 +16,7 @@
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use model_core::model::decoder::StateDropout;
+use model_core::model::dropout::{StateDropout, StepDropout};
 use model_core::model::prior::standard_normal_latents;
 use model_core::model::vae::LossTerms;
 use model_core::model::{GraphVae, ModelConfig};
@@ -139,7 +139,7 @@ pub fn loss_sums(model: &GraphVae, batch: &BatchTensors) -> LossSums {
         &batch.decoding,
         batch.gaps.clone(),
         batch.noise.clone(),
-        None,
+        StepDropout::default(),
     );
     LossSums::of(&loss, batch.graphs.graphs)
 }
@@ -167,6 +167,8 @@ pub struct Stepper {
     learning_rate: f64,
     /// Dropout rate on the decoder's recurrent states (0: none).
     state_dropout: f64,
+    /// Dropout rate on the encoder's atom states (0: none).
+    encoder_dropout: f64,
     trainable: Trainable,
     shards: usize,
     config: ModelConfig,
@@ -187,6 +189,7 @@ impl Stepper {
             optimizer,
             learning_rate,
             state_dropout: 0.0,
+            encoder_dropout: 0.0,
             trainable: Trainable::All,
             shards,
             config: config.clone(),
@@ -197,6 +200,12 @@ impl Stepper {
     /// Steps with dropout at `rate` on the decoder's recurrent states.
     pub fn with_state_dropout(mut self, rate: f64) -> Stepper {
         self.state_dropout = rate;
+        self
+    }
+
+    /// Steps with dropout at `rate` on the encoder's atom states.
+    pub fn with_encoder_dropout(mut self, rate: f64) -> Stepper {
+        self.encoder_dropout = rate;
         self
     }
 
@@ -227,6 +236,7 @@ impl Stepper {
                 shards: self.shards,
                 weights,
                 state_dropout: self.state_dropout,
+                encoder_dropout: self.encoder_dropout,
                 trainable: self.trainable,
             },
             &self.config,
@@ -245,6 +255,8 @@ pub struct Regime {
     pub weights: LossWeights,
     /// Dropout rate on the decoder's recurrent states (0: none).
     pub state_dropout: f64,
+    /// Dropout rate on the encoder's atom states (0: none).
+    pub encoder_dropout: f64,
     pub trainable: Trainable,
 }
 
@@ -329,11 +341,19 @@ pub fn gradients(
 /// The generator of a shard's dropout masks, seeded by the shard's noise:
 /// the masks are then fixed by what fixes the noise (run seed, epoch,
 /// batch, shard), with no stream of their own to keep across a resume.
-fn dropout_rng(noise: &[f32]) -> SeededRng {
+fn dropout_rng(noise: &[f32], stream: DropoutStream) -> SeededRng {
     let seed = noise.iter().fold(0x6472_6F70_6F75_7400u64, |h, x| {
         (h ^ u64::from(x.to_bits())).wrapping_mul(0x0000_0100_0000_01B3)
     });
-    SeededRng::derived(seed, 0)
+    SeededRng::derived(seed, stream as u64)
+}
+
+/// Which mask a shard's dropout generator draws: the decoder's stream is
+/// the one it drew before the encoder's existed, so old runs repeat.
+#[derive(Clone, Copy)]
+enum DropoutStream {
+    Decoder = 0,
+    Encoder = 1,
 }
 
 fn shard_gradients(
@@ -349,21 +369,34 @@ fn shard_gradients(
     // the gradients sum into the shared model's.
     let model = model.fork(device);
     let batch = BatchTensors::new(examples, noise, config, device);
-    let dropout = (regime.state_dropout > 0.0).then(|| {
+    let decoder_dropout = (regime.state_dropout > 0.0).then(|| {
         let [graphs, steps] = batch.decoding.prev_token.dims();
         StateDropout::draw(
             [graphs, steps, config.hidden],
             regime.state_dropout,
-            &mut dropout_rng(noise),
+            &mut dropout_rng(noise, DropoutStream::Decoder),
             device,
         )
     });
+    let encoder_dropout = (regime.encoder_dropout > 0.0).then(|| {
+        let atoms = batch.graphs.node_states.dims()[0];
+        StateDropout::draw(
+            [config.layers, atoms, config.hidden],
+            regime.encoder_dropout,
+            &mut dropout_rng(noise, DropoutStream::Encoder),
+            device,
+        )
+    });
+    let dropout = StepDropout {
+        encoder: encoder_dropout.as_ref(),
+        decoder: decoder_dropout.as_ref(),
+    };
     let loss = model.loss(
         &batch.graphs,
         &batch.decoding,
         batch.gaps,
         batch.noise,
-        dropout.as_ref(),
+        dropout,
     );
     let weights = regime.weights;
     let total = loss.total(weights.kl, weights.gap) * share;
@@ -451,6 +484,7 @@ mod tests {
             shards,
             weights,
             state_dropout: 0.0,
+            encoder_dropout: 0.0,
             trainable: Trainable::All,
         };
         let run = |shards| {
@@ -486,24 +520,30 @@ mod tests {
         let (grads, _) = gradients(&model, &batch, &other, regime(3), &config, &device);
         assert_ne!(flatten(&model, &grads), sharded);
 
-        // Dropout on the decoder's states: fixed by the noise, bit for bit,
-        // and a gradient of its own; the loss it reports is the dropped one.
-        let dropped = |noise: &[f32]| {
+        // Dropout on the decoder's states, on the encoder's, or both: each
+        // fixed by the noise, bit for bit, and a gradient of its own; the
+        // loss it reports is the dropped one.
+        let dropped = |noise: &[f32], decoder: f64, encoder: f64| {
             let regime = Regime {
-                state_dropout: 0.3,
+                state_dropout: decoder,
+                encoder_dropout: encoder,
                 ..regime(3)
             };
             let (grads, sums) = gradients(&model, &batch, noise, regime, &config, &device);
             (flatten(&model, &grads), sums.read().reconstruction)
         };
-        let (with_dropout, dropped_loss) = dropped(&noise);
-        assert_eq!(with_dropout, dropped(&noise).0);
-        assert_ne!(with_dropout, sharded);
-        assert_ne!(with_dropout, dropped(&other).0);
-        assert!(
-            (dropped_loss - sharded_loss.reconstruction).abs() > 1e-4,
-            "dropout left the loss at {dropped_loss}"
-        );
+        let mut seen = vec![sharded.clone()];
+        for (decoder, encoder) in [(0.3, 0.0), (0.0, 0.3), (0.3, 0.3)] {
+            let (with_dropout, dropped_loss) = dropped(&noise, decoder, encoder);
+            assert_eq!(with_dropout, dropped(&noise, decoder, encoder).0);
+            assert_ne!(with_dropout, dropped(&other, decoder, encoder).0);
+            assert!(
+                (dropped_loss - sharded_loss.reconstruction).abs() > 1e-4,
+                "dropout ({decoder}, {encoder}) left the loss at {dropped_loss}"
+            );
+            assert!(!seen.contains(&with_dropout), "({decoder}, {encoder})");
+            seen.push(with_dropout);
+        }
     }
 
     /// Every parameter's value, flattened, in the module's order.

@@ -55,6 +55,11 @@ pub struct TrainConfig {
     /// Dropout rate on the decoder's recurrent states during training (0:
     /// none); regularises against memorising the training molecules.
     pub decoder_dropout: f64,
+    /// Dropout rate on the encoder's atom states after each message-passing
+    /// layer during training (0: none); regularises the encoder's guess for
+    /// molecules it has not seen.
+    #[serde(default)]
+    pub encoder_dropout: f64,
     /// The part of the network the run moves (the encoder alone: a
     /// fine-tune of where molecules are put in z, the decoder frozen).
     #[serde(default)]
@@ -91,6 +96,11 @@ impl TrainConfig {
             self.decoder_dropout
         );
         anyhow::ensure!(
+            (0.0..1.0).contains(&self.encoder_dropout),
+            "encoder_dropout is a rate in [0, 1) (0.1 drops a tenth of the encoder's atom states), not {}",
+            self.encoder_dropout
+        );
+        anyhow::ensure!(
             self.trainable == Trainable::All || self.init_weights.is_some(),
             "trainable = {:?} fine-tunes a trained network: give it one with init_weights \
              (--init-weights public/weights.bin)",
@@ -125,6 +135,7 @@ impl Default for TrainConfig {
             gap_weight: 2.5,
             grad_clip_norm: 5.0,
             decoder_dropout: 0.0,
+            encoder_dropout: 0.0,
             trainable: Trainable::All,
             seed: 1,
             shards: 2,
@@ -316,6 +327,7 @@ pub fn train(options: TrainOptions) -> Result<Vec<EpochMetrics>> {
         &train_device,
     )
     .with_state_dropout(config.decoder_dropout)
+    .with_encoder_dropout(config.encoder_dropout)
     .training_only(config.trainable);
     let mut schedule = match config.schedule {
         LearningRateSchedule::Constant => None,

@@ -19,9 +19,9 @@ use burn::tensor::{Int, TensorData};
 use super::batch::DecoderBatch;
 use super::config::ModelConfig;
 use super::construction::{ATOM_CHOICES, BOND_CHOICES};
+use super::dropout::StateDropout;
 use super::fused_gru::FusedGru;
 use super::inputs::{MAX_FREE_VALENCE, RING_CLOSURE_ROWS, distance_index, links_width};
-use crate::rng::SeededRng;
 
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -45,38 +45,6 @@ impl Mlp {
     fn forward_with_hidden<const D: usize>(&self, x: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
         let hidden = relu(self.hidden.forward(x));
         (hidden.clone(), self.out.forward(hidden))
-    }
-}
-
-/// Dropout on the decoder's recurrent states during teacher forcing: each
-/// unit of each step's state kept with probability `1 − rate` and scaled by
-/// `1 / (1 − rate)`. The caller draws the mask from a seeded generator
-/// (burn's own is unseeded), so a training run stays fixed by its seed.
-pub struct StateDropout {
-    /// 0 or `1 / (1 − rate)` per unit, `[graphs, steps, hidden]`.
-    scale: Tensor<3>,
-}
-
-impl StateDropout {
-    /// A mask of `graphs × steps × hidden` units, each dropped with
-    /// probability `rate` (in `[0, 1)`), drawn from `rng`.
-    pub fn draw(
-        [graphs, steps, hidden]: [usize; 3],
-        rate: f64,
-        rng: &mut SeededRng,
-        device: &Device,
-    ) -> StateDropout {
-        assert!(
-            (0.0..1.0).contains(&rate),
-            "a dropout rate lies in [0, 1), not {rate}"
-        );
-        let kept = (1.0 / (1.0 - rate)) as f32;
-        let scale: Vec<f32> = (0..graphs * steps * hidden)
-            .map(|_| if rng.unit_f64() < rate { 0.0 } else { kept })
-            .collect();
-        StateDropout {
-            scale: Tensor::from_data(TensorData::new(scale, [graphs, steps, hidden]), device),
-        }
     }
 }
 
@@ -185,7 +153,7 @@ impl Decoder {
         );
         let mut states = self.gru.forward(input, Some(self.start_state(z)));
         if let Some(dropout) = state_dropout {
-            states = states * dropout.scale.clone();
+            states = dropout.apply(states);
         }
         let atom_logits = self
             .atom_head
@@ -305,33 +273,4 @@ impl Decoder {
 
 fn ring_closure_layer(hidden: usize) -> LinearConfig {
     LinearConfig::new(hidden, RING_CLOSURE_ROWS * BOND_CHOICES)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mask(rate: f64, seed: u64) -> Vec<f32> {
-        let device = Device::flex();
-        let dropout = StateDropout::draw([8, 10, 50], rate, &mut SeededRng::new(seed), &device);
-        dropout.scale.into_data().try_to_vec::<f32>().unwrap()
-    }
-
-    #[test]
-    fn state_dropout_drops_its_rate_and_keeps_the_expected_state() {
-        let scale = mask(0.25, 3);
-        let dropped = scale.iter().filter(|&&s| s == 0.0).count() as f64 / scale.len() as f64;
-        assert!((dropped - 0.25).abs() < 0.02, "dropped {dropped}");
-        assert!(
-            scale
-                .iter()
-                .all(|&s| s == 0.0 || (s - 4.0 / 3.0).abs() < 1e-6),
-            "kept units are scaled by 1 / (1 - rate)"
-        );
-        let mean = scale.iter().map(|&s| s as f64).sum::<f64>() / scale.len() as f64;
-        assert!((mean - 1.0).abs() < 0.03, "mean scale {mean}");
-        assert_eq!(scale, mask(0.25, 3));
-        assert_ne!(scale, mask(0.25, 4));
-        assert!(mask(0.0, 3).iter().all(|&s| s == 1.0));
-    }
 }

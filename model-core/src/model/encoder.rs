@@ -8,6 +8,7 @@ use burn::tensor::activation::relu;
 use super::batch::GraphBatch;
 use super::config::ModelConfig;
 use super::construction::ATOM_CHOICES;
+use super::dropout::StateDropout;
 
 #[derive(Module, Debug)]
 pub struct MessageLayer {
@@ -65,13 +66,26 @@ impl Encoder {
 
     /// Mean and log-variance of q(z | graph), each `[graphs, latent]`.
     pub fn forward(&self, batch: &GraphBatch) -> (Tensor<2>, Tensor<2>) {
+        self.forward_dropped(batch, None)
+    }
+
+    /// [`Encoder::forward`] with `dropout` (`[layers, atoms, hidden]`) on
+    /// the atom states after each message-passing layer, for training.
+    pub fn forward_dropped(
+        &self,
+        batch: &GraphBatch,
+        dropout: Option<&StateDropout>,
+    ) -> (Tensor<2>, Tensor<2>) {
         let nodes = batch.node_states.dims()[0];
         let mut h = self
             .embed
             .forward(batch.node_states.clone().reshape([1, nodes]))
             .reshape([nodes as i32, -1]);
-        for layer in &self.layers {
+        for (index, layer) in self.layers.iter().enumerate() {
             h = layer.forward(h, batch);
+            if let Some(dropout) = dropout {
+                h = dropout.apply_slice(index, h);
+            }
         }
         let pooled = pool(h, batch, self.max_atoms);
         (

@@ -8,6 +8,7 @@ pub mod construction;
 pub mod critic;
 pub mod decoder;
 pub mod decoding;
+pub mod dropout;
 pub mod encoder;
 pub mod fused_gru;
 pub mod inputs;

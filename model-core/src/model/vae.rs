@@ -6,7 +6,8 @@ use burn::tensor::{Bool, IndexingUpdateOp, Int};
 
 use super::batch::{DecoderBatch, GraphBatch};
 use super::config::ModelConfig;
-use super::decoder::{Decoder, Mlp, StateDropout};
+use super::decoder::{Decoder, Mlp};
+use super::dropout::StepDropout;
 use super::encoder::Encoder;
 
 #[derive(Module, Debug)]
@@ -69,18 +70,18 @@ impl GraphVae {
     /// reparameterisation's ε ~ N(0, I), `[graphs, latent]`, drawn by the
     /// caller from a seeded generator, so that a seed fixes a training run
     /// (the backend's own generator is shared by threads and unseeded);
-    /// `state_dropout`: the decoder's, when training with dropout.
+    /// `dropout`: the step's masks, when training with dropout.
     pub fn loss(
         &self,
         graphs: &GraphBatch,
         decoding: &DecoderBatch,
         gaps: Tensor<2>,
         noise: Tensor<2>,
-        state_dropout: Option<&StateDropout>,
+        dropout: StepDropout,
     ) -> LossTerms {
-        let (mu, log_var) = self.encoder.forward(graphs);
+        let (mu, log_var) = self.encoder.forward_dropped(graphs, dropout.encoder);
         let z = mu.clone() + (log_var.clone() * 0.5).exp() * noise;
-        let (atom_logits, bond_logits) = self.decoder.forward(z, decoding, state_dropout);
+        let (atom_logits, bond_logits) = self.decoder.forward(z, decoding, dropout.decoder);
         let n = graphs.graphs as f64;
         let atoms = masked_nll(
             atom_logits,

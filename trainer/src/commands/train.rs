@@ -68,6 +68,11 @@ struct TrainFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     decoder_dropout: Option<f64>,
+    /// Dropout rate on the encoder's atom states while training (0: none),
+    /// against an encoder guess that fits only the training molecules
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoder_dropout: Option<f64>,
     /// Train only this part: `encoder` fine-tunes where molecules are put
     /// in z (with --init-weights), the decoder and gap head frozen
     #[arg(long, value_enum)]
