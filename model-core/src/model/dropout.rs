@@ -18,10 +18,11 @@ pub struct StateDropout {
 }
 
 impl StateDropout {
-    /// A mask of `graphs × steps × hidden` units, each dropped with
+    /// A mask of `shape` (the decoder's `[graphs, steps, hidden]` or the
+    /// encoder's `[layers, atoms, hidden]`), each unit dropped with
     /// probability `rate` (in `[0, 1)`), drawn from `rng`.
     pub fn draw(
-        [graphs, steps, hidden]: [usize; 3],
+        shape: [usize; 3],
         rate: f64,
         rng: &mut SeededRng,
         device: &Device,
@@ -31,11 +32,11 @@ impl StateDropout {
             "a dropout rate lies in [0, 1), not {rate}"
         );
         let kept = (1.0 / (1.0 - rate)) as f32;
-        let scale: Vec<f32> = (0..graphs * steps * hidden)
+        let scale: Vec<f32> = (0..shape.iter().product::<usize>())
             .map(|_| if rng.unit_f64() < rate { 0.0 } else { kept })
             .collect();
         StateDropout {
-            scale: Tensor::from_data(TensorData::new(scale, [graphs, steps, hidden]), device),
+            scale: Tensor::from_data(TensorData::new(scale, shape), device),
         }
     }
 
