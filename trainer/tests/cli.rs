@@ -242,30 +242,27 @@ fn print_config_shows_defaults_file_and_flags_layered() {
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("not a valid training config"));
     // A setting no run can use is refused before the data is read or the
-    // run directory made.
-    let refused = trainer(
-        &["train", "--decoder-dropout", "1.5", "--out", "runs/bad"],
-        &dir,
-    );
-    assert!(!refused.status.success());
-    assert!(
-        text(&refused.stderr).contains("decoder_dropout is a rate in [0, 1)"),
-        "{}",
-        text(&refused.stderr)
-    );
-    assert!(!dir.join("runs/bad").exists());
-    // An encoder-only fine-tune needs a trained network to fine-tune.
-    let refused = trainer(
-        &["train", "--trainable", "encoder", "--out", "runs/bad"],
-        &dir,
-    );
-    assert!(!refused.status.success());
-    assert!(
-        text(&refused.stderr).contains("give it one with init_weights"),
-        "{}",
-        text(&refused.stderr)
-    );
-    assert!(!dir.join("runs/bad").exists());
+    // run directory made; an encoder-only fine-tune needs a trained network.
+    for (flags, reason) in [
+        (
+            ["--decoder-dropout", "1.5"],
+            "decoder_dropout is a rate in [0, 1)",
+        ),
+        (
+            ["--encoder-dropout", "1.0"],
+            "encoder_dropout is a rate in [0, 1)",
+        ),
+        (["--trainable", "encoder"], "give it one with init_weights"),
+    ] {
+        let refused = trainer(&["train", flags[0], flags[1], "--out", "runs/bad"], &dir);
+        assert!(!refused.status.success(), "{flags:?} ran");
+        assert!(
+            text(&refused.stderr).contains(reason),
+            "{flags:?}: {}",
+            text(&refused.stderr)
+        );
+        assert!(!dir.join("runs/bad").exists(), "{flags:?}");
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 
