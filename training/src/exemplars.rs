@@ -168,7 +168,7 @@ impl LatentSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_records::record;
+    use crate::test_support::record;
     use model_core::chem::parse_smiles;
     use model_core::model::sample::encode_means;
 

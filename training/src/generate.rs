@@ -294,7 +294,7 @@ fn surrogate_gaps(guide: &Guide, molecules: &[&Molecule], device: &Device) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_records::record;
+    use crate::test_support::record;
     use model_core::data::Qm9Dataset;
 
     #[test]

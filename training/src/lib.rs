@@ -32,4 +32,4 @@ pub mod train;
 pub mod wheel;
 
 #[cfg(test)]
-mod test_records;
+mod test_support;

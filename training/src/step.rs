@@ -165,12 +165,7 @@ pub fn restored_optimizer(grad_clip_norm: f32, state: Vec<u8>) -> anyhow::Result
 pub struct Stepper {
     pub optimizer: ModuleOptimizer,
     learning_rate: f64,
-    /// Dropout rate on the decoder's recurrent states (0: none).
-    state_dropout: f64,
-    /// Dropout rate on the encoder's atom states (0: none).
-    encoder_dropout: f64,
-    trainable: Trainable,
-    shards: usize,
+    regime: Regime,
     config: ModelConfig,
     device: Device,
 }
@@ -188,10 +183,7 @@ impl Stepper {
         Stepper {
             optimizer,
             learning_rate,
-            state_dropout: 0.0,
-            encoder_dropout: 0.0,
-            trainable: Trainable::All,
-            shards,
+            regime: Regime::sharded(shards),
             config: config.clone(),
             device: device.clone(),
         }
@@ -199,19 +191,19 @@ impl Stepper {
 
     /// Steps with dropout at `rate` on the decoder's recurrent states.
     pub fn with_state_dropout(mut self, rate: f64) -> Stepper {
-        self.state_dropout = rate;
+        self.regime.state_dropout = rate;
         self
     }
 
     /// Steps with dropout at `rate` on the encoder's atom states.
     pub fn with_encoder_dropout(mut self, rate: f64) -> Stepper {
-        self.encoder_dropout = rate;
+        self.regime.encoder_dropout = rate;
         self
     }
 
     /// Steps that move only the `trainable` part of the network.
     pub fn training_only(mut self, trainable: Trainable) -> Stepper {
-        self.trainable = trainable;
+        self.regime.trainable = trainable;
         self
     }
 
@@ -232,13 +224,8 @@ impl Stepper {
             &model,
             batch,
             noise,
-            Regime {
-                shards: self.shards,
-                weights,
-                state_dropout: self.state_dropout,
-                encoder_dropout: self.encoder_dropout,
-                trainable: self.trainable,
-            },
+            weights,
+            self.regime,
             &self.config,
             &self.device,
         );
@@ -246,18 +233,30 @@ impl Stepper {
     }
 }
 
-/// How a step computes its gradients.
+/// How a step computes its gradients, the loss's weights aside (a
+/// schedule changes those from batch to batch).
 #[derive(Clone, Copy, Debug)]
 pub struct Regime {
     /// The batch is cut into at most this many pieces, each run on a thread
     /// of its own.
     pub shards: usize,
-    pub weights: LossWeights,
     /// Dropout rate on the decoder's recurrent states (0: none).
     pub state_dropout: f64,
     /// Dropout rate on the encoder's atom states (0: none).
     pub encoder_dropout: f64,
     pub trainable: Trainable,
+}
+
+impl Regime {
+    /// The whole network trained without dropout, the batch cut into `shards`.
+    pub fn sharded(shards: usize) -> Regime {
+        Regime {
+            shards,
+            state_dropout: 0.0,
+            encoder_dropout: 0.0,
+            trainable: Trainable::All,
+        }
+    }
 }
 
 /// Which parameters a step moves; the others get no gradient, so the
@@ -273,48 +272,43 @@ pub enum Trainable {
     Encoder,
 }
 
-/// Gradients of the mean loss over `batch` and the batch's loss sums.
-/// `noise` is the batch's ([`batch_noise`]); `device` is the autodiff device
-/// the model trains on.
+/// Gradients of the mean loss over `batch`, its terms weighted by
+/// `weights`, and the batch's loss sums. `noise` is the batch's
+/// ([`batch_noise`]); `device` is the autodiff device the model trains on.
 pub fn gradients(
     model: &GraphVae,
     batch: &[&Example],
     noise: &[f32],
+    weights: LossWeights,
     regime: Regime,
     config: &ModelConfig,
     device: &Device,
 ) -> (GradientsParams, LossSums) {
-    let shards = regime.shards;
-    let per_shard = batch.len().div_ceil(shards.clamp(1, batch.len().max(1)));
-    let pieces: Vec<(&[&Example], &[f32])> = batch
+    let per_shard = batch
+        .len()
+        .div_ceil(regime.shards.clamp(1, batch.len().max(1)));
+    let shards: Vec<Shard> = batch
         .chunks(per_shard)
         .zip(noise.chunks(per_shard * config.latent))
+        .map(|(examples, noise)| Shard {
+            examples,
+            noise,
+            share: examples.len() as f64 / batch.len() as f64,
+        })
         .collect();
-    let share = |examples: &[&Example]| examples.len() as f64 / batch.len() as f64;
     let mut results = std::thread::scope(|scope| {
-        let (first, rest) = pieces.split_first().expect("a batch has a molecule");
+        let (first, rest) = shards.split_first().expect("a batch has a molecule");
         let others: Vec<_> = rest
             .iter()
-            .map(|&(examples, noise)| {
+            .map(|shard| {
                 let model = model.clone();
-                scope.spawn(move || {
-                    shard_gradients(
-                        model,
-                        examples,
-                        noise,
-                        share(examples),
-                        regime,
-                        config,
-                        device,
-                    )
-                })
+                scope.spawn(move || shard_gradients(model, shard, weights, regime, config, device))
             })
             .collect();
         let mut results = vec![shard_gradients(
             model.clone(),
-            first.0,
-            first.1,
-            share(first.0),
+            first,
+            weights,
             regime,
             config,
             device,
@@ -356,11 +350,20 @@ enum DropoutStream {
     Encoder = 1,
 }
 
+/// A piece of a batch, run on a thread of its own.
+#[derive(Clone, Copy)]
+struct Shard<'a> {
+    examples: &'a [&'a Example],
+    /// The piece's rows of the batch's noise.
+    noise: &'a [f32],
+    /// The piece's molecules over the batch's: its loss's weight in the mean.
+    share: f64,
+}
+
 fn shard_gradients(
     model: GraphVae,
-    examples: &[&Example],
-    noise: &[f32],
-    share: f64,
+    shard: &Shard,
+    weights: LossWeights,
     regime: Regime,
     config: &ModelConfig,
     device: &Device,
@@ -368,6 +371,11 @@ fn shard_gradients(
     // A fork has its own autodiff graph; its parameters keep their ids, so
     // the gradients sum into the shared model's.
     let model = model.fork(device);
+    let Shard {
+        examples,
+        noise,
+        share,
+    } = *shard;
     let batch = BatchTensors::new(examples, noise, config, device);
     let decoder_dropout = (regime.state_dropout > 0.0).then(|| {
         let [graphs, steps] = batch.decoding.prev_token.dims();
@@ -398,7 +406,6 @@ fn shard_gradients(
         batch.noise,
         dropout,
     );
-    let weights = regime.weights;
     let total = loss.total(weights.kl, weights.gap) * share;
     let sums = LossSums::of(&loss, examples.len());
     let backward = total.backward();
@@ -429,41 +436,48 @@ mod tests {
         "FC(F)F",
     ];
 
-    /// Every parameter's gradient, flattened, in the model's order.
+    /// Every parameter of a module, flattened, in the module's order: its
+    /// gradient in `grads` if given, else its value.
     struct Flatten<'a> {
-        grads: &'a GradientsParams,
+        grads: Option<&'a GradientsParams>,
         out: Vec<Vec<f32>>,
     }
 
     impl ModuleVisitor for Flatten<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let grad = self
-                .grads
-                .get::<D>(param.id)
-                .expect("every parameter has a gradient");
+            let tensor = match self.grads {
+                Some(grads) => grads
+                    .get::<D>(param.id)
+                    .expect("every parameter has a gradient"),
+                None => param.val(),
+            };
             self.out
-                .push(grad.into_data().try_to_vec::<f32>().expect("f32"));
+                .push(tensor.into_data().try_to_vec::<f32>().expect("f32"));
         }
     }
 
-    fn flatten(model: &GraphVae, grads: &GradientsParams) -> Vec<Vec<f32>> {
+    fn flatten(module: &impl Module, grads: Option<&GradientsParams>) -> Vec<Vec<f32>> {
         let mut visitor = Flatten {
             grads,
             out: Vec::new(),
         };
-        model.visit(&mut visitor);
+        module.visit(&mut visitor);
         visitor.out
+    }
+
+    /// Every parameter's value, flattened, in the module's order.
+    fn values(module: &impl Module) -> Vec<Vec<f32>> {
+        flatten(module, None)
+    }
+
+    /// Every parameter's gradient, flattened, in the model's order.
+    fn gradients_of(model: &GraphVae, grads: &GradientsParams) -> Vec<Vec<f32>> {
+        flatten(model, Some(grads))
     }
 
     /// A small random network on the autodiff device, and the ten molecules as examples.
     fn tiny_network() -> (ModelConfig, Device, GraphVae, Vec<Example>) {
-        let config = ModelConfig {
-            hidden: 32,
-            latent: 8,
-            layers: 2,
-            token_embedding: 8,
-            ..ModelConfig::default()
-        };
+        let config = crate::test_support::tiny_config();
         let device = Device::flex().autodiff();
         let model = GraphVae::new(&config, &device);
         let examples = SMILES
@@ -480,16 +494,11 @@ mod tests {
         let batch: Vec<&Example> = examples.iter().collect();
         let noise = batch_noise(4, NoiseStream::Train { epoch: 0 }, 0, batch.len(), 8);
         let weights = LossWeights { kl: 0.1, gap: 1.0 };
-        let regime = |shards| Regime {
-            shards,
-            weights,
-            state_dropout: 0.0,
-            encoder_dropout: 0.0,
-            trainable: Trainable::All,
-        };
         let run = |shards| {
-            let (grads, sums) = gradients(&model, &batch, &noise, regime(shards), &config, &device);
-            (flatten(&model, &grads), sums.read(), sums.molecules())
+            let regime = Regime::sharded(shards);
+            let (grads, sums) =
+                gradients(&model, &batch, &noise, weights, regime, &config, &device);
+            (gradients_of(&model, &grads), sums.read(), sums.molecules())
         };
         let (whole, whole_loss, n) = run(1);
         let (sharded, sharded_loss, m) = run(3);
@@ -517,8 +526,16 @@ mod tests {
         assert_eq!(sharded, run(3).0);
         // Other noise: other gradients.
         let other = batch_noise(5, NoiseStream::Train { epoch: 0 }, 0, batch.len(), 8);
-        let (grads, _) = gradients(&model, &batch, &other, regime(3), &config, &device);
-        assert_ne!(flatten(&model, &grads), sharded);
+        let (grads, _) = gradients(
+            &model,
+            &batch,
+            &other,
+            weights,
+            Regime::sharded(3),
+            &config,
+            &device,
+        );
+        assert_ne!(gradients_of(&model, &grads), sharded);
 
         // Dropout on the decoder's states, on the encoder's, or both: each
         // fixed by the noise, bit for bit, and a gradient of its own; the
@@ -527,10 +544,10 @@ mod tests {
             let regime = Regime {
                 state_dropout: decoder,
                 encoder_dropout: encoder,
-                ..regime(3)
+                ..Regime::sharded(3)
             };
-            let (grads, sums) = gradients(&model, &batch, noise, regime, &config, &device);
-            (flatten(&model, &grads), sums.read().reconstruction)
+            let (grads, sums) = gradients(&model, &batch, noise, weights, regime, &config, &device);
+            (gradients_of(&model, &grads), sums.read().reconstruction)
         };
         let mut seen = vec![sharded.clone()];
         for (decoder, encoder) in [(0.3, 0.0), (0.0, 0.3), (0.3, 0.3)] {
@@ -544,20 +561,6 @@ mod tests {
             assert!(!seen.contains(&with_dropout), "({decoder}, {encoder})");
             seen.push(with_dropout);
         }
-    }
-
-    /// Every parameter's value, flattened, in the module's order.
-    fn values(module: &impl Module) -> Vec<Vec<f32>> {
-        struct Values(Vec<Vec<f32>>);
-        impl ModuleVisitor for Values {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let data = param.val().into_data();
-                self.0.push(data.try_to_vec::<f32>().expect("f32"));
-            }
-        }
-        let mut visitor = Values(Vec::new());
-        module.visit(&mut visitor);
-        visitor.0
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! QM9-like records for unit tests: a molecule and a gap, no geometry.
+//! What unit tests build on: QM9-like records (a molecule and a gap, no
+//! geometry) and a small network's configuration.
 
 use model_core::chem::parse_smiles;
 use model_core::data::{Geometry, HARTREE_TO_EV, Qm9Record};
+use model_core::model::ModelConfig;
 
 /// Record `index` of `smiles` (taken as canonical) with HOMO-LUMO gap `gap_ev`.
 pub(crate) fn record(index: u32, smiles: &str, gap_ev: f64) -> Qm9Record {
@@ -18,5 +20,16 @@ pub(crate) fn record(index: u32, smiles: &str, gap_ev: f64) -> Qm9Record {
             atomic_numbers: Vec::new(),
             positions: Vec::new(),
         },
+    }
+}
+
+/// A network small enough to step in a unit test.
+pub(crate) fn tiny_config() -> ModelConfig {
+    ModelConfig {
+        hidden: 32,
+        latent: 8,
+        layers: 2,
+        token_embedding: 8,
+        ..ModelConfig::default()
     }
 }
