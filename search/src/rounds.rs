@@ -11,14 +11,14 @@ use model_core::model::refine::{Refinement, refined_latents};
 use model_core::model::sample::decode_greedy;
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
-use training::decoder_policy::Baseline;
+use training::decoder_policy::{Baseline, Episodes};
 use training::qm9_index::Qm9Index;
 
 use crate::assess::{Assessed, Candidate, Models, RoundLog, assess};
 use crate::constraints::Constraints;
 use crate::graph;
 use crate::nes::SearchDistribution;
-use crate::state::{SearchSettings, SearchState};
+use crate::state::{Scored, SearchSettings, SearchState};
 
 /// The graph strategy's first population: QM9's best molecules under the
 /// constraints and as many molecules sampled from the VAE's prior.
@@ -200,6 +200,12 @@ fn widened_generation_rng(
 
 /// REINFORCE generations of one round on the decoder policy; returns the
 /// candidates that meet every constraint, best predicted gap first.
+///
+/// With `replay` set, every update also learns from the best molecules DFT
+/// has verified so far (experience replay, as REINVENT keeps its best): the
+/// policy otherwise moves on the surrogate's rewards for what it happens to
+/// sample and keeps no hold on a verified find, as SNES did before the
+/// latent strategy's re-centring.
 pub fn policy_round(
     state: &mut SearchState,
     models: &mut Models,
@@ -209,24 +215,57 @@ pub fn policy_round(
     let settings = state.settings.clone();
     let constraints = state.constraints.clone();
     let batch = settings.population * settings.samples;
+    // Fixed through the round: nothing is verified and the surrogate is not
+    // refitted until the round's candidates are scored.
+    let elites = best_verified(&state.scored, settings.replay);
+    let elite_rewards: Vec<f64> = assess(elites.clone(), models, &constraints, known)
+        .iter()
+        .map(Assessed::reward)
+        .collect();
+    let elite_refs: Vec<&Molecule> = elites.iter().collect();
+    let replayed = models
+        .policy
+        .as_ref()
+        .expect("decoder strategy has a policy")
+        .replay(&elite_refs)?;
     let mut log = RoundLog::default();
     for generation in 0..settings.generations {
         let mut rng = generation_rng(&settings, round, generation);
         let (z, molecules) = models
             .policy
-            .as_mut()
+            .as_ref()
             .expect("decoder strategy has a policy")
             .sample(batch, &mut rng);
         let assessed = log.assess(molecules, models, &constraints, known);
-        let rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
+        let mut rewards: Vec<f64> = assessed.iter().map(Assessed::reward).collect();
         let molecules: Vec<Molecule> = assessed.into_iter().map(|a| a.molecule).collect();
+        let mut episodes = Episodes::sampled(z, &molecules, models.vae_config.max_atoms)?;
+        episodes.extend(&replayed);
+        rewards.extend(&elite_rewards);
         models
             .policy
             .as_mut()
             .expect("decoder strategy has a policy")
-            .update(&z, &molecules, &rewards, Baseline::Batch)?;
+            .update_on(&episodes, &rewards, Baseline::Batch)?;
     }
     Ok(log.finish(state, round))
+}
+
+/// The `n` molecules with the highest gaps DFT has verified (on the qm9
+/// scale), best first.
+pub fn best_verified(scored: &[Scored], n: usize) -> Vec<Molecule> {
+    let mut verified: Vec<(f64, &str)> = scored
+        .iter()
+        .filter_map(|s| Some((s.calibrated_gap_ev?, s.smiles.as_str())))
+        .collect();
+    verified.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    let mut seen = HashSet::new();
+    verified
+        .into_iter()
+        .filter(|(_, smiles)| seen.insert(*smiles))
+        .filter_map(|(_, smiles)| model_core::chem::parse_smiles(smiles).ok())
+        .take(n)
+        .collect()
 }
 
 /// Graph-evolution generations of one round; returns the candidates that meet
@@ -256,4 +295,47 @@ pub fn graph_round(
     }
     state.population = graph::population_smiles(&population);
     log.finish(state, round)
+}
+
+#[cfg(test)]
+mod tests {
+    use scorer_api::Level;
+
+    use super::*;
+
+    fn scored(smiles: &str, gap: Option<f64>) -> Scored {
+        Scored {
+            smiles: smiles.to_string(),
+            round: 0,
+            predicted_gap_ev: 9.0,
+            level: Level::Fast,
+            dft_gap_ev: gap,
+            calibrated_gap_ev: gap,
+            error: gap.is_none().then(|| "no convergence".to_string()),
+            novel: true,
+            heavy_atoms: 3,
+            calls: 1,
+        }
+    }
+
+    #[test]
+    fn the_best_verified_are_the_highest_gaps_once_each() {
+        let results = [
+            scored("CCO", Some(8.0)),
+            scored("CCN", None),
+            scored("CCC", Some(10.0)),
+            scored("CCF", Some(9.0)),
+            // Verified again at the final level: counted once, at its best.
+            scored("CCC", Some(9.5)),
+        ];
+        let smiles = |n| -> Vec<String> {
+            best_verified(&results, n)
+                .iter()
+                .map(canonical_smiles)
+                .collect()
+        };
+        assert_eq!(smiles(2), ["CCC", "CCF"]);
+        assert_eq!(smiles(9), ["CCC", "CCF", "CCO"]);
+        assert!(smiles(0).is_empty());
+    }
 }

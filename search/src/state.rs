@@ -52,6 +52,10 @@ pub struct SearchSettings {
     /// Surrogate refit steps after each round (0: no active learning).
     pub refit_steps: usize,
     pub seed: u64,
+    /// Decoder strategy: the best molecules DFT verified, replayed in every
+    /// policy update (0: none; states written before it read as 0).
+    #[serde(default)]
+    pub replay: usize,
 }
 
 impl Default for SearchSettings {
@@ -69,6 +73,7 @@ impl Default for SearchSettings {
             final_level: Level::Qm9,
             refit_steps: 150,
             seed: 0,
+            replay: 0,
         }
     }
 }

@@ -15,8 +15,8 @@ use burn::prelude::*;
 use burn::tensor::{Bytes, TensorData};
 use model_core::chem::Molecule;
 use model_core::model::batch::DecoderBatch;
-use model_core::model::sample::{Choice, decode_latents};
-use model_core::model::target::{DecodingTarget, decoding_target_in_order};
+use model_core::model::sample::{Choice, decode_latents, encode_means};
+use model_core::model::target::{DecodingTarget, decoding_target, decoding_target_in_order};
 use model_core::model::weights::{Precision, load_weights, save_weights};
 use model_core::model::{GraphVae, ModelConfig};
 use model_core::rng::SeededRng;
@@ -135,6 +135,30 @@ impl DecoderPolicy {
         (z, molecules)
     }
 
+    /// Molecules the policy did not sample, as episodes to learn from (experience
+    /// replay): each at its encoder mean under the trained VAE, built in the
+    /// canonical order the decoder was trained on.
+    pub fn replay(&self, molecules: &[&Molecule]) -> Result<Episodes> {
+        Ok(Episodes {
+            z: encode_means(&self.prior, molecules, &self.device),
+            targets: molecules
+                .iter()
+                .map(|m| decoding_target(m, self.config.max_atoms))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The policy's log-probability of each episode's trajectory, in nats.
+    pub fn log_probs(&self, episodes: &Episodes) -> Vec<f64> {
+        let refs: Vec<&DecodingTarget> = episodes.targets.iter().collect();
+        let batch = DecoderBatch::new(&refs, self.config.max_atoms, &self.device);
+        floats(
+            self.policy
+                .valid()
+                .trajectory_log_probs(episodes.latents(self.config.latent, &self.device), &batch),
+        )
+    }
+
     /// One REINFORCE step on molecules sampled from latents `z` with `rewards`.
     pub fn update(
         &mut self,
@@ -143,18 +167,25 @@ impl DecoderPolicy {
         rewards: &[f64],
         baseline: Baseline,
     ) -> Result<UpdateStats> {
-        let targets: Vec<DecodingTarget> = molecules
-            .iter()
-            .map(|m| {
-                let order: Vec<usize> = (0..m.heavy_atom_count()).collect();
-                decoding_target_in_order(m, &order, self.config.max_atoms)
-            })
-            .collect::<Result<_, _>>()?;
-        let refs: Vec<&DecodingTarget> = targets.iter().collect();
-        let n = molecules.len();
-        let latent = |device: &Device| {
-            Tensor::<2>::from_data(TensorData::new(z.to_vec(), [n, self.config.latent]), device)
-        };
+        let episodes = Episodes::sampled(z.to_vec(), molecules, self.config.max_atoms)?;
+        self.update_on(&episodes, rewards, baseline)
+    }
+
+    /// One REINFORCE step on `episodes` with `rewards`, one each.
+    pub fn update_on(
+        &mut self,
+        episodes: &Episodes,
+        rewards: &[f64],
+        baseline: Baseline,
+    ) -> Result<UpdateStats> {
+        let n = episodes.len();
+        anyhow::ensure!(
+            rewards.len() == n,
+            "{} rewards for {n} episodes",
+            rewards.len()
+        );
+        let refs: Vec<&DecodingTarget> = episodes.targets.iter().collect();
+        let latent = |device: &Device| episodes.latents(self.config.latent, device);
         let batch = DecoderBatch::new(&refs, self.config.max_atoms, &self.train_device);
         let log_p = self
             .policy
@@ -192,6 +223,52 @@ impl DecoderPolicy {
     }
 }
 
+/// Trajectories to update the policy on, each with the latent it was
+/// decoded from.
+#[derive(Clone, Debug, Default)]
+pub struct Episodes {
+    /// One latent per trajectory, row after row.
+    z: Vec<f32>,
+    targets: Vec<DecodingTarget>,
+}
+
+impl Episodes {
+    /// Molecules the policy sampled from latents `z`: a decoded molecule keeps
+    /// its atoms in the order they were added, so the identity order replays
+    /// the trajectory that sampled it.
+    pub fn sampled(z: Vec<f32>, molecules: &[Molecule], max_atoms: usize) -> Result<Episodes> {
+        let targets = molecules
+            .iter()
+            .map(|m| {
+                let order: Vec<usize> = (0..m.heavy_atom_count()).collect();
+                decoding_target_in_order(m, &order, max_atoms)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Episodes { z, targets })
+    }
+
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// `other`'s episodes after these.
+    pub fn extend(&mut self, other: &Episodes) {
+        self.z.extend_from_slice(&other.z);
+        self.targets.extend(other.targets.iter().cloned());
+    }
+
+    fn latents(&self, latent: usize, device: &Device) -> Tensor<2> {
+        Tensor::from_data(
+            TensorData::new(self.z.clone(), [self.len(), latent]),
+            device,
+        )
+    }
+}
+
 /// `values` minus their baseline.
 fn centre(values: &[f64], baseline: &Baseline) -> Vec<f64> {
     match baseline {
@@ -221,7 +298,44 @@ fn centre(values: &[f64], baseline: &Baseline) -> Vec<f64> {
 
 #[cfg(test)]
 mod tests {
+    use model_core::chem::parse_smiles;
+
     use super::*;
+
+    /// The log-probability of `smiles` replayed, before and after one update
+    /// in which it earns `reward` and 32 sampled molecules earn 0.
+    fn replayed_log_prob(reward: f64) -> (f64, f64) {
+        let config = crate::test_support::tiny_config();
+        let device = Device::flex();
+        let model = GraphVae::new(&config, &device);
+        let settings = PolicySettings {
+            kl_weight: 0.0,
+            learning_rate: 1e-2,
+        };
+        let mut policy = DecoderPolicy::new(&model, &config, None, settings, &device).unwrap();
+        let (z, molecules) = policy.sample(32, &mut SeededRng::new(7));
+        // The first round has nothing verified to replay.
+        assert!(policy.replay(&[]).unwrap().is_empty());
+        let elite = parse_smiles("OCC1CO1").unwrap();
+        let replayed = policy.replay(&[&elite]).unwrap();
+        let before = policy.log_probs(&replayed)[0];
+        let mut episodes = Episodes::sampled(z, &molecules, config.max_atoms).unwrap();
+        episodes.extend(&replayed);
+        let mut rewards = vec![0.0; molecules.len()];
+        rewards.push(reward);
+        policy
+            .update_on(&episodes, &rewards, Baseline::Batch)
+            .unwrap();
+        (before, policy.log_probs(&replayed)[0])
+    }
+
+    #[test]
+    fn a_replayed_molecule_gains_probability_when_it_earns_more_than_the_samples() {
+        let (before, after) = replayed_log_prob(5.0);
+        assert!(after > before + 0.1, "{before} -> {after}");
+        let (before, after) = replayed_log_prob(-5.0);
+        assert!(after < before - 0.1, "{before} -> {after}");
+    }
 
     #[test]
     fn per_stratum_baseline_centres_each_stratum() {

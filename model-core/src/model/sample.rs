@@ -100,6 +100,10 @@ impl Posteriors {
 
 /// Mean latents of `molecules`, `[n, latent]` row-major.
 pub fn encode_means(model: &GraphVae, molecules: &[&Molecule], device: &Device) -> Vec<f32> {
+    // A batch of no graphs has no shape the encoder can read.
+    if molecules.is_empty() {
+        return Vec::new();
+    }
     let batch = GraphBatch::new(molecules, device);
     let (mu, _) = model.encoder.forward(&batch);
     floats(mu)

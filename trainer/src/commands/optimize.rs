@@ -133,6 +133,10 @@ pub struct SearchArgs {
     /// Surrogate refit steps per round (0: no active learning)
     #[arg(long, default_value_t = SearchSettings::default().refit_steps)]
     refit_steps: usize,
+    /// Decoder strategy: the best molecules DFT has verified so far, replayed
+    /// in every policy update so the policy keeps hold of its finds (0: none)
+    #[arg(long, default_value_t = SearchSettings::default().replay)]
+    replay: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -158,6 +162,7 @@ impl SearchArgs {
             final_level: self.final_level,
             refit_steps: self.refit_steps,
             seed: self.seed,
+            replay: self.replay,
             ..SearchSettings::default()
         };
         Ok((constraints, settings))
